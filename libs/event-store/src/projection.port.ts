@@ -1,0 +1,44 @@
+import type { PoolClient } from 'pg';
+import type { RecordedEvent } from './event-store.port';
+
+/**
+ * A PostgreSQL read model fed from the global log. The projection runner owns transactions and checkpoints:
+ * apply() runs inside the runner's transaction, which also writes the checkpoint (exactly-once effect).
+ *
+ * Each build of a projection (a "generation") lives in its own schema, e.g. fhir_store_g3. Readers query the
+ * stable schema named by readSchema (e.g. fhir_store), which holds one view per table in `tables`; a rebuild
+ * fills a new generation and then repoints those views in one transaction, so reads never stop.
+ */
+export interface Projection {
+  /** Kebab-case name used by the CLI and admin API, e.g. "fhir-store". */
+  readonly name: string;
+  /** Bump when the projection's logic changes: a mismatch with the stored version triggers a rebuild. */
+  readonly version: number;
+  /** Schema readers query, e.g. "fhir_store". */
+  readonly readSchema: string;
+  /** Tables created by setup() that readers see as views in readSchema. */
+  readonly tables: readonly string[];
+  /** Creates tables and indexes in `schema` (a fresh, empty generation schema). */
+  setup(client: PoolClient, schema: string): Promise<void>;
+  /** Applies one batch, in global order, to the tables in `schema`. Must ignore event types it does not know. */
+  apply(client: PoolClient, schema: string, events: RecordedEvent[]): Promise<void>;
+}
+
+export interface ProjectionStatus {
+  name: string;
+  version: number;
+  activeGeneration: number;
+  checkpoint: string;
+  /** Events between the checkpoint and the head of the log at the time of the status call, when known. */
+  lag?: number;
+  rebuild?: {
+    generation: number;
+    state: 'running' | 'swapped' | 'failed';
+    startedAt: string;
+    finishedAt?: string;
+    position: string;
+    eventsProcessed: number;
+    eventsPerSecond: number;
+    error?: string;
+  };
+}

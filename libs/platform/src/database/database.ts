@@ -1,0 +1,42 @@
+import { Pool } from 'pg';
+import { AppConfig } from '../config';
+import { ensureEmbeddedPostgres } from './embedded-postgres';
+
+export interface Database {
+  pool: Pool;
+  connectionString: string;
+  close(): Promise<void>;
+}
+
+/** Connects to DATABASE_URL, or to the embedded PostgreSQL of DATA_DIR (starting it if no process has). */
+export async function openDatabase(config: Pick<AppConfig, 'databaseUrl' | 'dataDir'>, poolSize = 10): Promise<Database> {
+  const embedded = config.databaseUrl ? undefined : await ensureEmbeddedPostgres(config.dataDir);
+  const connectionString = config.databaseUrl ?? embedded!.connectionString;
+  const pool = new Pool({ connectionString, max: poolSize });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  return {
+    pool,
+    connectionString,
+    close: async () => {
+      await pool.end();
+      await embedded?.release();
+    },
+  };
+}
+
+/** Runs fn in a transaction on one client; rolls back on error. */
+export async function inTransaction<T>(pool: Pool, fn: (client: import('pg').PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
