@@ -1,0 +1,54 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import type { OperationOutcome } from 'fhir/r4';
+import { createLogger } from '@fa/platform';
+import { FhirError } from './fhir-error';
+
+const log = createLogger('http');
+
+/**
+ * Every error leaves as JSON: an OperationOutcome under /fhir (FHIR clients parse nothing else), Nest's
+ * usual error body elsewhere. Unexpected errors are logged with the request id only, never with bodies.
+ */
+@Catch()
+export class FhirExceptionFilter implements ExceptionFilter {
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const status = exception instanceof HttpException ? exception.getStatus() : HttpStatus.INTERNAL_SERVER_ERROR;
+    if (status >= 500) {
+      log.error(
+        { requestId: request.headers['x-request-id'], method: request.method, route: request.route?.path, err: errorName(exception) },
+        'request failed',
+      );
+    }
+    if (!request.path.startsWith('/fhir')) {
+      const body =
+        exception instanceof HttpException ? exception.getResponse() : { statusCode: status, message: 'Internal server error' };
+      response.status(status).json(typeof body === 'string' ? { statusCode: status, message: body } : body);
+      return;
+    }
+    response.status(status).type('application/fhir+json').send(JSON.stringify(toOutcome(exception, status)));
+  }
+}
+
+function toOutcome(exception: unknown, status: number): OperationOutcome {
+  if (exception instanceof FhirError) return exception.toOperationOutcome();
+  const message =
+    exception instanceof HttpException
+      ? flattenMessage(exception.getResponse())
+      : 'Internal server error; the request id in the logs identifies it';
+  const code = status === 404 ? 'not-found' : status === 405 ? 'not-supported' : status < 500 ? 'invalid' : 'exception';
+  return { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics: message }] };
+}
+
+function flattenMessage(body: string | object): string {
+  if (typeof body === 'string') return body;
+  const message = (body as { message?: unknown }).message;
+  return Array.isArray(message) ? message.join('; ') : String(message ?? 'Error');
+}
+
+function errorName(exception: unknown): string {
+  return exception instanceof Error ? `${exception.name}: ${exception.message}` : 'unknown';
+}

@@ -1,0 +1,18 @@
+import type { Response } from 'express';
+
+export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+/** Sends a FHIR resource with the FHIR media type and, for versioned resources, ETag and Last-Modified. */
+export function sendFhir(response: Response, body: unknown, status = 200): void {
+  const resource = body as { meta?: { versionId?: string; lastUpdated?: string } };
+  if (resource.meta?.versionId) response.setHeader('ETag', `W/"${resource.meta.versionId}"`);
+  if (resource.meta?.lastUpdated) response.setHeader('Last-Modified', new Date(resource.meta.lastUpdated).toUTCString());
+  response.status(status).type(FHIR_JSON).send(JSON.stringify(body));
+}
+
+/** Base URL of the FHIR endpoint as the client addressed it (honours a proxy's forwarded headers). */
+export function fhirBaseUrl(request: { protocol: string; get(name: string): string | undefined }): string {
+  const proto = request.get('x-forwarded-proto') ?? request.protocol;
+  const host = request.get('x-forwarded-host') ?? request.get('host') ?? 'localhost';
+  return `${proto}://${host}/fhir`;
+}

@@ -1,0 +1,25 @@
+import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { PG_POOL } from '../../runtime';
+
+@Controller()
+export class HealthController {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /** Liveness: the process answers. */
+  @Get('health')
+  health(): { status: string } {
+    return { status: 'ok' };
+  }
+
+  /** Readiness: the database answers. */
+  @Get('ready')
+  async ready(): Promise<{ status: string }> {
+    try {
+      await this.pool.query('SELECT 1');
+      return { status: 'ready' };
+    } catch {
+      throw new ServiceUnavailableException('database unreachable');
+    }
+  }
+}
