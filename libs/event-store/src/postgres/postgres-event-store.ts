@@ -1,0 +1,318 @@
+import type { Pool, PoolClient } from 'pg';
+import {
+  AppendRequest,
+  AppendResult,
+  EventStore,
+  EventToAppend,
+  ExpectedRevision,
+  GlobalPosition,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  START_OF_LOG,
+  SubscribeToAllOptions,
+  Subscription,
+  WrongExpectedRevisionError,
+} from '../event-store.port';
+
+/**
+ * Schema of the PostgreSQL event store. `streams` holds each stream's last revision so that an append locks one
+ * small row per stream (optimistic concurrency without scanning events); `events` is the global log.
+ */
+export const EVENT_STORE_SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS streams (
+  stream_id text PRIMARY KEY,
+  revision integer NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+  global_position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  stream_id text NOT NULL,
+  stream_revision integer NOT NULL,
+  event_id uuid NOT NULL,
+  type text NOT NULL,
+  data jsonb NOT NULL,
+  metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+  recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  CONSTRAINT events_stream_revision_unique UNIQUE (stream_id, stream_revision),
+  CONSTRAINT events_stream_event_id_unique UNIQUE (stream_id, event_id)
+);
+CREATE INDEX IF NOT EXISTS events_global_order ON events (transaction_id, global_position);
+`;
+
+/** Below this position every transaction has finished: the snapshot rule that keeps readers from skipping events. */
+const VISIBLE = `transaction_id < pg_snapshot_xmin(pg_current_snapshot())`;
+
+function eventColumns(alias = 'events'): string {
+  return `${alias}.global_position, ${alias}.transaction_id::text AS transaction_id, ${alias}.stream_id,
+    ${alias}.stream_revision, ${alias}.event_id::text AS event_id, ${alias}.type, ${alias}.data, ${alias}.metadata,
+    ${alias}.recorded_at`;
+}
+
+interface EventRow {
+  global_position: string;
+  transaction_id: string;
+  stream_id: string;
+  stream_revision: number;
+  event_id: string;
+  type: string;
+  data: unknown;
+  metadata: unknown;
+  recorded_at: Date;
+}
+
+/** A position is "<transaction id>:<global position>"; both parts are unsigned 64-bit integers. */
+export function parsePosition(position: GlobalPosition): { transactionId: string; globalPosition: string } {
+  if (position === START_OF_LOG) return { transactionId: '0', globalPosition: '0' };
+  const match = /^(\d{1,20}):(\d{1,20})$/.exec(position);
+  if (!match) throw new Error(`Not an event store position: ${JSON.stringify(position)}`);
+  return { transactionId: match[1], globalPosition: match[2] };
+}
+
+function formatPosition(transactionId: string, globalPosition: string): GlobalPosition {
+  return `${transactionId}:${globalPosition}`;
+}
+
+function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    id: row.event_id,
+    type: row.type,
+    data: row.data,
+    metadata: row.metadata,
+    streamId: row.stream_id,
+    streamRevision: row.stream_revision,
+    position: formatPosition(row.transaction_id, row.global_position),
+    recordedAt: row.recorded_at,
+  };
+}
+
+function expectationHolds(expected: ExpectedRevision, actual: number): boolean {
+  if (expected === 'any') return true;
+  if (expected === 'no_stream') return actual === -1;
+  if (expected === 'stream_exists') return actual >= 0;
+  return expected === actual;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class PostgresEventStore implements EventStore {
+  constructor(private readonly pool: Pool) {}
+
+  /** Creates the tables if missing. Safe to run from several processes at once. */
+  async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      // Serialises concurrent first starts (service + CLI) so CREATE IF NOT EXISTS does not race.
+      await client.query('SELECT pg_advisory_lock(7431001)');
+      await client.query(EVENT_STORE_SCHEMA_SQL);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(7431001)').catch(() => undefined);
+      client.release();
+    }
+  }
+
+  append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision = 'any'): Promise<AppendResult> {
+    return this.appendMany([{ streamId, events, expectedRevision }]).then((results) => results[0]);
+  }
+
+  async appendMany(requests: AppendRequest[]): Promise<AppendResult[]> {
+    if (requests.length === 0) return [];
+    const seen = new Set<string>();
+    for (const request of requests) {
+      if (seen.has(request.streamId)) throw new Error(`appendMany: stream ${request.streamId} appears twice`);
+      seen.add(request.streamId);
+    }
+    // A deadlock can only come from callers holding other locks; retry it a few times, never a real conflict.
+    for (let attempt = 0; ; attempt++) {
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        const results = await this.appendInTransaction(client, requests);
+        await client.query('COMMIT');
+        return results;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        const code = (error as { code?: string }).code;
+        if (code === '40P01' && attempt < 5) continue;
+        throw error;
+      } finally {
+        client.release();
+      }
+    }
+  }
+
+  private async appendInTransaction(client: PoolClient, requests: AppendRequest[]): Promise<AppendResult[]> {
+    const streamIds = requests.map((r) => r.streamId);
+    // Serialise writers per stream with advisory locks taken in a fixed order (no deadlocks). Advisory locks do
+    // not assign a transaction id, so a writer gets its id only after the previous writer of the same stream
+    // has committed: within a stream, (transaction_id, global_position) order then equals revision order.
+    await client.query(
+      `SELECT pg_advisory_xact_lock(k)
+         FROM (SELECT DISTINCT hashtextextended(s, 0) AS k FROM unnest($1::text[]) AS s ORDER BY k) AS keys`,
+      [streamIds],
+    );
+    const locked = await client.query<{ stream_id: string; revision: number }>(
+      `SELECT stream_id, revision FROM streams WHERE stream_id = ANY($1::text[])`,
+      [streamIds],
+    );
+    const revisions = new Map(locked.rows.map((r) => [r.stream_id, r.revision]));
+    const allEventIds = requests.flatMap((r) => r.events.map((e) => e.id));
+    const existing = await client.query<{ stream_id: string; event_id: string }>(
+      `SELECT stream_id, event_id::text AS event_id FROM events
+        WHERE stream_id = ANY($1::text[]) AND event_id = ANY($2::uuid[])`,
+      [streamIds, allEventIds],
+    );
+    const existingKeys = new Set(existing.rows.map((r) => `${r.stream_id}\u0000${r.event_id}`));
+
+    const columns = {
+      streamId: [] as string[],
+      revision: [] as number[],
+      eventId: [] as string[],
+      type: [] as string[],
+      data: [] as string[],
+      metadata: [] as string[],
+    };
+    const results: AppendResult[] = [];
+    for (const request of requests) {
+      const current = revisions.get(request.streamId) ?? -1;
+      const fresh = request.events.filter((e) => !existingKeys.has(`${request.streamId}\u0000${e.id.toLowerCase()}`));
+      // A retried append whose events are all stored already succeeds without writing: idempotence beats
+      // the revision check, which the first attempt has already passed.
+      if (fresh.length === 0 && request.events.length > 0) {
+        results.push({ streamId: request.streamId, nextExpectedRevision: current, written: 0 });
+        continue;
+      }
+      const expected = request.expectedRevision ?? 'any';
+      if (!expectationHolds(expected, current)) {
+        throw new WrongExpectedRevisionError(request.streamId, expected, current === -1 ? 'no_stream' : current);
+      }
+      let revision = current;
+      for (const event of fresh) {
+        revision += 1;
+        columns.streamId.push(request.streamId);
+        columns.revision.push(revision);
+        columns.eventId.push(event.id);
+        columns.type.push(event.type);
+        columns.data.push(JSON.stringify(event.data));
+        columns.metadata.push(JSON.stringify(event.metadata ?? {}));
+      }
+      revisions.set(request.streamId, revision);
+      results.push({ streamId: request.streamId, nextExpectedRevision: revision, written: fresh.length });
+    }
+    if (columns.streamId.length > 0) {
+      await client.query(
+        `INSERT INTO events (stream_id, stream_revision, event_id, type, data, metadata)
+         SELECT stream_id, stream_revision, event_id, type, data::jsonb, metadata::jsonb
+           FROM unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::text[], $6::text[])
+             AS e(stream_id, stream_revision, event_id, type, data, metadata)`,
+        [columns.streamId, columns.revision, columns.eventId, columns.type, columns.data, columns.metadata],
+      );
+      const changed = results.filter((r) => r.written > 0);
+      await client.query(
+        `INSERT INTO streams (stream_id, revision)
+         SELECT * FROM unnest($1::text[], $2::int[])
+         ON CONFLICT (stream_id) DO UPDATE SET revision = EXCLUDED.revision`,
+        [changed.map((r) => r.streamId), changed.map((r) => r.nextExpectedRevision)],
+      );
+    }
+    return results;
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const backwards = options.direction === 'backwards';
+    const from = options.fromRevision ?? (backwards ? 2 ** 31 - 1 : 0);
+    const result = await this.pool.query<EventRow>(
+      `SELECT ${eventColumns()} FROM events
+        WHERE stream_id = $1 AND stream_revision ${backwards ? '<=' : '>='} $2
+        ORDER BY stream_revision ${backwards ? 'DESC' : 'ASC'}
+        LIMIT $3`,
+      [streamId, from, options.maxCount ?? null],
+    );
+    return result.rows.map(toRecordedEvent);
+  }
+
+  async readLastEvents(streamIds: string[]): Promise<Map<string, RecordedEvent>> {
+    if (streamIds.length === 0) return new Map();
+    const result = await this.pool.query<EventRow>(
+      `SELECT ${eventColumns('e')}
+         FROM streams s JOIN events e ON e.stream_id = s.stream_id AND e.stream_revision = s.revision
+        WHERE s.stream_id = ANY($1::text[])`,
+      [streamIds],
+    );
+    return new Map(result.rows.map((row) => [row.stream_id, toRecordedEvent(row)]));
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    const after = parsePosition(options.after ?? START_OF_LOG);
+    const result = await this.pool.query<EventRow>(
+      `SELECT ${eventColumns()} FROM events
+        WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint) AND ${VISIBLE}
+        ORDER BY transaction_id, global_position
+        LIMIT $3`,
+      [after.transactionId, after.globalPosition, options.maxCount ?? 1000],
+    );
+    return result.rows.map(toRecordedEvent);
+  }
+
+  async headPosition(): Promise<GlobalPosition> {
+    const result = await this.pool.query<{ transaction_id: string; global_position: string }>(
+      `SELECT transaction_id::text AS transaction_id, global_position FROM events
+        WHERE ${VISIBLE} ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
+    );
+    const row = result.rows[0];
+    return row ? formatPosition(row.transaction_id, row.global_position) : START_OF_LOG;
+  }
+
+  /** Number of visible events after a position (lag of a checkpoint). */
+  async countAfter(position: GlobalPosition): Promise<number> {
+    const after = parsePosition(position);
+    const result = await this.pool.query<{ count: string }>(
+      `SELECT count(*) AS count FROM events
+        WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint) AND ${VISIBLE}`,
+      [after.transactionId, after.globalPosition],
+    );
+    return Number(result.rows[0].count);
+  }
+
+  comparePositions(a: GlobalPosition, b: GlobalPosition): number {
+    const pa = parsePosition(a);
+    const pb = parsePosition(b);
+    const tx = BigInt(pa.transactionId) - BigInt(pb.transactionId);
+    if (tx !== 0n) return tx < 0n ? -1 : 1;
+    const gp = BigInt(pa.globalPosition) - BigInt(pb.globalPosition);
+    return gp === 0n ? 0 : gp < 0n ? -1 : 1;
+  }
+
+  subscribeToAll(options: SubscribeToAllOptions): Subscription {
+    let stopped = false;
+    let position = options.after ?? START_OF_LOG;
+    const batchSize = options.batchSize ?? 1000;
+    const idleDelayMs = options.idleDelayMs ?? 50;
+    const loop = (async () => {
+      while (!stopped) {
+        try {
+          const events = await this.readAll({ after: position, maxCount: batchSize });
+          if (events.length === 0) {
+            await sleep(idleDelayMs);
+            continue;
+          }
+          await options.onEvents(events);
+          position = events[events.length - 1].position;
+        } catch (error) {
+          options.onError?.(error);
+          await sleep(Math.max(idleDelayMs, 500));
+        }
+      }
+    })();
+    return {
+      stop: async () => {
+        stopped = true;
+        await loop;
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    // The pool belongs to whoever opened the database.
+  }
+}

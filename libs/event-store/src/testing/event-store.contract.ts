@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import { EventStore, RecordedEvent, WrongExpectedRevisionError } from '../event-store.port';
+
+export interface EventStoreContractHarness {
+  store: EventStore;
+  /** Unique prefix so the suite can share a store with other tests. */
+  streamPrefix: string;
+  close(): Promise<void>;
+}
+
+const event = (type = 'Happened', data: unknown = {}) => ({ id: randomUUID(), type, data, metadata: { by: 'contract' } });
+
+async function collectUntil(store: EventStore, count: number, timeoutMs: number, streamPrefix: string) {
+  const seen: RecordedEvent[] = [];
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  const subscription = store.subscribeToAll({
+    batchSize: 500,
+    idleDelayMs: 10,
+    onEvents: async (events) => {
+      seen.push(...events.filter((e) => e.streamId.startsWith(streamPrefix)));
+      if (seen.length >= count) done();
+    },
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+  return {
+    seen,
+    finished: Promise.race([finished, timedOut]).finally(() => clearTimeout(timer)),
+    stop: () => subscription.stop(),
+  };
+}
+
+/**
+ * The behaviour every EventStore adapter must show. Adapters call this from their own *.int-spec.ts with a
+ * harness on a real server.
+ */
+export function describeEventStoreContract(adapterName: string, open: () => Promise<EventStoreContractHarness>): void {
+  describe(`EventStore contract: ${adapterName}`, () => {
+    let harness: EventStoreContractHarness;
+    let store: EventStore;
+    let n = 0;
+    const stream = () => `${harness.streamPrefix}Thing-${++n}`;
+
+    beforeAll(async () => {
+      harness = await open();
+      store = harness.store;
+    });
+    afterAll(() => harness.close());
+
+    it('appends and reads a stream in revision order, both directions', async () => {
+      const id = stream();
+      const first = await store.append(id, [event('A'), event('B')], 'no_stream');
+      expect(first).toEqual({ streamId: id, nextExpectedRevision: 1, written: 2 });
+      await store.append(id, [event('C')], 1);
+      const forwards = await store.readStream(id);
+      expect(forwards.map((e) => [e.type, e.streamRevision])).toEqual([
+        ['A', 0],
+        ['B', 1],
+        ['C', 2],
+      ]);
+      expect(forwards[0].metadata).toEqual({ by: 'contract' });
+      const backwards = await store.readStream(id, { direction: 'backwards', maxCount: 2 });
+      expect(backwards.map((e) => e.type)).toEqual(['C', 'B']);
+      expect(await store.readStream(stream())).toEqual([]);
+    });
+
+    it('enforces every kind of expected revision with a typed error', async () => {
+      const id = stream();
+      await expect(store.append(id, [event()], 'stream_exists')).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      await expect(store.append(id, [event()], 0)).rejects.toMatchObject({ actual: 'no_stream', expected: 0 });
+      await store.append(id, [event()], 'no_stream');
+      await expect(store.append(id, [event()], 'no_stream')).rejects.toMatchObject({
+        name: 'WrongExpectedRevisionError',
+        streamId: id,
+        actual: 0,
+      });
+      await expect(store.append(id, [event()], 5)).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      await store.append(id, [event()], 'stream_exists');
+      await store.append(id, [event()], 'any');
+      expect((await store.readStream(id)).length).toBe(3);
+    });
+
+    it('writes nothing new when an append is retried with the same event ids', async () => {
+      const id = stream();
+      const events = [event('A'), event('B')];
+      await store.append(id, events, 'no_stream');
+      const retry = await store.append(id, events, 'no_stream');
+      expect(retry).toEqual({ streamId: id, nextExpectedRevision: 1, written: 0 });
+      const partlyNew = await store.append(id, [events[1], event('C')], 'any');
+      expect(partlyNew.written).toBe(1);
+      expect((await store.readStream(id)).map((e) => e.type)).toEqual(['A', 'B', 'C']);
+    });
+
+    it('appends to many streams atomically: one failed expectation writes nothing', async () => {
+      const a = stream();
+      const b = stream();
+      await store.append(b, [event()], 'no_stream');
+      await expect(
+        store.appendMany([
+          { streamId: a, events: [event()], expectedRevision: 'no_stream' },
+          { streamId: b, events: [event()], expectedRevision: 'no_stream' },
+        ]),
+      ).rejects.toMatchObject({ streamId: b });
+      expect(await store.readStream(a)).toEqual([]);
+      const results = await store.appendMany([
+        { streamId: a, events: [event(), event()], expectedRevision: 'no_stream' },
+        { streamId: b, events: [event()], expectedRevision: 0 },
+      ]);
+      expect(results.map((r) => [r.nextExpectedRevision, r.written])).toEqual([
+        [1, 2],
+        [1, 1],
+      ]);
+      const last = await store.readLastEvents([a, b, stream()]);
+      expect([...last.keys()].sort()).toEqual([a, b].sort());
+      expect(last.get(a)!.streamRevision).toBe(1);
+    });
+
+    it('reads the global log after a position, in a total order it can compare', async () => {
+      const head = await store.headPosition();
+      const id = stream();
+      await store.append(id, [event('A'), event('B'), event('C')]);
+      const after = await store.readAll({ after: head, maxCount: 10_000 });
+      const mine = after.filter((e) => e.streamId === id);
+      expect(mine.map((e) => e.type)).toEqual(['A', 'B', 'C']);
+      for (let i = 1; i < after.length; i++) {
+        expect(store.comparePositions(after[i - 1].position, after[i].position)).toBeLessThan(0);
+      }
+      expect(store.comparePositions(await store.headPosition(), after[after.length - 1].position)).toBe(0);
+      const page = await store.readAll({ after: mine[0].position, maxCount: 1 });
+      expect(page[0].id).toBe(mine[1].id);
+    });
+
+    it('8 concurrent appenders, 10,000 events into overlapping streams: a running subscriber sees each committed event once and each stream in order', async () => {
+      const prefix = `${harness.streamPrefix}Concurrent-${randomUUID()}-`;
+      const streams = Array.from({ length: 40 }, (_, i) => `${prefix}${i}`);
+      const total = 10_000;
+      const subscriber = await collectUntil(store, total, 100_000, prefix);
+      let remaining = total;
+      const appender = async (worker: number) => {
+        let written = 0;
+        let random = worker * 7919 + 1;
+        const next = () => (random = (random * 48271) % 2147483647);
+        while (remaining > 0) {
+          const size = Math.min(remaining, 1 + (next() % 25));
+          remaining -= size;
+          const batch: { streamId: string; events: ReturnType<typeof event>[] }[] = [];
+          for (let i = 0; i < size; i++) {
+            const streamId = streams[next() % streams.length];
+            let request = batch.find((r) => r.streamId === streamId);
+            if (!request) batch.push((request = { streamId, events: [] }));
+            request.events.push(event('Counted', { worker, sequence: written++ }));
+          }
+          await store.appendMany(batch.map((r) => ({ ...r, expectedRevision: 'any' as const })));
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, (_, worker) => appender(worker)));
+      await subscriber.finished;
+      await subscriber.stop();
+
+      const ids = subscriber.seen.map((e) => e.id);
+      expect(ids.length).toBe(total);
+      expect(new Set(ids).size).toBe(total);
+      const revisionsByStream = new Map<string, number[]>();
+      for (const e of subscriber.seen) {
+        const list = revisionsByStream.get(e.streamId) ?? [];
+        list.push(e.streamRevision);
+        revisionsByStream.set(e.streamId, list);
+      }
+      for (const [streamId, revisions] of revisionsByStream) {
+        expect(revisions).toEqual(revisions.map((_, i) => i));
+        expect((await store.readStream(streamId)).length).toBe(revisions.length);
+      }
+    });
+  });
+}
