@@ -1,1 +1,10 @@
-export {};
+export * from './projections/fhir-store.projection';
+export type { StoredVersion, ReadOutcome, HistoryCriteria, HistoryPage } from './queries/fhir-store.reader';
+export { parseHistoryCursor } from './queries/fhir-store.reader';
+export * from './queries/read-resource/read-resource.query';
+export * from './queries/read-version/read-version.query';
+export * from './queries/resource-history/resource-history.query';
+export * from './queries/resource-lineage/resource-lineage.query';
+export * from './queries/store-digest/store-digest.query';
+export * from './lineage/provenance';
+export * from './fhir-store.module';

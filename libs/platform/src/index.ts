@@ -2,3 +2,4 @@ export * from './config';
 export * from './database/database';
 export * from './database/embedded-postgres';
 export * from './logger';
+export * from './tokens';

@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS events (
   type text NOT NULL,
   data jsonb NOT NULL,
   metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
-  recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  -- Milliseconds, as clients see them in meta.lastUpdated: an _asOf copied from there must find that version.
+  recorded_at timestamptz NOT NULL DEFAULT date_trunc('milliseconds', clock_timestamp()),
   CONSTRAINT events_stream_revision_unique UNIQUE (stream_id, stream_revision),
   CONSTRAINT events_stream_event_id_unique UNIQUE (stream_id, event_id)
 );

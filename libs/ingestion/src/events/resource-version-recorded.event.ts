@@ -58,6 +58,8 @@ export interface ResourceVersionLineage {
    * it is kept in history and lineage but must not become the current state.
    */
   supersedesCurrent: boolean;
+  /** Newest source meta.lastUpdated held for this resource after this version (decides lateness of the next). */
+  latestSourceLastUpdated?: string;
 }
 
 export interface ResourceVersionRecordedData {

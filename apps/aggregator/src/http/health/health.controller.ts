@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { PG_POOL } from '../../runtime';
+import { PG_POOL } from '@fa/platform';
 
 @Controller()
 export class HealthController {

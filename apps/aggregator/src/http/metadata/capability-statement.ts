@@ -19,7 +19,7 @@ export function buildCapabilityStatement(baseUrl: string, software: { name: stri
     readHistory: true,
     updateCreate: false,
     conditionalCreate: false,
-    conditionalUpdate: 'not-supported',
+    conditionalUpdate: false,
     conditionalDelete: 'not-supported',
     interaction: [{ code: 'read' }, { code: 'vread' }, { code: 'history-instance' }, { code: 'history-type' }],
     searchParam:

@@ -1,0 +1,28 @@
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { EventStoreRuntime } from '@fa/event-store';
+import { AppModule } from './app.module';
+import { FhirExceptionFilter } from './http/fhir-exception.filter';
+
+/** The HTTP application on an opened runtime; used by main.ts and by the end-to-end tests. */
+export async function createAggregatorApp(runtime: EventStoreRuntime): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), {
+    logger: ['error', 'warn'],
+  });
+  app.set('query parser', 'extended');
+  app.set('etag', false);
+  app.useGlobalFilters(new FhirExceptionFilter());
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('fhir-aggregator')
+      .setDescription(
+        'Admin, lineage and health endpoints. The FHIR API under /fhir is described by its CapabilityStatement at /fhir/metadata.',
+      )
+      .build(),
+  );
+  SwaggerModule.setup('openapi', app, document, { jsonDocumentUrl: 'openapi.json' });
+  return app;
+}

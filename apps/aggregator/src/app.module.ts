@@ -1,0 +1,25 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { EventStoreModule, EventStoreRuntime } from '@fa/event-store';
+import { FhirStoreModule } from '@fa/fhir-store';
+import { IngestionModule } from '@fa/ingestion';
+import { ProjectionsController } from './http/admin/projections.controller';
+import { FhirController } from './http/fhir/fhir.controller';
+import { HealthController } from './http/health/health.controller';
+import { LineageController } from './http/lineage/lineage.controller';
+
+@Module({})
+export class AppModule {
+  static forRoot(runtime: EventStoreRuntime): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CqrsModule.forRoot(),
+        EventStoreModule.forRoot(runtime.database.pool, runtime.store, runtime.runner),
+        IngestionModule,
+        FhirStoreModule,
+      ],
+      controllers: [HealthController, ProjectionsController, LineageController, FhirController],
+    };
+  }
+}

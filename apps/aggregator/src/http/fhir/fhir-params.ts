@@ -1,0 +1,61 @@
+import { FHIR_ID_PATTERN, isR4ResourceType, parseFhirDateRange } from '@fa/fhir';
+import { FhirError } from '../fhir-error';
+
+export type QueryParams = Record<string, string | string[] | undefined>;
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 1000;
+
+/** A parameter given once; repeating a single-valued parameter is a client error, not something to guess about. */
+export function single(params: QueryParams, name: string): string | undefined {
+  const value = params[name];
+  if (Array.isArray(value)) throw FhirError.badRequest(`${name} may be given only once`, name);
+  return value;
+}
+
+export function resourceTypeParam(type: string): string {
+  if (!isR4ResourceType(type)) throw FhirError.notFound(`Unknown resource type ${JSON.stringify(type.slice(0, 64))}`);
+  return type;
+}
+
+export function idParam(id: string): string {
+  if (!FHIR_ID_PATTERN.test(id)) throw FhirError.badRequest(`Invalid id: must be 1-64 of A-Z a-z 0-9 - .`, 'id');
+  return id;
+}
+
+/** _asOf: a FHIR instant, or a date / partial dateTime meaning the end of that period. */
+export function asOfParam(params: QueryParams): Date | undefined {
+  const value = single(params, '_asOf');
+  if (value === undefined) return undefined;
+  const range = parseFhirDateRange(value);
+  if (!range) throw FhirError.badRequest(`_asOf must be a FHIR date, dateTime or instant, got ${JSON.stringify(value.slice(0, 64))}`, '_asOf');
+  return range.end;
+}
+
+export function instantParam(params: QueryParams, name: string): Date | undefined {
+  const value = single(params, name);
+  if (value === undefined) return undefined;
+  const range = parseFhirDateRange(value);
+  if (!range) throw FhirError.badRequest(`${name} must be a FHIR instant, got ${JSON.stringify(value.slice(0, 64))}`, name);
+  return range.start;
+}
+
+export function periodParam(params: QueryParams, name: string): { start: Date; end: Date } | undefined {
+  const value = single(params, name);
+  if (value === undefined) return undefined;
+  const range = parseFhirDateRange(value);
+  if (!range) throw FhirError.badRequest(`${name} must be a FHIR date or dateTime, got ${JSON.stringify(value.slice(0, 64))}`, name);
+  return range;
+}
+
+export function countParam(params: QueryParams): number {
+  const value = single(params, '_count');
+  if (value === undefined) return DEFAULT_PAGE_SIZE;
+  if (!/^\d{1,6}$/.test(value)) throw FhirError.badRequest(`_count must be a non-negative integer, got ${JSON.stringify(value.slice(0, 32))}`, '_count');
+  return Math.min(Number(value), MAX_PAGE_SIZE);
+}
+
+export function versionIdParam(value: string): number {
+  if (!/^[1-9]\d{0,8}$/.test(value)) throw FhirError.notFound(`Version ${JSON.stringify(value.slice(0, 32))} does not exist`);
+  return Number(value);
+}

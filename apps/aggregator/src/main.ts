@@ -1,0 +1,78 @@
+import 'reflect-metadata';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { openEventStore } from '@fa/event-store';
+import { FhirStoreProjection } from '@fa/fhir-store';
+import { aggregateIdOf, FileIngestionService } from '@fa/ingestion';
+import { createLogger, readConfig } from '@fa/platform';
+import { createAggregatorApp } from './app.factory';
+
+const log = createLogger('aggregator');
+const SAMPLE_DIR = path.resolve(__dirname, '../../../test/fixtures');
+const SAMPLE_SOURCE = 'sample';
+const SAMPLE_PATIENT = '3f6fd0bb-6cd3-eb3f-4401-cd38ace25f2b';
+
+async function main(): Promise<void> {
+  const withSample = process.argv.includes('--sample');
+  const config = readConfig();
+  const runtime = await openEventStore(config, [new FhirStoreProjection()], { logger: log });
+  const app = await createAggregatorApp(runtime);
+  app.enableShutdownHooks();
+  await app.listen(config.port);
+  await runtime.runner.start();
+  const port = (app.getHttpServer().address() as { port: number }).port;
+  log.info(
+    { port, database: config.databaseUrl ? 'DATABASE_URL' : `embedded (${config.dataDir})`, kafka: 'off: set KAFKA_BROKERS' },
+    'fhir-aggregator listening',
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await app.close();
+    await runtime.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  if (withSample) {
+    const files = app.get(FileIngestionService);
+    const instance = `${os.hostname()}:${process.pid}`;
+    const first = await files.ingest(SAMPLE_SOURCE, [path.join(SAMPLE_DIR, 'synthea-2-patients')], { ingestionInstance: instance });
+    // The update arrives a moment later, so the two versions have distinct record times for _asOf.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = await files.ingest(SAMPLE_SOURCE, [path.join(SAMPLE_DIR, 'sample-update')], { ingestionInstance: instance });
+    await runtime.runner.waitForCatchUp();
+    const patient = `Patient/${aggregateIdOf(SAMPLE_SOURCE, 'Patient', SAMPLE_PATIENT)}`;
+    const history = await runtime.database.pool.query<{ recorded_from: Date }>(
+      `SELECT recorded_from FROM fhir_store.resource_versions WHERE resource_type = 'Patient' AND id = $1 ORDER BY version_id`,
+      [patient.split('/')[1]],
+    );
+    const beforeUpdate = new Date(history.rows[history.rows.length - 1].recorded_from.getTime() - 1).toISOString();
+    const base = `http://localhost:${port}`;
+    const lines = [
+      '',
+      `Sample loaded as source "${SAMPLE_SOURCE}": ${first.recorded + second.recorded} versions recorded now, ${first.unchanged + second.unchanged} already held.`,
+      'Try:',
+      `  current version     ${base}/fhir/${patient}`,
+      `  as it was before    ${base}/fhir/${patient}?_asOf=${beforeUpdate}`,
+      `  history             ${base}/fhir/${patient}/_history`,
+      `  lineage (FHIR)      ${base}/fhir/Provenance?target=${patient}`,
+      `  lineage (JSON)      ${base}/lineage/${patient}`,
+      `  type history        ${base}/fhir/Observation/_history?_count=5`,
+      `  capabilities        ${base}/fhir/metadata`,
+      `  projections         ${base}/admin/projections`,
+      `  OpenAPI             ${base}/openapi`,
+      '',
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+}
+
+main().catch((error: unknown) => {
+  log.error({ err: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }, 'failed to start');
+  process.exit(1);
+});

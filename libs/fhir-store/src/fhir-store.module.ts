@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { PG_POOL } from '@fa/platform';
+import { FhirStoreReader } from './queries/fhir-store.reader';
+import { ReadResourceHandler } from './queries/read-resource/read-resource.handler';
+import { ReadVersionHandler } from './queries/read-version/read-version.handler';
+import { ResourceHistoryHandler } from './queries/resource-history/resource-history.handler';
+import { ResourceLineageHandler } from './queries/resource-lineage/resource-lineage.handler';
+import { StoreDigestHandler } from './queries/store-digest/store-digest.handler';
+
+/** Read side of the temporal FHIR store. Needs CqrsModule and a PG_POOL provider from the host application. */
+@Module({
+  providers: [
+    { provide: FhirStoreReader, useFactory: (pool: Pool) => new FhirStoreReader(pool), inject: [PG_POOL] },
+    ReadResourceHandler,
+    ReadVersionHandler,
+    ResourceHistoryHandler,
+    ResourceLineageHandler,
+    StoreDigestHandler,
+  ],
+})
+export class FhirStoreModule {}

@@ -1,0 +1,98 @@
+import type { OriginLineage } from '../events/resource-version-recorded.event';
+import { excerptOf, SourceRecord } from './source-record';
+
+const UNPACKED_BUNDLE_TYPES = new Set(['batch', 'transaction', 'collection', 'searchset', 'history']);
+
+/**
+ * Decodes one JSON document from a source (an NDJSON line, a .json file, a Kafka message) into source records.
+ * A batch/transaction/collection/searchset/history Bundle yields its entries — a bad entry is rejected on its own
+ * and its siblings still go in; a transaction entry with request.method DELETE becomes a delete. Documents and
+ * messages are recorded as Bundles.
+ */
+export function decodeFhirJson(text: string, origin: OriginLineage): SourceRecord[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return [
+      {
+        kind: 'rejected',
+        code: 'not-json',
+        reason: `not JSON: ${(error as Error).message}`,
+        origin,
+        excerpt: excerptOf(text),
+      },
+    ];
+  }
+  return decodeFhirValue(parsed, origin, text);
+}
+
+export function decodeFhirValue(parsed: unknown, origin: OriginLineage, text?: string): SourceRecord[] {
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return [
+      {
+        kind: 'rejected',
+        code: 'not-a-resource',
+        reason: `not a FHIR resource: a JSON ${parsed === null ? 'null' : Array.isArray(parsed) ? 'array' : typeof parsed}`,
+        origin,
+        excerpt: text === undefined ? undefined : excerptOf(text),
+      },
+    ];
+  }
+  const resource = parsed as Record<string, unknown>;
+  if (resource.resourceType === 'Bundle' && UNPACKED_BUNDLE_TYPES.has(String(resource.type))) {
+    return decodeBundleEntries(resource, origin);
+  }
+  return [{ kind: 'resource', resource, origin }];
+}
+
+function decodeBundleEntries(bundle: Record<string, unknown>, origin: OriginLineage): SourceRecord[] {
+  const entries = Array.isArray(bundle.entry) ? (bundle.entry as unknown[]) : [];
+  const fullUrls = new Map<string, { resourceType: string; id: string }>();
+  for (const entry of entries) {
+    const { fullUrl, resource } = (entry ?? {}) as { fullUrl?: unknown; resource?: Record<string, unknown> };
+    if (typeof fullUrl !== 'string' || !resource || typeof resource.resourceType !== 'string') continue;
+    const id = typeof resource.id === 'string' ? resource.id : /^urn:uuid:(.+)$/i.exec(fullUrl)?.[1];
+    if (id) fullUrls.set(fullUrl, { resourceType: resource.resourceType, id });
+  }
+  return entries.map((entry, entryIndex): SourceRecord => {
+    const at: OriginLineage = withEntryIndex(origin, entryIndex);
+    const { resource, request } = (entry ?? {}) as {
+      resource?: unknown;
+      request?: { method?: string; url?: string };
+    };
+    if (request?.method === 'DELETE') {
+      const target = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(request.url ?? '');
+      if (!target) {
+        return {
+          kind: 'rejected',
+          code: 'invalid-delete',
+          reason: `Bundle entry ${entryIndex}: DELETE needs request.url "<Type>/<id>", got ${JSON.stringify(request.url)}`,
+          origin: at,
+        };
+      }
+      return { kind: 'delete', resourceType: target[1], sourceId: target[2], origin: at };
+    }
+    if (resource === null || typeof resource !== 'object' || Array.isArray(resource)) {
+      return {
+        kind: 'rejected',
+        code: 'bundle-entry-without-resource',
+        reason: `Bundle entry ${entryIndex} has no resource`,
+        origin: at,
+        excerpt: excerptOf(JSON.stringify(entry ?? null)),
+      };
+    }
+    const record = resource as Record<string, unknown>;
+    if (record.id === undefined) {
+      const fromUrn = /^urn:uuid:(.+)$/i.exec(String((entry as { fullUrl?: unknown }).fullUrl ?? ''))?.[1];
+      if (fromUrn) return { kind: 'resource', resource: { ...record, id: fromUrn }, origin: at, bundleFullUrls: fullUrls };
+    }
+    return { kind: 'resource', resource: record, origin: at, bundleFullUrls: fullUrls };
+  });
+}
+
+function withEntryIndex(origin: OriginLineage, entryIndex: number): OriginLineage {
+  if (origin.file) return { ...origin, file: { ...origin.file, entryIndex } };
+  if (origin.kafka) return { ...origin, kafka: { ...origin.kafka, entryIndex } };
+  return origin;
+}

@@ -1,0 +1,30 @@
+import type { OriginLineage } from '../events/resource-version-recorded.event';
+
+/** What a source delivered, decoded but not yet judged: the input of the IngestResourceVersions command. */
+export type SourceRecord =
+  | {
+      kind: 'resource';
+      resource: Record<string, unknown>;
+      origin: OriginLineage;
+      /** Bundle fullUrl → the entry's resource type and source id, for resolving urn:uuid and absolute references. */
+      bundleFullUrls?: ReadonlyMap<string, { resourceType: string; id: string }>;
+    }
+  | { kind: 'delete'; resourceType: string; sourceId: string; origin: OriginLineage }
+  | { kind: 'rejected'; code: RejectionCode; reason: string; origin: OriginLineage; excerpt?: string };
+
+export type RejectionCode =
+  | 'not-json'
+  | 'not-a-resource'
+  | 'missing-resource-type'
+  | 'unknown-resource-type'
+  | 'too-large'
+  | 'too-deep'
+  | 'bundle-entry-without-resource'
+  | 'invalid-delete'
+  | 'unknown-source';
+
+export const MAX_EXCERPT_CHARS = 4096;
+
+export function excerptOf(text: string): string {
+  return text.length > MAX_EXCERPT_CHARS ? `${text.slice(0, MAX_EXCERPT_CHARS)}…` : text;
+}

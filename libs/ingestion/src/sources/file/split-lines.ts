@@ -1,0 +1,45 @@
+export type SplitLine = { line: number; text: string } | { line: number; tooLargeBytes: number };
+
+/**
+ * Splits a byte stream into lines without ever holding more than maxLineBytes of one line: a longer line is
+ * reported with its size and skipped, so one huge record cannot exhaust memory or stop the file.
+ */
+export async function* splitLines(chunks: AsyncIterable<Buffer>, maxLineBytes: number): AsyncGenerator<SplitLine> {
+  let parts: Buffer[] = [];
+  let partBytes = 0;
+  let overflowBytes = 0;
+  let lineNumber = 0;
+  const finish = (): SplitLine => {
+    lineNumber++;
+    let result: SplitLine;
+    if (overflowBytes > 0) result = { line: lineNumber, tooLargeBytes: partBytes + overflowBytes };
+    else {
+      let text = Buffer.concat(parts, partBytes).toString('utf8');
+      if (text.endsWith('\r')) text = text.slice(0, -1);
+      result = { line: lineNumber, text };
+    }
+    parts = [];
+    partBytes = 0;
+    overflowBytes = 0;
+    return result;
+  };
+  const add = (piece: Buffer) => {
+    if (overflowBytes > 0 || partBytes + piece.length > maxLineBytes) overflowBytes += piece.length;
+    else {
+      parts.push(piece);
+      partBytes += piece.length;
+    }
+  };
+  for await (const chunk of chunks) {
+    let start = 0;
+    for (;;) {
+      const newline = chunk.indexOf(0x0a, start);
+      if (newline === -1) break;
+      add(chunk.subarray(start, newline));
+      yield finish();
+      start = newline + 1;
+    }
+    if (start < chunk.length) add(Buffer.from(chunk.subarray(start)));
+  }
+  if (partBytes > 0 || overflowBytes > 0) yield finish();
+}
