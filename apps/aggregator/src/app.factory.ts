@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
@@ -14,6 +16,12 @@ export async function createAggregatorApp(runtime: EventStoreRuntime): Promise<I
   app.set('query parser', 'extended');
   app.set('etag', false);
   app.useGlobalFilters(new FhirExceptionFilter());
+  // Every response carries a request id (the client's, or a new one) that error logs quote.
+  app.use((request: Request, response: Response, next: NextFunction) => {
+    const given = request.headers['x-request-id'];
+    response.setHeader('x-request-id', typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID());
+    next();
+  });
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

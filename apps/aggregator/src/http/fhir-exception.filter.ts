@@ -19,7 +19,7 @@ export class FhirExceptionFilter implements ExceptionFilter {
     const status = exception instanceof HttpException ? exception.getStatus() : HttpStatus.INTERNAL_SERVER_ERROR;
     if (status >= 500) {
       log.error(
-        { requestId: request.headers['x-request-id'], method: request.method, route: request.route?.path, err: errorName(exception) },
+        { requestId: response.getHeader('x-request-id'), method: request.method, route: request.route?.path, err: errorName(exception) },
         'request failed',
       );
     }

@@ -168,7 +168,7 @@ export class FhirStoreReader {
     return {
       versions,
       total: Number(total.rows[0].total),
-      next: rows.rows.length > criteria.count ? versions[versions.length - 1].cursor : undefined,
+      next: rows.rows.length > criteria.count && criteria.count > 0 ? versions[versions.length - 1].cursor : undefined,
     };
   }
 
