@@ -1,7 +1,9 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.data/', '.test-data/', 'coverage/', '**/*.mjs', '**/*.cjs', '*.js'] },
+  {
+    ignores: ['node_modules/', 'dist/', '.data/', '.test-data/', 'coverage/', '**/*.mjs', '**/*.cjs', '*.js'],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -10,7 +10,8 @@ export interface TestDatabase {
 /** A fresh database on the run's PostgreSQL (see test/global-setup.ts), dropped by drop(). */
 export async function createTestDatabase(poolSize = 20): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) throw new Error('DATABASE_URL is not set: run the tests through jest (global setup starts PostgreSQL)');
+  if (!serverUrl)
+    throw new Error('DATABASE_URL is not set: run the tests through jest (global setup starts PostgreSQL)');
   const name = `test_${randomBytes(6).toString('hex')}`;
   const admin = new Client({ connectionString: serverUrl });
   await admin.connect();

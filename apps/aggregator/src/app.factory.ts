@@ -19,7 +19,10 @@ export async function createAggregatorApp(runtime: EventStoreRuntime): Promise<I
   // Every response carries a request id (the client's, or a new one) that error logs quote.
   app.use((request: Request, response: Response, next: NextFunction) => {
     const given = request.headers['x-request-id'];
-    response.setHeader('x-request-id', typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID());
+    response.setHeader(
+      'x-request-id',
+      typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID(),
+    );
     next();
   });
   const document = SwaggerModule.createDocument(

@@ -22,7 +22,11 @@ async function main(): Promise<void> {
   await runtime.runner.start();
   const port = (app.getHttpServer().address() as { port: number }).port;
   log.info(
-    { port, database: config.databaseUrl ? 'DATABASE_URL' : `embedded (${config.dataDir})`, kafka: 'off: set KAFKA_BROKERS' },
+    {
+      port,
+      database: config.databaseUrl ? 'DATABASE_URL' : `embedded (${config.dataDir})`,
+      kafka: 'off: set KAFKA_BROKERS',
+    },
     'fhir-aggregator listening',
   );
 
@@ -41,17 +45,23 @@ async function main(): Promise<void> {
   if (withSample) {
     const files = app.get(FileIngestionService);
     const instance = `${os.hostname()}:${process.pid}`;
-    const first = await files.ingest(SAMPLE_SOURCE, [path.join(SAMPLE_DIR, 'synthea-2-patients')], { ingestionInstance: instance });
+    const first = await files.ingest(SAMPLE_SOURCE, [path.join(SAMPLE_DIR, 'synthea-2-patients')], {
+      ingestionInstance: instance,
+    });
     // The update arrives a moment later, so the two versions have distinct record times for _asOf.
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const second = await files.ingest(SAMPLE_SOURCE, [path.join(SAMPLE_DIR, 'sample-update')], { ingestionInstance: instance });
+    const second = await files.ingest(SAMPLE_SOURCE, [path.join(SAMPLE_DIR, 'sample-update')], {
+      ingestionInstance: instance,
+    });
     await runtime.runner.waitForCatchUp();
     const patient = `Patient/${aggregateIdOf(SAMPLE_SOURCE, 'Patient', SAMPLE_PATIENT)}`;
     const history = await runtime.database.pool.query<{ recorded_from: Date }>(
       `SELECT recorded_from FROM fhir_store.resource_versions WHERE resource_type = 'Patient' AND id = $1 ORDER BY version_id`,
       [patient.split('/')[1]],
     );
-    const beforeUpdate = new Date(history.rows[history.rows.length - 1].recorded_from.getTime() - 1).toISOString();
+    const beforeUpdate = new Date(
+      history.rows[history.rows.length - 1].recorded_from.getTime() - 1,
+    ).toISOString();
     const base = `http://localhost:${port}`;
     const lines = [
       '',
@@ -73,6 +83,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  log.error({ err: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }, 'failed to start');
+  log.error(
+    { err: error instanceof Error ? `${error.name}: ${error.message}` : String(error) },
+    'failed to start',
+  );
   process.exit(1);
 });

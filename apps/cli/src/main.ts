@@ -12,9 +12,13 @@ import { FileIngestionService, SOURCE_NAME_PATTERN } from '@fa/ingestion';
 import { readConfig } from '@fa/platform';
 import { CliModule } from './cli.module';
 
-async function withContext<T>(fn: (runtime: EventStoreRuntime, context: INestApplicationContext) => Promise<T>): Promise<T> {
+async function withContext<T>(
+  fn: (runtime: EventStoreRuntime, context: INestApplicationContext) => Promise<T>,
+): Promise<T> {
   const runtime = await openEventStore(readConfig(), [new FhirStoreProjection()], { poolSize: 4 });
-  const context = await NestFactory.createApplicationContext(CliModule.forRoot(runtime), { logger: ['error', 'warn'] });
+  const context = await NestFactory.createApplicationContext(CliModule.forRoot(runtime), {
+    logger: ['error', 'warn'],
+  });
   try {
     return await fn(runtime, context);
   } finally {
@@ -25,7 +29,9 @@ async function withContext<T>(fn: (runtime: EventStoreRuntime, context: INestApp
 
 function sourceName(value: string): string {
   if (!SOURCE_NAME_PATTERN.test(value)) {
-    throw new InvalidArgumentError('letters, digits, ".", "_" or "-", starting with a letter or digit, at most 64');
+    throw new InvalidArgumentError(
+      'letters, digits, ".", "_" or "-", starting with a letter or digit, at most 64',
+    );
   }
   return value;
 }
@@ -50,7 +56,8 @@ program
   .action(async (paths: string[], options: { source: string; batchSize: number; maxRejects: number }) => {
     await withContext(async (runtime, context) => {
       const bar = new SingleBar({
-        format: 'ingest {bar} {percentage}% | {mb}/{totalMb} MB | {recorded} recorded {unchanged} unchanged {rejected} rejected | {rate}/s',
+        format:
+          'ingest {bar} {percentage}% | {mb}/{totalMb} MB | {recorded} recorded {unchanged} unchanged {rejected} rejected | {rate}/s',
         noTTYOutput: !process.stderr.isTTY,
         notTTYSchedule: 5000,
         stream: process.stderr,
@@ -85,10 +92,14 @@ program
         `  rejected   ${result.rejected.length}`,
         ...result.rejected.slice(0, options.maxRejects).map((r) => {
           const file = r.origin.file;
-          const where = file ? `${file.path}${file.line ? `:${file.line}` : ''}${file.entryIndex !== undefined ? ` entry ${file.entryIndex}` : ''}` : '';
+          const where = file
+            ? `${file.path}${file.line ? `:${file.line}` : ''}${file.entryIndex !== undefined ? ` entry ${file.entryIndex}` : ''}`
+            : '';
           return `    ${where}: ${r.code}: ${r.reason}`;
         }),
-        ...(result.rejected.length > options.maxRejects ? [`    … ${result.rejected.length - options.maxRejects} more`] : []),
+        ...(result.rejected.length > options.maxRejects
+          ? [`    … ${result.rejected.length - options.maxRejects} more`]
+          : []),
         `  throughput ${Math.round(result.read / Math.max(seconds, 0.001))} resources/s (append); projections caught up in ${((Date.now() - projectionStart) / 1000).toFixed(1)} s`,
       ];
       process.stdout.write(out.join('\n') + '\n');
@@ -97,7 +108,9 @@ program
 
 program
   .command('replay')
-  .description('Rebuild a projection from the event store into new tables, then swap; reads continue meanwhile')
+  .description(
+    'Rebuild a projection from the event store into new tables, then swap; reads continue meanwhile',
+  )
   .argument('<projection>', 'projection name, e.g. fhir-store')
   .action(async (name: string) => {
     await withContext(async (runtime) => {
@@ -129,9 +142,12 @@ program
     const parsed = parseReference(reference);
     if (parsed.kind !== 'literal') throw new InvalidArgumentError(`${reference} is not <Type>/<id>`);
     const asOf = options.asOf ? new Date(options.asOf) : undefined;
-    if (asOf && Number.isNaN(asOf.getTime())) throw new InvalidArgumentError(`--as-of ${options.asOf} is not an instant`);
+    if (asOf && Number.isNaN(asOf.getTime()))
+      throw new InvalidArgumentError(`--as-of ${options.asOf} is not an instant`);
     await withContext(async (_runtime, context) => {
-      const versions = await context.get(QueryBus).execute(new ResourceLineageQuery(parsed.resourceType, parsed.id, asOf));
+      const versions = await context
+        .get(QueryBus)
+        .execute(new ResourceLineageQuery(parsed.resourceType, parsed.id, asOf));
       process.stdout.write(JSON.stringify(versions.map(lineageJsonOf), null, 2) + '\n');
       if (versions.length === 0) process.exitCode = 1;
     });

@@ -79,7 +79,11 @@ export interface Subscription {
 
 export interface EventStore {
   /** Appends to one stream atomically. Throws WrongExpectedRevisionError on a revision conflict. */
-  append(streamId: string, events: EventToAppend[], expectedRevision?: ExpectedRevision): Promise<AppendResult>;
+  append(
+    streamId: string,
+    events: EventToAppend[],
+    expectedRevision?: ExpectedRevision,
+  ): Promise<AppendResult>;
   /**
    * Appends to many streams in one durable transaction (all or nothing). Ingestion uses it to batch.
    * Throws WrongExpectedRevisionError naming the first stream whose expectation failed.

@@ -4,7 +4,9 @@
  */
 export function parseFhirDateRange(value: string): { start: Date; end: Date } | undefined {
   const match =
-    /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/.exec(value);
+    /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/.exec(
+      value,
+    );
   if (!match) return undefined;
   const [, y, mo, d, h, mi, s, frac, zone] = match;
   if (h !== undefined && zone === undefined) return undefined;
@@ -12,8 +14,10 @@ export function parseFhirDateRange(value: string): { start: Date; end: Date } | 
   const month = mo === undefined ? undefined : Number(mo);
   const day = d === undefined ? undefined : Number(d);
   if (month !== undefined && (month < 1 || month > 12)) return undefined;
-  if (day !== undefined && (day < 1 || day > new Date(Date.UTC(year, month!, 0)).getUTCDate())) return undefined;
-  if (h !== undefined && (Number(h) > 23 || Number(mi) > 59 || (s !== undefined && Number(s) > 59))) return undefined;
+  if (day !== undefined && (day < 1 || day > new Date(Date.UTC(year, month!, 0)).getUTCDate()))
+    return undefined;
+  if (h !== undefined && (Number(h) > 23 || Number(mi) > 59 || (s !== undefined && Number(s) > 59)))
+    return undefined;
   if (h === undefined) {
     // Dates without a time zone are taken as UTC: the server's record times are UTC.
     const start = new Date(Date.UTC(year, (month ?? 1) - 1, day ?? 1));

@@ -15,7 +15,9 @@ export function parseReference(reference: string): ParsedReference {
   if (conditional && isR4ResourceType(conditional[1])) {
     return { kind: 'conditional', resourceType: conditional[1], query: conditional[2] };
   }
-  const literal = /^(?:(https?:\/\/.+)\/)?([A-Z][A-Za-z]+)\/([^/?#]+)(?:\/_history\/([^/?#]+))?$/.exec(reference);
+  const literal = /^(?:(https?:\/\/.+)\/)?([A-Z][A-Za-z]+)\/([^/?#]+)(?:\/_history\/([^/?#]+))?$/.exec(
+    reference,
+  );
   if (literal && isR4ResourceType(literal[2]) && FHIR_ID_PATTERN.test(literal[3])) {
     return {
       kind: 'literal',
@@ -33,7 +35,10 @@ export function parseReference(reference: string): ParsedReference {
  * contained resources and extensions, and replaces its reference with what `rewrite` returns (undefined keeps it).
  * Mutates in place; returns how many references were changed.
  */
-export function rewriteReferences(value: unknown, rewrite: (reference: string) => string | undefined): number {
+export function rewriteReferences(
+  value: unknown,
+  rewrite: (reference: string) => string | undefined,
+): number {
   let changed = 0;
   const visit = (node: unknown): void => {
     if (Array.isArray(node)) {

@@ -16,20 +16,31 @@ export class FhirExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
-    const status = exception instanceof HttpException ? exception.getStatus() : HttpStatus.INTERNAL_SERVER_ERROR;
+    const status =
+      exception instanceof HttpException ? exception.getStatus() : HttpStatus.INTERNAL_SERVER_ERROR;
     if (status >= 500) {
       log.error(
-        { requestId: response.getHeader('x-request-id'), method: request.method, route: request.route?.path, err: errorName(exception) },
+        {
+          requestId: response.getHeader('x-request-id'),
+          method: request.method,
+          route: request.route?.path,
+          err: errorName(exception),
+        },
         'request failed',
       );
     }
     if (!request.path.startsWith('/fhir')) {
       const body =
-        exception instanceof HttpException ? exception.getResponse() : { statusCode: status, message: 'Internal server error' };
+        exception instanceof HttpException
+          ? exception.getResponse()
+          : { statusCode: status, message: 'Internal server error' };
       response.status(status).json(typeof body === 'string' ? { statusCode: status, message: body } : body);
       return;
     }
-    response.status(status).type('application/fhir+json').send(JSON.stringify(toOutcome(exception, status)));
+    response
+      .status(status)
+      .type('application/fhir+json')
+      .send(JSON.stringify(toOutcome(exception, status)));
   }
 }
 
@@ -39,7 +50,8 @@ function toOutcome(exception: unknown, status: number): OperationOutcome {
     exception instanceof HttpException
       ? flattenMessage(exception.getResponse())
       : 'Internal server error; the request id in the logs identifies it';
-  const code = status === 404 ? 'not-found' : status === 405 ? 'not-supported' : status < 500 ? 'invalid' : 'exception';
+  const code =
+    status === 404 ? 'not-found' : status === 405 ? 'not-supported' : status < 500 ? 'invalid' : 'exception';
   return { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics: message }] };
 }
 

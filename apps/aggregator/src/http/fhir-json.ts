@@ -6,7 +6,8 @@ export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 export function sendFhir(response: Response, body: unknown, status = 200): void {
   const resource = body as { meta?: { versionId?: string; lastUpdated?: string } };
   if (resource.meta?.versionId) response.setHeader('ETag', `W/"${resource.meta.versionId}"`);
-  if (resource.meta?.lastUpdated) response.setHeader('Last-Modified', new Date(resource.meta.lastUpdated).toUTCString());
+  if (resource.meta?.lastUpdated)
+    response.setHeader('Last-Modified', new Date(resource.meta.lastUpdated).toUTCString());
   response.status(status).type(FHIR_JSON).send(JSON.stringify(body));
 }
 

@@ -112,7 +112,11 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision = 'any'): Promise<AppendResult> {
+  append(
+    streamId: string,
+    events: EventToAppend[],
+    expectedRevision: ExpectedRevision = 'any',
+  ): Promise<AppendResult> {
     return this.appendMany([{ streamId, events, expectedRevision }]).then((results) => results[0]);
   }
 
@@ -176,7 +180,9 @@ export class PostgresEventStore implements EventStore {
     const results: AppendResult[] = [];
     for (const request of requests) {
       const current = revisions.get(request.streamId) ?? -1;
-      const fresh = request.events.filter((e) => !existingKeys.has(`${request.streamId}\u0000${e.id.toLowerCase()}`));
+      const fresh = request.events.filter(
+        (e) => !existingKeys.has(`${request.streamId}\u0000${e.id.toLowerCase()}`),
+      );
       // A retried append whose events are all stored already succeeds without writing: idempotence beats
       // the revision check, which the first attempt has already passed.
       if (fresh.length === 0 && request.events.length > 0) {
@@ -185,7 +191,11 @@ export class PostgresEventStore implements EventStore {
       }
       const expected = request.expectedRevision ?? 'any';
       if (!expectationHolds(expected, current)) {
-        throw new WrongExpectedRevisionError(request.streamId, expected, current === -1 ? 'no_stream' : current);
+        throw new WrongExpectedRevisionError(
+          request.streamId,
+          expected,
+          current === -1 ? 'no_stream' : current,
+        );
       }
       let revision = current;
       for (const event of fresh) {

@@ -64,7 +64,11 @@ export class ProjectionRunner {
 
   projection(name: string): Projection {
     const projection = this.projections.find((p) => p.name === name);
-    if (!projection) throw new UnknownProjectionError(name, this.projections.map((p) => p.name));
+    if (!projection)
+      throw new UnknownProjectionError(
+        name,
+        this.projections.map((p) => p.name),
+      );
     return projection;
   }
 
@@ -90,9 +94,10 @@ export class ProjectionRunner {
     this.stopped = false;
     for (const projection of this.projections) {
       this.loops.set(projection.name, this.liveLoop(projection));
-      const stored = await this.pool.query<{ version: number }>('SELECT version FROM projections WHERE name = $1', [
-        projection.name,
-      ]);
+      const stored = await this.pool.query<{ version: number }>(
+        'SELECT version FROM projections WHERE name = $1',
+        [projection.name],
+      );
       if (stored.rows[0].version !== projection.version) {
         this.options.logger?.info(
           { projection: projection.name, from: stored.rows[0].version, to: projection.version },
@@ -127,7 +132,8 @@ export class ProjectionRunner {
       for (;;) {
         const { position } = await this.activeCheckpoint(projection.name);
         if (this.store.comparePositions(position, head) >= 0) break;
-        if (Date.now() > deadline) throw new Error(`Projection ${projection.name} did not catch up in ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`Projection ${projection.name} did not catch up in ${timeoutMs} ms`);
         if (this.loops.has(projection.name)) await sleep(10);
         else await this.applyNextBatch(projection);
       }
@@ -171,13 +177,17 @@ export class ProjectionRunner {
     return running;
   }
 
-  private async runRebuild(projection: Projection, onProgress?: (state: RebuildState) => void): Promise<ProjectionStatus> {
+  private async runRebuild(
+    projection: Projection,
+    onProgress?: (state: RebuildState) => void,
+  ): Promise<ProjectionStatus> {
     await this.initialize();
     const lockClient = await this.pool.connect();
     try {
-      const locked = await lockClient.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${LOCK_KEY}) AS ok`, [
-        `rebuild:${projection.name}`,
-      ]);
+      const locked = await lockClient.query<{ ok: boolean }>(
+        `SELECT pg_try_advisory_lock(${LOCK_KEY}) AS ok`,
+        [`rebuild:${projection.name}`],
+      );
       if (!locked.rows[0].ok) throw new RebuildAlreadyRunningError(projection.name);
       try {
         return await this.rebuildWhileLocked(projection, onProgress);
@@ -221,7 +231,9 @@ export class ProjectionRunner {
     };
     const started = Date.now();
     const report = async () => {
-      state.eventsPerSecond = Math.round(state.eventsProcessed / Math.max(0.001, (Date.now() - started) / 1000));
+      state.eventsPerSecond = Math.round(
+        state.eventsProcessed / Math.max(0.001, (Date.now() - started) / 1000),
+      );
       await this.pool.query('UPDATE projections SET rebuild = $2 WHERE name = $1', [projection.name, state]);
       onProgress?.({ ...state });
     };
@@ -262,21 +274,28 @@ export class ProjectionRunner {
           state.state = 'swapped';
           state.position = position;
           state.finishedAt = new Date().toISOString();
-          state.eventsPerSecond = Math.round(state.eventsProcessed / Math.max(0.001, (Date.now() - started) / 1000));
-          await client.query('UPDATE projections SET active_generation = $2, version = $3, rebuild = $4 WHERE name = $1', [
-            projection.name,
-            generation,
-            projection.version,
-            state,
-          ]);
+          state.eventsPerSecond = Math.round(
+            state.eventsProcessed / Math.max(0.001, (Date.now() - started) / 1000),
+          );
+          await client.query(
+            'UPDATE projections SET active_generation = $2, version = $3, rebuild = $4 WHERE name = $1',
+            [projection.name, generation, projection.version, state],
+          );
         }),
       );
       onProgress?.({ ...state });
       await this.pool
         .query(`DROP SCHEMA IF EXISTS ${this.schemaName(projection, active)} CASCADE`)
-        .catch((error) => this.options.logger?.error({ err: String(error) }, 'could not drop old generation'));
+        .catch((error) =>
+          this.options.logger?.error({ err: String(error) }, 'could not drop old generation'),
+        );
       this.options.logger?.info(
-        { projection: projection.name, generation, events: state.eventsProcessed, eventsPerSecond: state.eventsPerSecond },
+        {
+          projection: projection.name,
+          generation,
+          events: state.eventsProcessed,
+          eventsPerSecond: state.eventsPerSecond,
+        },
         'projection rebuilt and swapped',
       );
     } catch (error) {
@@ -297,7 +316,11 @@ export class ProjectionRunner {
         if (applied === 0) await sleep(this.idleDelayMs);
       } catch (error) {
         this.options.logger?.error(
-          { projection: projection.name, err: error instanceof Error ? error.name : 'unknown', code: pgCode(error) },
+          {
+            projection: projection.name,
+            err: error instanceof Error ? error.name : 'unknown',
+            code: pgCode(error),
+          },
           'projection batch failed; retrying',
         );
         await sleep(1000);
@@ -325,7 +348,13 @@ export class ProjectionRunner {
         const row = current.rows[0];
         if (row.active_generation !== generation || row.position !== position) return 0;
         await projection.apply(client, this.schemaName(projection, generation), events);
-        await this.saveCheckpoint(client, projection.name, generation, events[events.length - 1].position, events.length);
+        await this.saveCheckpoint(
+          client,
+          projection.name,
+          generation,
+          events[events.length - 1].position,
+          events.length,
+        );
         return events.length;
       }),
     );
@@ -349,7 +378,13 @@ export class ProjectionRunner {
     return { active: result.rows[0].active_generation };
   }
 
-  private async saveCheckpoint(client: PoolClient, name: string, generation: number, position: string, count: number) {
+  private async saveCheckpoint(
+    client: PoolClient,
+    name: string,
+    generation: number,
+    position: string,
+    count: number,
+  ) {
     await client.query(
       `UPDATE checkpoints SET position = $3, events_processed = events_processed + $4, updated_at = now()
         WHERE projection = $1 AND generation = $2`,
@@ -372,7 +407,11 @@ export class ProjectionRunner {
     });
   }
 
-  private async createGeneration(client: PoolClient, projection: Projection, generation: number): Promise<void> {
+  private async createGeneration(
+    client: PoolClient,
+    projection: Projection,
+    generation: number,
+  ): Promise<void> {
     const schema = this.schemaName(projection, generation);
     await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await client.query(`CREATE SCHEMA ${schema}`);
@@ -403,7 +442,8 @@ export class ProjectionRunner {
   }
 
   private schemaName(projection: Projection, generation: number): string {
-    if (!/^[a-z_][a-z0-9_]*$/.test(projection.readSchema)) throw new Error(`Bad schema name ${projection.readSchema}`);
+    if (!/^[a-z_][a-z0-9_]*$/.test(projection.readSchema))
+      throw new Error(`Bad schema name ${projection.readSchema}`);
     return `${projection.readSchema}_g${generation}`;
   }
 

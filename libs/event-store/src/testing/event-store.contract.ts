@@ -8,7 +8,12 @@ export interface EventStoreContractHarness {
   close(): Promise<void>;
 }
 
-const event = (type = 'Happened', data: unknown = {}) => ({ id: randomUUID(), type, data, metadata: { by: 'contract' } });
+const event = (type = 'Happened', data: unknown = {}) => ({
+  id: randomUUID(),
+  type,
+  data,
+  metadata: { by: 'contract' },
+});
 
 async function collectUntil(store: EventStore, count: number, timeoutMs: number, streamPrefix: string) {
   const seen: RecordedEvent[] = [];
@@ -35,7 +40,10 @@ async function collectUntil(store: EventStore, count: number, timeoutMs: number,
  * The behaviour every EventStore adapter must show. Adapters call this from their own *.int-spec.ts with a
  * harness on a real server.
  */
-export function describeEventStoreContract(adapterName: string, open: () => Promise<EventStoreContractHarness>): void {
+export function describeEventStoreContract(
+  adapterName: string,
+  open: () => Promise<EventStoreContractHarness>,
+): void {
   describe(`EventStore contract: ${adapterName}`, () => {
     let harness: EventStoreContractHarness;
     let store: EventStore;
@@ -67,8 +75,13 @@ export function describeEventStoreContract(adapterName: string, open: () => Prom
 
     it('enforces every kind of expected revision with a typed error', async () => {
       const id = stream();
-      await expect(store.append(id, [event()], 'stream_exists')).rejects.toBeInstanceOf(WrongExpectedRevisionError);
-      await expect(store.append(id, [event()], 0)).rejects.toMatchObject({ actual: 'no_stream', expected: 0 });
+      await expect(store.append(id, [event()], 'stream_exists')).rejects.toBeInstanceOf(
+        WrongExpectedRevisionError,
+      );
+      await expect(store.append(id, [event()], 0)).rejects.toMatchObject({
+        actual: 'no_stream',
+        expected: 0,
+      });
       await store.append(id, [event()], 'no_stream');
       await expect(store.append(id, [event()], 'no_stream')).rejects.toMatchObject({
         name: 'WrongExpectedRevisionError',

@@ -13,7 +13,10 @@ function activity(version: StoredVersion): string {
 /** Lineage of one recorded version as FHIR Provenance; its id is the event id, stable across rebuilds. */
 export function provenanceOf(version: StoredVersion): Provenance {
   const { lineage } = version;
-  const ext = (name: string, value: Omit<Extension, 'url'>): Extension => ({ url: `${LINEAGE_EXTENSION_BASE}/${name}`, ...value });
+  const ext = (name: string, value: Omit<Extension, 'url'>): Extension => ({
+    url: `${LINEAGE_EXTENSION_BASE}/${name}`,
+    ...value,
+  });
   const extensions: Extension[] = [
     ext('content-hash', { valueString: `sha256:${lineage.contentHash}` }),
     ext('received-at', { valueInstant: lineage.receivedAt }),
@@ -49,10 +52,14 @@ export function provenanceOf(version: StoredVersion): Provenance {
   if (http) extensions.push(ext('origin-http', { valueString: http.requestId }));
   if (correlationId) extensions.push(ext('correlation-id', { valueString: correlationId }));
   for (const t of lineage.transformations) {
-    extensions.push(ext('transformation', { valueString: `${t.name}@${t.version}${t.detail ? `: ${t.detail}` : ''}` }));
+    extensions.push(
+      ext('transformation', { valueString: `${t.name}@${t.version}${t.detail ? `: ${t.detail}` : ''}` }),
+    );
   }
   for (const issue of lineage.validationIssues) {
-    extensions.push(ext('validation-issue', { valueString: `${issue.severity} ${issue.code}: ${issue.diagnostics}` }));
+    extensions.push(
+      ext('validation-issue', { valueString: `${issue.severity} ${issue.code}: ${issue.diagnostics}` }),
+    );
   }
   const sourceRecord = `${lineage.sourceResourceType}/${lineage.sourceId}`;
   return {
@@ -68,13 +75,23 @@ export function provenanceOf(version: StoredVersion): Provenance {
     agent: [
       {
         type: {
-          coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'author' }],
+          coding: [
+            { system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'author' },
+          ],
         },
-        who: { identifier: { system: SOURCE_SYSTEM, value: lineage.source }, display: `source system ${lineage.source}` },
+        who: {
+          identifier: { system: SOURCE_SYSTEM, value: lineage.source },
+          display: `source system ${lineage.source}`,
+        },
       },
       {
         type: {
-          coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'assembler' }],
+          coding: [
+            {
+              system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type',
+              code: 'assembler',
+            },
+          ],
         },
         who: { display: `fhir-aggregator ingestion ${lineage.ingestionInstance}` },
       },

@@ -74,7 +74,11 @@ export class FhirStoreProjection implements Projection {
       const deleted = event.type === RESOURCE_DELETED;
       const resource = deleted
         ? null
-        : withOurMeta((data as ResourceVersionRecordedData).resource as unknown as Record<string, unknown>, versionId, lastUpdated);
+        : withOurMeta(
+            (data as ResourceVersionRecordedData).resource as unknown as Record<string, unknown>,
+            versionId,
+            lastUpdated,
+          );
       rows.push({
         resourceType: data.resourceType,
         id: data.id,
@@ -142,7 +146,11 @@ export class FhirStoreProjection implements Projection {
 }
 
 /** The recorded resource as served: our version id and record time in meta, the source's kept in lineage. */
-function withOurMeta(resource: Record<string, unknown>, versionId: number, lastUpdated: string): Record<string, unknown> {
+function withOurMeta(
+  resource: Record<string, unknown>,
+  versionId: number,
+  lastUpdated: string,
+): Record<string, unknown> {
   const meta = (resource.meta ?? {}) as Record<string, unknown>;
   return { ...resource, meta: { ...meta, versionId: String(versionId), lastUpdated } };
 }

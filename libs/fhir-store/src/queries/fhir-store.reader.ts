@@ -114,7 +114,9 @@ export class FhirStoreReader {
       [resourceType, id],
     );
     const firstRecorded = first.rows[0].first;
-    return firstRecorded && firstRecorded > asOf ? { status: 'not-yet', firstRecorded } : { status: 'not-found' };
+    return firstRecorded && firstRecorded > asOf
+      ? { status: 'not-yet', firstRecorded }
+      : { status: 'not-found' };
   }
 
   async vread(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
@@ -126,10 +128,10 @@ export class FhirStoreReader {
   }
 
   async exists(resourceType: string, id: string): Promise<boolean> {
-    const result = await this.pool.query(`SELECT 1 FROM ${TABLE} WHERE resource_type = $1 AND id = $2 LIMIT 1`, [
-      resourceType,
-      id,
-    ]);
+    const result = await this.pool.query(
+      `SELECT 1 FROM ${TABLE} WHERE resource_type = $1 AND id = $2 LIMIT 1`,
+      [resourceType, id],
+    );
     return (result.rowCount ?? 0) > 0;
   }
 
@@ -148,7 +150,9 @@ export class FhirStoreReader {
     if (criteria.at) {
       // Current at some point of the period: the range [from, to) is non-empty and overlaps [start, end].
       where.push(`recorded_from <= ${param(criteria.at.end)}`);
-      where.push(`(recorded_to IS NULL OR (recorded_to > ${param(criteria.at.start)} AND recorded_to > recorded_from))`);
+      where.push(
+        `(recorded_to IS NULL OR (recorded_to > ${param(criteria.at.start)} AND recorded_to > recorded_from))`,
+      );
     }
     const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const countParams = [...params];
@@ -156,19 +160,27 @@ export class FhirStoreReader {
     if (criteria.before) {
       const cursor = parseHistoryCursor(criteria.before);
       if (!cursor) throw new Error(`Bad history cursor ${criteria.before}`);
-      pageWhere.push(`(position_tx, position_gp) < (${param(cursor[0])}::bigint, ${param(cursor[1])}::bigint)`);
+      pageWhere.push(
+        `(position_tx, position_gp) < (${param(cursor[0])}::bigint, ${param(cursor[1])}::bigint)`,
+      );
     }
     const rows = await this.pool.query<Row>(
       `SELECT ${COLUMNS} FROM ${TABLE} ${pageWhere.length > 0 ? `WHERE ${pageWhere.join(' AND ')}` : ''}
         ORDER BY position_tx DESC, position_gp DESC LIMIT ${param(criteria.count + 1)}`,
       params,
     );
-    const total = await this.pool.query<{ total: string }>(`SELECT count(*) AS total FROM ${TABLE} ${filter}`, countParams);
+    const total = await this.pool.query<{ total: string }>(
+      `SELECT count(*) AS total FROM ${TABLE} ${filter}`,
+      countParams,
+    );
     const versions = rows.rows.slice(0, criteria.count).map(toVersion);
     return {
       versions,
       total: Number(total.rows[0].total),
-      next: rows.rows.length > criteria.count && criteria.count > 0 ? versions[versions.length - 1].cursor : undefined,
+      next:
+        rows.rows.length > criteria.count && criteria.count > 0
+          ? versions[versions.length - 1].cursor
+          : undefined,
     };
   }
 

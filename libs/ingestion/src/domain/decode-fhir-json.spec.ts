@@ -14,8 +14,15 @@ describe('decodeFhirJson', () => {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
-        { fullUrl: 'urn:uuid:p1', resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient' } },
-        { fullUrl: 'urn:uuid:o1', resource: { resourceType: 'Observation', id: 'o1', subject: { reference: 'urn:uuid:p1' } } },
+        {
+          fullUrl: 'urn:uuid:p1',
+          resource: { resourceType: 'Patient' },
+          request: { method: 'POST', url: 'Patient' },
+        },
+        {
+          fullUrl: 'urn:uuid:o1',
+          resource: { resourceType: 'Observation', id: 'o1', subject: { reference: 'urn:uuid:p1' } },
+        },
         { request: { method: 'PUT', url: 'Patient/9' } },
         { request: { method: 'DELETE', url: 'Observation/old-1' } },
       ],
@@ -25,12 +32,18 @@ describe('decodeFhirJson', () => {
     const patient = records[0] as Extract<(typeof records)[number], { kind: 'resource' }>;
     expect(patient.resource.id).toBe('p1');
     expect(patient.bundleFullUrls?.get('urn:uuid:p1')).toEqual({ resourceType: 'Patient', id: 'p1' });
-    expect(records[2]).toMatchObject({ code: 'bundle-entry-without-resource', origin: { file: { line: 3, entryIndex: 2 } } });
+    expect(records[2]).toMatchObject({
+      code: 'bundle-entry-without-resource',
+      origin: { file: { line: 3, entryIndex: 2 } },
+    });
     expect(records[3]).toMatchObject({ resourceType: 'Observation', sourceId: 'old-1' });
   });
 
   it('keeps a document Bundle whole', () => {
-    const records = decodeFhirJson(JSON.stringify({ resourceType: 'Bundle', type: 'document', entry: [] }), origin);
+    const records = decodeFhirJson(
+      JSON.stringify({ resourceType: 'Bundle', type: 'document', entry: [] }),
+      origin,
+    );
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ kind: 'resource', resource: { resourceType: 'Bundle' } });
   });

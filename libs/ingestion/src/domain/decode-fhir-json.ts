@@ -85,7 +85,13 @@ function decodeBundleEntries(bundle: Record<string, unknown>, origin: OriginLine
     const record = resource as Record<string, unknown>;
     if (record.id === undefined) {
       const fromUrn = /^urn:uuid:(.+)$/i.exec(String((entry as { fullUrl?: unknown }).fullUrl ?? ''))?.[1];
-      if (fromUrn) return { kind: 'resource', resource: { ...record, id: fromUrn }, origin: at, bundleFullUrls: fullUrls };
+      if (fromUrn)
+        return {
+          kind: 'resource',
+          resource: { ...record, id: fromUrn },
+          origin: at,
+          bundleFullUrls: fullUrls,
+        };
     }
     return { kind: 'resource', resource: record, origin: at, bundleFullUrls: fullUrls };
   });

@@ -9,22 +9,35 @@ const observation = () => ({
   status: 'final',
   code: { text: 'weight' },
   subject: { reference: 'Patient/p-1' },
-  performer: [{ reference: 'Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|123' }, { reference: 'urn:uuid:abc' }],
+  performer: [
+    { reference: 'Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|123' },
+    { reference: 'urn:uuid:abc' },
+  ],
   hasMember: [{ reference: 'https://ehr.example/fhir/Observation/obs-2/_history/4' }],
 });
 
 describe('normalizeResource', () => {
   it('namespaces the id and literal references per source, keeps conditional ones, moves source meta to lineage', () => {
-    const result = normalizeResource('hospital-a', observation(), new Map([['urn:uuid:abc', { resourceType: 'Practitioner', id: 'pr-9' }]]));
+    const result = normalizeResource(
+      'hospital-a',
+      observation(),
+      new Map([['urn:uuid:abc', { resourceType: 'Practitioner', id: 'pr-9' }]]),
+    );
     if (!result.ok) throw new Error(result.reason);
     const { value } = result;
     const resource = value.resource as unknown as ReturnType<typeof observation>;
     expect(value.id).toBe(aggregateIdOf('hospital-a', 'Observation', 'obs-1'));
     expect(resource.id).toBe(value.id);
     expect(resource.subject.reference).toBe(`Patient/${aggregateIdOf('hospital-a', 'Patient', 'p-1')}`);
-    expect(resource.performer[0].reference).toBe('Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|123');
-    expect(resource.performer[1].reference).toBe(`Practitioner/${aggregateIdOf('hospital-a', 'Practitioner', 'pr-9')}`);
-    expect(resource.hasMember[0].reference).toBe(`Observation/${aggregateIdOf('hospital-a', 'Observation', 'obs-2')}`);
+    expect(resource.performer[0].reference).toBe(
+      'Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|123',
+    );
+    expect(resource.performer[1].reference).toBe(
+      `Practitioner/${aggregateIdOf('hospital-a', 'Practitioner', 'pr-9')}`,
+    );
+    expect(resource.hasMember[0].reference).toBe(
+      `Observation/${aggregateIdOf('hospital-a', 'Observation', 'obs-2')}`,
+    );
     expect(resource.meta).toEqual({
       profile: ['http://example.org/p'],
       source: 'urn:fhir-aggregator:source:hospital-a#Observation/obs-1',
@@ -32,7 +45,11 @@ describe('normalizeResource', () => {
     expect(value.sourceVersionId).toBe('7');
     expect(value.sourceLastUpdated).toBe('2024-01-01T00:00:00Z');
     expect(value.contentHash).toBe(sha256Hex(canonicalJson(resource)));
-    expect(value.transformations.map((t) => t.name)).toEqual(['namespace-id', 'rewrite-references', 'source-meta']);
+    expect(value.transformations.map((t) => t.name)).toEqual([
+      'namespace-id',
+      'rewrite-references',
+      'source-meta',
+    ]);
   });
 
   it('gives different sources different ids for the same source id, and the same source always the same', () => {
@@ -46,7 +63,12 @@ describe('normalizeResource', () => {
   });
 
   it('hashes content independently of key order and of the source version stamp', () => {
-    const reordered = { subject: { reference: 'Patient/p-1' }, ...observation(), meta: { profile: ['http://example.org/p'] } };
+    const { resourceType, ...rest } = observation();
+    const reordered = {
+      ...Object.fromEntries(Object.entries(rest).reverse()),
+      resourceType,
+      meta: { profile: ['http://example.org/p'] },
+    };
     const a = normalizeResource('a', observation());
     const b = normalizeResource('a', reordered);
     if (!a.ok || !b.ok) throw new Error('unexpected rejection');
@@ -63,8 +85,14 @@ describe('normalizeResource', () => {
 
   it('rejects what cannot be a resource, with a specific code', () => {
     expect(normalizeResource('a', { id: 'x' })).toMatchObject({ ok: false, code: 'missing-resource-type' });
-    expect(normalizeResource('a', { resourceType: 'Unicorn' })).toMatchObject({ ok: false, code: 'unknown-resource-type' });
-    expect(normalizeResource('a', { resourceType: 42 })).toMatchObject({ ok: false, code: 'unknown-resource-type' });
+    expect(normalizeResource('a', { resourceType: 'Unicorn' })).toMatchObject({
+      ok: false,
+      code: 'unknown-resource-type',
+    });
+    expect(normalizeResource('a', { resourceType: 42 })).toMatchObject({
+      ok: false,
+      code: 'unknown-resource-type',
+    });
     let deep: Record<string, unknown> = {};
     const root = { resourceType: 'Basic', extension: deep };
     for (let i = 0; i < MAX_NESTING_DEPTH + 5; i++) deep = (deep.nested = {}) as Record<string, unknown>;

@@ -27,8 +27,7 @@ export interface NormalizedResource {
 }
 
 export type NormalizeResult =
-  | { ok: true; value: NormalizedResource }
-  | { ok: false; code: RejectionCode; reason: string };
+  { ok: true; value: NormalizedResource } | { ok: false; code: RejectionCode; reason: string };
 
 /**
  * Pure: turns a source resource into the version we record. Rules (documented in the README):
@@ -45,7 +44,10 @@ export function normalizeResource(
   const resourceType = input.resourceType;
   if (resourceType === undefined) return reject('missing-resource-type', 'the object has no resourceType');
   if (typeof resourceType !== 'string' || !isR4ResourceType(resourceType)) {
-    return reject('unknown-resource-type', `${JSON.stringify(resourceType).slice(0, 80)} is not an R4 resource type`);
+    return reject(
+      'unknown-resource-type',
+      `${JSON.stringify(resourceType).slice(0, 80)} is not an R4 resource type`,
+    );
   }
   if (nestingDepth(input) > MAX_NESTING_DEPTH) {
     return reject('too-deep', `nesting deeper than ${MAX_NESTING_DEPTH} levels`);
@@ -68,14 +70,19 @@ export function normalizeResource(
   }
   const id = aggregateIdOf(source, resourceType, sourceId);
   resource.id = id;
-  transformations.push({ name: 'namespace-id', version: NORMALIZER_VERSION, detail: `${resourceType}/${sourceId} -> ${id}` });
+  transformations.push({
+    name: 'namespace-id',
+    version: NORMALIZER_VERSION,
+    detail: `${resourceType}/${sourceId} -> ${id}`,
+  });
 
   let unresolved = 0;
   const rewritten = rewriteReferences(resource, (reference) => {
     const parsed = parseReference(reference);
     if (parsed.kind === 'literal') {
       const viaBundle = bundleFullUrls?.get(reference);
-      if (viaBundle) return `${viaBundle.resourceType}/${aggregateIdOf(source, viaBundle.resourceType, viaBundle.id)}`;
+      if (viaBundle)
+        return `${viaBundle.resourceType}/${aggregateIdOf(source, viaBundle.resourceType, viaBundle.id)}`;
       return `${parsed.resourceType}/${aggregateIdOf(source, parsed.resourceType, parsed.id)}`;
     }
     if (parsed.kind === 'urn') {
@@ -93,7 +100,13 @@ export function normalizeResource(
     });
   }
   if (unresolved > 0) {
-    issues.push(issue('warning', 'not-found', `${unresolved} urn reference(s) not resolvable within their Bundle; kept`));
+    issues.push(
+      issue(
+        'warning',
+        'not-found',
+        `${unresolved} urn reference(s) not resolvable within their Bundle; kept`,
+      ),
+    );
   }
 
   const meta = { ...(resource.meta ?? {}) };

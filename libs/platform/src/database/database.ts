@@ -9,7 +9,10 @@ export interface Database {
 }
 
 /** Connects to DATABASE_URL, or to the embedded PostgreSQL of DATA_DIR (starting it if no process has). */
-export async function openDatabase(config: Pick<AppConfig, 'databaseUrl' | 'dataDir'>, poolSize = 10): Promise<Database> {
+export async function openDatabase(
+  config: Pick<AppConfig, 'databaseUrl' | 'dataDir'>,
+  poolSize = 10,
+): Promise<Database> {
   const embedded = config.databaseUrl ? undefined : await ensureEmbeddedPostgres(config.dataDir);
   const connectionString = config.databaseUrl ?? embedded!.connectionString;
   const pool = new Pool({ connectionString, max: poolSize });
@@ -26,7 +29,10 @@ export async function openDatabase(config: Pick<AppConfig, 'databaseUrl' | 'data
 }
 
 /** Runs fn in a transaction on one client; rolls back on error. */
-export async function inTransaction<T>(pool: Pool, fn: (client: import('pg').PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  pool: Pool,
+  fn: (client: import('pg').PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');

@@ -16,14 +16,18 @@ export class ProjectionsController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Each projection: version, active generation, checkpoint, lag and rebuild progress' })
+  @ApiOperation({
+    summary: 'Each projection: version, active generation, checkpoint, lag and rebuild progress',
+  })
   status() {
     return this.runner.status();
   }
 
   @Post(':name/$rebuild')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Rebuild a projection into new tables from the event store, then swap atomically' })
+  @ApiOperation({
+    summary: 'Rebuild a projection into new tables from the event store, then swap atomically',
+  })
   @ApiAcceptedResponse({ description: 'Started; follow progress at GET /admin/projections' })
   async rebuild(@Param('name') name: string) {
     try {
@@ -43,7 +47,10 @@ export class ProjectionsController {
     if (error instanceof RebuildAlreadyRunningError) throw new ConflictException(error.message);
     refused.then((failure) => {
       if (failure && !(failure instanceof RebuildAlreadyRunningError)) {
-        log.error({ projection: name, err: failure instanceof Error ? failure.name : 'unknown' }, 'rebuild failed');
+        log.error(
+          { projection: name, err: failure instanceof Error ? failure.name : 'unknown' },
+          'rebuild failed',
+        );
       }
     });
     if (error) throw error;

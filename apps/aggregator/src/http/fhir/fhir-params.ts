@@ -14,12 +14,14 @@ export function single(params: QueryParams, name: string): string | undefined {
 }
 
 export function resourceTypeParam(type: string): string {
-  if (!isR4ResourceType(type)) throw FhirError.notFound(`Unknown resource type ${JSON.stringify(type.slice(0, 64))}`);
+  if (!isR4ResourceType(type))
+    throw FhirError.notFound(`Unknown resource type ${JSON.stringify(type.slice(0, 64))}`);
   return type;
 }
 
 export function idParam(id: string): string {
-  if (!FHIR_ID_PATTERN.test(id)) throw FhirError.badRequest(`Invalid id: must be 1-64 of A-Z a-z 0-9 - .`, 'id');
+  if (!FHIR_ID_PATTERN.test(id))
+    throw FhirError.badRequest(`Invalid id: must be 1-64 of A-Z a-z 0-9 - .`, 'id');
   return id;
 }
 
@@ -28,7 +30,11 @@ export function asOfParam(params: QueryParams): Date | undefined {
   const value = single(params, '_asOf');
   if (value === undefined) return undefined;
   const range = parseFhirDateRange(value);
-  if (!range) throw FhirError.badRequest(`_asOf must be a FHIR date, dateTime or instant, got ${JSON.stringify(value.slice(0, 64))}`, '_asOf');
+  if (!range)
+    throw FhirError.badRequest(
+      `_asOf must be a FHIR date, dateTime or instant, got ${JSON.stringify(value.slice(0, 64))}`,
+      '_asOf',
+    );
   return range.end;
 }
 
@@ -36,7 +42,11 @@ export function instantParam(params: QueryParams, name: string): Date | undefine
   const value = single(params, name);
   if (value === undefined) return undefined;
   const range = parseFhirDateRange(value);
-  if (!range) throw FhirError.badRequest(`${name} must be a FHIR instant, got ${JSON.stringify(value.slice(0, 64))}`, name);
+  if (!range)
+    throw FhirError.badRequest(
+      `${name} must be a FHIR instant, got ${JSON.stringify(value.slice(0, 64))}`,
+      name,
+    );
   return range.start;
 }
 
@@ -44,18 +54,27 @@ export function periodParam(params: QueryParams, name: string): { start: Date; e
   const value = single(params, name);
   if (value === undefined) return undefined;
   const range = parseFhirDateRange(value);
-  if (!range) throw FhirError.badRequest(`${name} must be a FHIR date or dateTime, got ${JSON.stringify(value.slice(0, 64))}`, name);
+  if (!range)
+    throw FhirError.badRequest(
+      `${name} must be a FHIR date or dateTime, got ${JSON.stringify(value.slice(0, 64))}`,
+      name,
+    );
   return range;
 }
 
 export function countParam(params: QueryParams): number {
   const value = single(params, '_count');
   if (value === undefined) return DEFAULT_PAGE_SIZE;
-  if (!/^\d{1,6}$/.test(value)) throw FhirError.badRequest(`_count must be a non-negative integer, got ${JSON.stringify(value.slice(0, 32))}`, '_count');
+  if (!/^\d{1,6}$/.test(value))
+    throw FhirError.badRequest(
+      `_count must be a non-negative integer, got ${JSON.stringify(value.slice(0, 32))}`,
+      '_count',
+    );
   return Math.min(Number(value), MAX_PAGE_SIZE);
 }
 
 export function versionIdParam(value: string): number {
-  if (!/^[1-9]\d{0,8}$/.test(value)) throw FhirError.notFound(`Version ${JSON.stringify(value.slice(0, 32))} does not exist`);
+  if (!/^[1-9]\d{0,8}$/.test(value))
+    throw FhirError.notFound(`Version ${JSON.stringify(value.slice(0, 32))} does not exist`);
   return Number(value);
 }

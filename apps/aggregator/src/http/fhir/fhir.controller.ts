@@ -54,22 +54,36 @@ export class FhirController {
   async provenanceSearch(@Query() params: QueryParams, @Req() request: Request, @Res() response: Response) {
     const target = single(params, 'target');
     if (!target) {
-      throw FhirError.badRequest('Provenance search needs target=<Type>/<id> (optionally with /_history/<version>)', 'target');
+      throw FhirError.badRequest(
+        'Provenance search needs target=<Type>/<id> (optionally with /_history/<version>)',
+        'target',
+      );
     }
     const parsed = parseReference(target);
     if (parsed.kind !== 'literal' || parsed.base) {
-      throw FhirError.badRequest(`target must be a relative reference <Type>/<id>, got ${JSON.stringify(target.slice(0, 100))}`, 'target');
+      throw FhirError.badRequest(
+        `target must be a relative reference <Type>/<id>, got ${JSON.stringify(target.slice(0, 100))}`,
+        'target',
+      );
     }
     const versionId = parsed.version === undefined ? undefined : versionIdParam(parsed.version);
     const versions = await this.queryBus.execute(
       new ResourceLineageQuery(parsed.resourceType, parsed.id, asOfParam(params), versionId),
     );
     const base = fhirBaseUrl(request);
-    sendFhir(response, searchsetBundle(versions.map(provenanceOf), `${base}${request.url.replace(/^\/fhir/, '')}`, base));
+    sendFhir(
+      response,
+      searchsetBundle(versions.map(provenanceOf), `${base}${request.url.replace(/^\/fhir/, '')}`, base),
+    );
   }
 
   @Get(':type/_history')
-  async typeHistory(@Param('type') type: string, @Query() params: QueryParams, @Req() request: Request, @Res() response: Response) {
+  async typeHistory(
+    @Param('type') type: string,
+    @Query() params: QueryParams,
+    @Req() request: Request,
+    @Res() response: Response,
+  ) {
     await this.history({ resourceType: resourceTypeParam(type) }, params, request, response);
   }
 
@@ -84,7 +98,12 @@ export class FhirController {
   }
 
   @Get(':type/:id')
-  async read(@Param('type') type: string, @Param('id') id: string, @Query() params: QueryParams, @Res() response: Response) {
+  async read(
+    @Param('type') type: string,
+    @Param('id') id: string,
+    @Query() params: QueryParams,
+    @Res() response: Response,
+  ) {
     const resourceType = resourceTypeParam(type);
     idParam(id);
     const asOf = asOfParam(params);
@@ -119,7 +138,12 @@ export class FhirController {
   }
 
   @Get(':type/:id/_history/:vid')
-  async vread(@Param('type') type: string, @Param('id') id: string, @Param('vid') vid: string, @Res() response: Response) {
+  async vread(
+    @Param('type') type: string,
+    @Param('id') id: string,
+    @Param('vid') vid: string,
+    @Res() response: Response,
+  ) {
     const resourceType = resourceTypeParam(type);
     idParam(id);
     const version = await this.queryBus.execute(new ReadVersionQuery(resourceType, id, versionIdParam(vid)));
@@ -146,7 +170,8 @@ export class FhirController {
     mustExist = false,
   ) {
     const cursor = single(params, '_cursor');
-    if (cursor !== undefined && !parseHistoryCursor(cursor)) throw FhirError.badRequest('_cursor is not one this server issued', '_cursor');
+    if (cursor !== undefined && !parseHistoryCursor(cursor))
+      throw FhirError.badRequest('_cursor is not one this server issued', '_cursor');
     const criteria: HistoryCriteria = {
       ...scope,
       since: instantParam(params, '_since'),

@@ -25,12 +25,19 @@ function historyEntry(version: StoredVersion, base: string): BundleEntry {
   return {
     fullUrl: `${base}/${url}`,
     resource: version.resource!,
-    request: { method: version.versionId === 1 ? 'POST' : 'PUT', url: version.versionId === 1 ? version.resourceType : url },
+    request: {
+      method: version.versionId === 1 ? 'POST' : 'PUT',
+      url: version.versionId === 1 ? version.resourceType : url,
+    },
     response,
   };
 }
 
-export function searchsetBundle<T extends BundleEntry['resource']>(resources: T[], selfUrl: string, base: string): Bundle {
+export function searchsetBundle<T extends BundleEntry['resource']>(
+  resources: T[],
+  selfUrl: string,
+  base: string,
+): Bundle {
   return {
     resourceType: 'Bundle',
     type: 'searchset',

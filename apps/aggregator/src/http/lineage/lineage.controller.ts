@@ -10,7 +10,9 @@ export class LineageController {
   constructor(private readonly queryBus: QueryBus) {}
 
   @Get(':type/:id')
-  @ApiOperation({ summary: 'Every recorded version of a resource with its source, origin, hash and transformations' })
+  @ApiOperation({
+    summary: 'Every recorded version of a resource with its source, origin, hash and transformations',
+  })
   @ApiQuery({ name: '_asOf', required: false, description: 'Only versions recorded by this instant' })
   @ApiOkResponse({ description: 'Versions oldest first' })
   async lineage(@Param('type') type: string, @Param('id') id: string, @Query() params: QueryParams) {

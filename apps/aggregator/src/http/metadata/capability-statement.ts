@@ -12,7 +12,10 @@ export const AS_OF_PARAMETER = {
  * What the server truthfully supports: generated from the same constants the routes use, so the statement
  * cannot claim an interaction that is not wired.
  */
-export function buildCapabilityStatement(baseUrl: string, software: { name: string; version: string }): CapabilityStatement {
+export function buildCapabilityStatement(
+  baseUrl: string,
+  software: { name: string; version: string },
+): CapabilityStatement {
   const resource: CapabilityStatementRestResource[] = R4_RESOURCE_TYPES.map((type) => ({
     type,
     versioning: 'versioned',
@@ -21,7 +24,12 @@ export function buildCapabilityStatement(baseUrl: string, software: { name: stri
     conditionalCreate: false,
     conditionalUpdate: false,
     conditionalDelete: 'not-supported',
-    interaction: [{ code: 'read' }, { code: 'vread' }, { code: 'history-instance' }, { code: 'history-type' }],
+    interaction: [
+      { code: 'read' },
+      { code: 'vread' },
+      { code: 'history-instance' },
+      { code: 'history-type' },
+    ],
     searchParam:
       type === 'Provenance'
         ? [
@@ -47,7 +55,10 @@ export function buildCapabilityStatement(baseUrl: string, software: { name: stri
     date: new Date().toISOString(),
     kind: 'instance',
     software,
-    implementation: { description: 'fhir-aggregator: event-sourced, temporal FHIR R4 aggregate', url: baseUrl },
+    implementation: {
+      description: 'fhir-aggregator: event-sourced, temporal FHIR R4 aggregate',
+      url: baseUrl,
+    },
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],
     rest: [

@@ -7,7 +7,10 @@ export class StoreDigestHandler implements IQueryHandler<StoreDigestQuery, Store
   constructor(private readonly reader: FhirStoreReader) {}
 
   async execute(): Promise<StoreDigest> {
-    const [digest, versionsByType] = await Promise.all([this.reader.contentDigest(), this.reader.countsByType()]);
+    const [digest, versionsByType] = await Promise.all([
+      this.reader.contentDigest(),
+      this.reader.countsByType(),
+    ]);
     return { ...digest, versionsByType };
   }
 }

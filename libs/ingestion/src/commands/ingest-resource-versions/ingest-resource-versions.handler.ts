@@ -35,7 +35,10 @@ interface StreamHead {
 const MAX_ATTEMPTS = 5;
 
 @CommandHandler(IngestResourceVersionsCommand)
-export class IngestResourceVersionsHandler implements ICommandHandler<IngestResourceVersionsCommand, IngestSummary> {
+export class IngestResourceVersionsHandler implements ICommandHandler<
+  IngestResourceVersionsCommand,
+  IngestSummary
+> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   async execute(command: IngestResourceVersionsCommand): Promise<IngestSummary> {
@@ -55,17 +58,28 @@ export class IngestResourceVersionsHandler implements ICommandHandler<IngestReso
   private async decideAndAppend(command: IngestResourceVersionsCommand): Promise<IngestSummary> {
     const { source } = command;
     const receivedAt = command.receivedAt.toISOString();
-    const summary: IngestSummary = { read: command.records.length, recorded: 0, deleted: 0, unchanged: 0, rejected: [] };
+    const summary: IngestSummary = {
+      read: command.records.length,
+      recorded: 0,
+      deleted: 0,
+      unchanged: 0,
+      rejected: [],
+    };
     const prepared = command.records.map((record) => this.prepare(source, record));
     const streamIds = [...new Set(prepared.flatMap((p) => (p.kind === 'rejected' ? [] : [p.streamId])))];
     const heads = new Map<string, StreamHead>();
-    for (const [streamId, event] of await this.store.readLastEvents(streamIds)) heads.set(streamId, headOf(event));
+    for (const [streamId, event] of await this.store.readLastEvents(streamIds))
+      heads.set(streamId, headOf(event));
 
     const requests = new Map<string, AppendRequest>();
     const appendTo = (streamId: string, event: EventToAppend, expectedRevision: number) => {
       let request = requests.get(streamId);
       if (!request) {
-        request = { streamId, events: [], expectedRevision: expectedRevision < 0 ? 'no_stream' : expectedRevision };
+        request = {
+          streamId,
+          events: [],
+          expectedRevision: expectedRevision < 0 ? 'no_stream' : expectedRevision,
+        };
         requests.set(streamId, request);
       }
       request.events.push(event);
@@ -114,8 +128,17 @@ export class IngestResourceVersionsHandler implements ICommandHandler<IngestReso
           latestSourceLastUpdated: head.latestSourceLastUpdated,
         };
         const data: ResourceDeletedData = { resourceType: item.resourceType, id: item.id };
-        appendTo(item.streamId, this.event(item.streamId, 'deleted', head, RESOURCE_DELETED, data, metadata), head.revision);
-        heads.set(item.streamId, { ...head, revision: head.revision + 1, deleted: true, contentHash: 'deleted' });
+        appendTo(
+          item.streamId,
+          this.event(item.streamId, 'deleted', head, RESOURCE_DELETED, data, metadata),
+          head.revision,
+        );
+        heads.set(item.streamId, {
+          ...head,
+          revision: head.revision + 1,
+          deleted: true,
+          contentHash: 'deleted',
+        });
         summary.deleted++;
         continue;
       }
@@ -129,7 +152,9 @@ export class IngestResourceVersionsHandler implements ICommandHandler<IngestReso
         value.sourceLastUpdated !== undefined &&
         head.latestSourceLastUpdated !== undefined &&
         Date.parse(value.sourceLastUpdated) < Date.parse(head.latestSourceLastUpdated);
-      const latestSourceLastUpdated = late ? head.latestSourceLastUpdated : (value.sourceLastUpdated ?? head.latestSourceLastUpdated);
+      const latestSourceLastUpdated = late
+        ? head.latestSourceLastUpdated
+        : (value.sourceLastUpdated ?? head.latestSourceLastUpdated);
       const metadata: ResourceVersionLineage = {
         ...lineageBase,
         sourceVersionId: value.sourceVersionId,
@@ -140,7 +165,11 @@ export class IngestResourceVersionsHandler implements ICommandHandler<IngestReso
         supersedesCurrent: !late,
         latestSourceLastUpdated,
       };
-      const data: ResourceVersionRecordedData = { resourceType: value.resourceType, id: value.id, resource: value.resource };
+      const data: ResourceVersionRecordedData = {
+        resourceType: value.resourceType,
+        id: value.id,
+        resource: value.resource,
+      };
       appendTo(
         item.streamId,
         this.event(item.streamId, value.contentHash, head, RESOURCE_VERSION_RECORDED, data, metadata),
@@ -165,7 +194,14 @@ export class IngestResourceVersionsHandler implements ICommandHandler<IngestReso
     return summary;
   }
 
-  private event(streamId: string, contentHash: string, head: StreamHead, type: string, data: unknown, metadata: unknown) {
+  private event(
+    streamId: string,
+    contentHash: string,
+    head: StreamHead,
+    type: string,
+    data: unknown,
+    metadata: unknown,
+  ) {
     // Same content at the same place in the stream always gets the same id: a re-run after a crash is a no-op.
     return { id: deterministicEventId(streamId, contentHash, head.revision), type, data, metadata };
   }
@@ -215,7 +251,8 @@ function headOf(event: RecordedEvent): StreamHead {
 }
 
 function originKey(origin: OriginLineage): string {
-  if (origin.file) return `file:${origin.file.path}:${origin.file.line ?? ''}:${origin.file.entryIndex ?? ''}`;
+  if (origin.file)
+    return `file:${origin.file.path}:${origin.file.line ?? ''}:${origin.file.entryIndex ?? ''}`;
   if (origin.kafka) {
     const k = origin.kafka;
     return `kafka:${k.topic}:${k.partition}:${k.offset}:${k.entryIndex ?? ''}`;

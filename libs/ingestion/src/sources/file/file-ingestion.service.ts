@@ -1,7 +1,10 @@
 import { promises as fs } from 'node:fs';
 import { Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { IngestResourceVersionsCommand, IngestSummary } from '../../commands/ingest-resource-versions/ingest-resource-versions.command';
+import {
+  IngestResourceVersionsCommand,
+  IngestSummary,
+} from '../../commands/ingest-resource-versions/ingest-resource-versions.command';
 import { listSourceFiles, readSourceFile } from './read-source-files';
 
 export interface FileIngestProgress {
@@ -19,7 +22,11 @@ export class FileIngestionService {
   async ingest(
     source: string,
     inputs: string[],
-    options: { ingestionInstance: string; batchSize?: number; onProgress?: (progress: FileIngestProgress) => void },
+    options: {
+      ingestionInstance: string;
+      batchSize?: number;
+      onProgress?: (progress: FileIngestProgress) => void;
+    },
   ): Promise<IngestSummary & { files: number; bytes: number }> {
     const files = await listSourceFiles(inputs);
     let bytesTotal = 0;
@@ -27,7 +34,10 @@ export class FileIngestionService {
     const summary: IngestSummary = { read: 0, recorded: 0, deleted: 0, unchanged: 0, rejected: [] };
     let bytesDone = 0;
     for (const file of files) {
-      const batches = readSourceFile(file, { batchSize: options.batchSize, onBytes: (n) => (bytesDone += n) });
+      const batches = readSourceFile(file, {
+        batchSize: options.batchSize,
+        onBytes: (n) => (bytesDone += n),
+      });
       for await (const records of batches) {
         const result = await this.commandBus.execute(
           new IngestResourceVersionsCommand(source, records, options.ingestionInstance),

@@ -46,7 +46,9 @@ export async function* readSourceFile(
     }),
   );
   raw.on('error', (error) => counted.destroy(error));
-  const bytes: AsyncIterable<Buffer> = file.toLowerCase().endsWith('.gz') ? counted.pipe(createGunzip()) : counted;
+  const bytes: AsyncIterable<Buffer> = file.toLowerCase().endsWith('.gz')
+    ? counted.pipe(createGunzip())
+    : counted;
 
   if (NDJSON.test(file)) {
     let batch: SourceRecord[] = [];

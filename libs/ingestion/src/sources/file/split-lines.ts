@@ -4,7 +4,10 @@ export type SplitLine = { line: number; text: string } | { line: number; tooLarg
  * Splits a byte stream into lines without ever holding more than maxLineBytes of one line: a longer line is
  * reported with its size and skipped, so one huge record cannot exhaust memory or stop the file.
  */
-export async function* splitLines(chunks: AsyncIterable<Buffer>, maxLineBytes: number): AsyncGenerator<SplitLine> {
+export async function* splitLines(
+  chunks: AsyncIterable<Buffer>,
+  maxLineBytes: number,
+): AsyncGenerator<SplitLine> {
   let parts: Buffer[] = [];
   let partBytes = 0;
   let overflowBytes = 0;
