@@ -51,60 +51,72 @@ program
   .description('Record FHIR resources from .ndjson, .ndjson.gz, .jsonl or Bundle .json files and folders')
   .requiredOption('-s, --source <name>', 'source system the files come from', sourceName)
   .option('-b, --batch-size <n>', 'resources per append transaction', positiveInt, 500)
+  .option(
+    '-c, --concurrency <n>',
+    'batches appended at once (same-resource batches never overlap)',
+    positiveInt,
+    2,
+  )
   .option('--max-rejects <n>', 'rejections to list in the summary', positiveInt, 50)
   .argument('<paths...>', 'files or folders')
-  .action(async (paths: string[], options: { source: string; batchSize: number; maxRejects: number }) => {
-    await withContext(async (runtime, context) => {
-      const bar = new SingleBar({
-        format:
-          'ingest {bar} {percentage}% | {mb}/{totalMb} MB | {recorded} recorded {unchanged} unchanged {rejected} rejected | {rate}/s',
-        noTTYOutput: !process.stderr.isTTY,
-        notTTYSchedule: 5000,
-        stream: process.stderr,
+  .action(
+    async (
+      paths: string[],
+      options: { source: string; batchSize: number; concurrency: number; maxRejects: number },
+    ) => {
+      await withContext(async (runtime, context) => {
+        const bar = new SingleBar({
+          format:
+            'ingest {bar} {percentage}% | {mb}/{totalMb} MB | {recorded} recorded {unchanged} unchanged {rejected} rejected | {rate}/s',
+          noTTYOutput: !process.stderr.isTTY,
+          notTTYSchedule: 5000,
+          stream: process.stderr,
+        });
+        const started = Date.now();
+        bar.start(1, 0, { mb: '0', totalMb: '?', recorded: 0, unchanged: 0, rejected: 0, rate: 0 });
+        const result = await context.get(FileIngestionService).ingest(options.source, paths, {
+          ingestionInstance: `cli@${os.hostname()}:${process.pid}`,
+          batchSize: options.batchSize,
+          concurrency: options.concurrency,
+          onProgress: ({ bytesDone, bytesTotal, summary }) => {
+            bar.setTotal(bytesTotal);
+            bar.update(bytesDone, {
+              mb: mb(bytesDone),
+              totalMb: mb(bytesTotal),
+              recorded: summary.recorded,
+              unchanged: summary.unchanged,
+              rejected: summary.rejected.length,
+              rate: Math.round(summary.read / Math.max(0.001, (Date.now() - started) / 1000)),
+            });
+          },
+        });
+        bar.stop();
+        const seconds = (Date.now() - started) / 1000;
+        const projectionStart = Date.now();
+        await runtime.runner.drain();
+        const out = [
+          `source ${options.source}: ${result.files} file(s), ${mb(result.bytes)} MB in ${seconds.toFixed(1)} s`,
+          `  read       ${result.read}`,
+          `  recorded   ${result.recorded}`,
+          `  deleted    ${result.deleted}`,
+          `  unchanged  ${result.unchanged}`,
+          `  rejected   ${result.rejected.length}`,
+          ...result.rejected.slice(0, options.maxRejects).map((r) => {
+            const file = r.origin.file;
+            const where = file
+              ? `${file.path}${file.line ? `:${file.line}` : ''}${file.entryIndex !== undefined ? ` entry ${file.entryIndex}` : ''}`
+              : '';
+            return `    ${where}: ${r.code}: ${r.reason}`;
+          }),
+          ...(result.rejected.length > options.maxRejects
+            ? [`    … ${result.rejected.length - options.maxRejects} more`]
+            : []),
+          `  throughput ${Math.round(result.read / Math.max(seconds, 0.001))} resources/s (append); projections caught up in ${((Date.now() - projectionStart) / 1000).toFixed(1)} s`,
+        ];
+        process.stdout.write(out.join('\n') + '\n');
       });
-      const started = Date.now();
-      bar.start(1, 0, { mb: '0', totalMb: '?', recorded: 0, unchanged: 0, rejected: 0, rate: 0 });
-      const result = await context.get(FileIngestionService).ingest(options.source, paths, {
-        ingestionInstance: `cli@${os.hostname()}:${process.pid}`,
-        batchSize: options.batchSize,
-        onProgress: ({ bytesDone, bytesTotal, summary }) => {
-          bar.setTotal(bytesTotal);
-          bar.update(bytesDone, {
-            mb: mb(bytesDone),
-            totalMb: mb(bytesTotal),
-            recorded: summary.recorded,
-            unchanged: summary.unchanged,
-            rejected: summary.rejected.length,
-            rate: Math.round(summary.read / Math.max(0.001, (Date.now() - started) / 1000)),
-          });
-        },
-      });
-      bar.stop();
-      const seconds = (Date.now() - started) / 1000;
-      const projectionStart = Date.now();
-      await runtime.runner.drain();
-      const out = [
-        `source ${options.source}: ${result.files} file(s), ${mb(result.bytes)} MB in ${seconds.toFixed(1)} s`,
-        `  read       ${result.read}`,
-        `  recorded   ${result.recorded}`,
-        `  deleted    ${result.deleted}`,
-        `  unchanged  ${result.unchanged}`,
-        `  rejected   ${result.rejected.length}`,
-        ...result.rejected.slice(0, options.maxRejects).map((r) => {
-          const file = r.origin.file;
-          const where = file
-            ? `${file.path}${file.line ? `:${file.line}` : ''}${file.entryIndex !== undefined ? ` entry ${file.entryIndex}` : ''}`
-            : '';
-          return `    ${where}: ${r.code}: ${r.reason}`;
-        }),
-        ...(result.rejected.length > options.maxRejects
-          ? [`    … ${result.rejected.length - options.maxRejects} more`]
-          : []),
-        `  throughput ${Math.round(result.read / Math.max(seconds, 0.001))} resources/s (append); projections caught up in ${((Date.now() - projectionStart) / 1000).toFixed(1)} s`,
-      ];
-      process.stdout.write(out.join('\n') + '\n');
-    });
-  });
+    },
+  );
 
 program
   .command('replay')

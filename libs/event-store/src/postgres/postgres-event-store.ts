@@ -274,6 +274,19 @@ export class PostgresEventStore implements EventStore {
     return row ? formatPosition(row.transaction_id, row.global_position) : START_OF_LOG;
   }
 
+  /**
+   * Position of the newest committed event, visible to readers yet or not. Waiting for a projection to reach it
+   * waits for everything committed so far (headPosition can lag while other transactions hold back the snapshot).
+   */
+  async lastCommittedPosition(): Promise<GlobalPosition> {
+    const result = await this.pool.query<{ transaction_id: string; global_position: string }>(
+      `SELECT transaction_id::text AS transaction_id, global_position FROM events
+        ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
+    );
+    const row = result.rows[0];
+    return row ? formatPosition(row.transaction_id, row.global_position) : START_OF_LOG;
+  }
+
   /** Number of visible events after a position (lag of a checkpoint). */
   async countAfter(position: GlobalPosition): Promise<number> {
     const after = parsePosition(position);

@@ -114,19 +114,15 @@ export class ProjectionRunner {
     this.loops.clear();
   }
 
-  /** Applies everything visible now to every projection's active generation, then returns. */
-  async drain(): Promise<void> {
+  /** Applies everything committed so far to every projection's active generation, then returns. */
+  async drain(timeoutMs = 60 * 60_000): Promise<void> {
     await this.initialize();
-    for (const projection of this.projections) {
-      while ((await this.applyNextBatch(projection)) > 0) {
-        // keep going until the log is exhausted
-      }
-    }
+    await this.waitForCatchUp(timeoutMs);
   }
 
-  /** Waits until every projection's active generation has reached the head of the log as of this call. */
+  /** Waits until every projection's active generation has applied every event committed before this call. */
   async waitForCatchUp(timeoutMs = 60_000): Promise<void> {
-    const head = await this.store.headPosition();
+    const head = await this.store.lastCommittedPosition();
     const deadline = Date.now() + timeoutMs;
     for (const projection of this.projections) {
       for (;;) {
@@ -134,8 +130,8 @@ export class ProjectionRunner {
         if (this.store.comparePositions(position, head) >= 0) break;
         if (Date.now() > deadline)
           throw new Error(`Projection ${projection.name} did not catch up in ${timeoutMs} ms`);
-        if (this.loops.has(projection.name)) await sleep(10);
-        else await this.applyNextBatch(projection);
+        // Without a live loop here, apply batches ourselves; pause when another writer holds the snapshot back.
+        if (this.loops.has(projection.name) || (await this.applyNextBatch(projection)) === 0) await sleep(10);
       }
     }
   }
