@@ -10,6 +10,38 @@ describeEventStoreContract('PostgreSQL', async () => {
 });
 
 describe('PostgresEventStore snapshot rule', () => {
+  it('keeps global order when transaction ids cross a power of ten (numeric, not text, order)', async () => {
+    const database = await createTestDatabase(5);
+    try {
+      const store = new PostgresEventStore(database.pool);
+      await store.migrate();
+      const xid = async () =>
+        BigInt((await database.pool.query('SELECT pg_current_xact_id()::text AS x')).rows[0].x);
+      let current = await xid();
+      const boundary = 10n ** BigInt(current.toString().length);
+      const before = async (n: number) =>
+        store.append(`Order-${n}`, [{ id: crypto.randomUUID(), type: 'Ordered', data: { n } }]);
+      await before(1);
+      // Burn transaction ids until the next one has one more digit ("999" < "1000" only as numbers): each
+      // subtransaction that writes takes one, so one DO block burns thousands quickly.
+      await database.pool.query('CREATE TABLE burn (n int)');
+      await database.pool.query(`DO $$ BEGIN
+        FOR i IN 1..${Number(boundary - current) + 1} LOOP
+          BEGIN INSERT INTO burn VALUES (i); RAISE EXCEPTION 'undo'; EXCEPTION WHEN raise_exception THEN NULL; END;
+        END LOOP; END $$`);
+      current = await xid();
+      expect(current).toBeGreaterThan(boundary);
+      await before(2);
+      const events = (await store.readAll({ maxCount: 10 })).filter((e) => e.type === 'Ordered');
+      expect(events.map((e) => (e.data as { n: number }).n)).toEqual([1, 2]);
+      const afterFirst = await store.readAll({ after: events[0].position, maxCount: 1 });
+      expect((afterFirst[0].data as { n: number }).n).toBe(2);
+      expect(await store.headPosition()).toBe(events[1].position);
+    } finally {
+      await database.drop();
+    }
+  });
+
   it('holds readers back behind a slow transaction instead of skipping its event', async () => {
     const database = await createTestDatabase(5);
     try {

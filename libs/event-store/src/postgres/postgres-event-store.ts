@@ -41,6 +41,9 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_global_order ON events (transaction_id, global_position);
 `;
 
+// Queries select transaction_id::text AS transaction_id, so ORDER BY must name events.transaction_id: a bare
+// name would sort by the text output column ("1000" < "999") and could not use the index.
+
 /** Below this position every transaction has finished: the snapshot rule that keeps readers from skipping events. */
 const VISIBLE = `transaction_id < pg_snapshot_xmin(pg_current_snapshot())`;
 
@@ -258,7 +261,7 @@ export class PostgresEventStore implements EventStore {
     const result = await this.pool.query<EventRow>(
       `SELECT ${eventColumns()} FROM events
         WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint) AND ${VISIBLE}
-        ORDER BY transaction_id, global_position
+        ORDER BY events.transaction_id, events.global_position
         LIMIT $3`,
       [after.transactionId, after.globalPosition, options.maxCount ?? 1000],
     );
@@ -268,7 +271,7 @@ export class PostgresEventStore implements EventStore {
   async headPosition(): Promise<GlobalPosition> {
     const result = await this.pool.query<{ transaction_id: string; global_position: string }>(
       `SELECT transaction_id::text AS transaction_id, global_position FROM events
-        WHERE ${VISIBLE} ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
+        WHERE ${VISIBLE} ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1`,
     );
     const row = result.rows[0];
     return row ? formatPosition(row.transaction_id, row.global_position) : START_OF_LOG;
@@ -281,7 +284,7 @@ export class PostgresEventStore implements EventStore {
   async lastCommittedPosition(): Promise<GlobalPosition> {
     const result = await this.pool.query<{ transaction_id: string; global_position: string }>(
       `SELECT transaction_id::text AS transaction_id, global_position FROM events
-        ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
+        ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1`,
     );
     const row = result.rows[0];
     return row ? formatPosition(row.transaction_id, row.global_position) : START_OF_LOG;
