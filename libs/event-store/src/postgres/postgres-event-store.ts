@@ -172,14 +172,7 @@ export class PostgresEventStore implements EventStore {
     );
     const existingKeys = new Set(existing.rows.map((r) => `${r.stream_id}\u0000${r.event_id}`));
 
-    const columns = {
-      streamId: [] as string[],
-      revision: [] as number[],
-      eventId: [] as string[],
-      type: [] as string[],
-      data: [] as string[],
-      metadata: [] as string[],
-    };
+    const rows: { s: string; r: number; i: string; t: string; d: unknown; m: unknown }[] = [];
     const results: AppendResult[] = [];
     for (const request of requests) {
       const current = revisions.get(request.streamId) ?? -1;
@@ -203,23 +196,26 @@ export class PostgresEventStore implements EventStore {
       let revision = current;
       for (const event of fresh) {
         revision += 1;
-        columns.streamId.push(request.streamId);
-        columns.revision.push(revision);
-        columns.eventId.push(event.id);
-        columns.type.push(event.type);
-        columns.data.push(JSON.stringify(event.data));
-        columns.metadata.push(JSON.stringify(event.metadata ?? {}));
+        rows.push({
+          s: request.streamId,
+          r: revision,
+          i: event.id,
+          t: event.type,
+          d: event.data,
+          m: event.metadata ?? {},
+        });
       }
       revisions.set(request.streamId, revision);
       results.push({ streamId: request.streamId, nextExpectedRevision: revision, written: fresh.length });
     }
-    if (columns.streamId.length > 0) {
+    if (rows.length > 0) {
+      // One JSON document per batch: PostgreSQL parses it in C, where text[] parameters would cost a
+      // per-element escaping pass in node-postgres.
       await client.query(
         `INSERT INTO events (stream_id, stream_revision, event_id, type, data, metadata)
-         SELECT stream_id, stream_revision, event_id, type, data::jsonb, metadata::jsonb
-           FROM unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::text[], $6::text[])
-             AS e(stream_id, stream_revision, event_id, type, data, metadata)`,
-        [columns.streamId, columns.revision, columns.eventId, columns.type, columns.data, columns.metadata],
+         SELECT e.s, e.r, e.i, e.t, e.d, e.m
+           FROM json_to_recordset($1::json) AS e(s text, r int, i uuid, t text, d jsonb, m jsonb)`,
+        [JSON.stringify(rows)],
       );
       const changed = results.filter((r) => r.written > 0);
       await client.query(

@@ -119,27 +119,30 @@ export class FhirStoreProjection implements Projection {
         [closes.map((c) => c.resourceType), closes.map((c) => c.id), closes.map((c) => c.at)],
       );
     }
+    // One JSON document per batch: PostgreSQL parses it in C, where text[] parameters cost a per-element
+    // escaping pass in node-postgres.
     await client.query(
       `INSERT INTO ${schema}.resource_versions
          (resource_type, id, version_id, recorded_from, recorded_to, deleted, resource, event_id, position_tx, position_gp, lineage)
-       SELECT resource_type, id, version_id, recorded_from, recorded_to, deleted, resource::jsonb, event_id,
-              position_tx, position_gp, lineage::jsonb
-         FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::boolean[], $7::text[],
-                     $8::uuid[], $9::bigint[], $10::bigint[], $11::text[])
-           AS r(resource_type, id, version_id, recorded_from, recorded_to, deleted, resource, event_id, position_tx,
-                position_gp, lineage)`,
+       SELECT r.t, r.i, r.v, r.f, r.u, r.d, r.r, r.e, r.x, r.g, r.l
+         FROM json_to_recordset($1::json)
+           AS r(t text, i text, v int, f timestamptz, u timestamptz, d boolean, r jsonb, e uuid, x bigint, g bigint, l jsonb)`,
       [
-        rows.map((r) => r.resourceType),
-        rows.map((r) => r.id),
-        rows.map((r) => r.versionId),
-        rows.map((r) => r.recordedFrom),
-        rows.map((r) => r.recordedTo),
-        rows.map((r) => r.deleted),
-        rows.map((r) => (r.resource === null ? null : JSON.stringify(r.resource))),
-        rows.map((r) => r.eventId),
-        rows.map((r) => r.positionTx),
-        rows.map((r) => r.positionGp),
-        rows.map((r) => JSON.stringify(r.lineage)),
+        JSON.stringify(
+          rows.map((r) => ({
+            t: r.resourceType,
+            i: r.id,
+            v: r.versionId,
+            f: r.recordedFrom,
+            u: r.recordedTo,
+            d: r.deleted,
+            r: r.resource,
+            e: r.eventId,
+            x: r.positionTx,
+            g: r.positionGp,
+            l: r.lineage,
+          })),
+        ),
       ],
     );
   }
