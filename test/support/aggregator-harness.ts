@@ -4,8 +4,11 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { EventStoreRuntime, openEventStore } from '@fa/event-store';
 import { FhirStoreProjection } from '@fa/fhir-store';
-import { FileIngestionService } from '@fa/ingestion';
+import { CommandBus } from '@nestjs/cqrs';
+import { createLogger } from '@fa/platform';
+import { FileIngestionService, KafkaIngestionConsumer } from '@fa/ingestion';
 import { createAggregatorApp } from '../../apps/aggregator/src/app.factory';
+import { startTcpProxy, TcpProxy } from './tcp-proxy';
 import { createTestDatabase, TestDatabase } from './test-database';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -13,6 +16,11 @@ export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');
 
 export interface AggregatorHarness {
   database: TestDatabase;
+  /** Present with { viaProxy: true }: the service reaches PostgreSQL through it, so a test can cut it. */
+  databaseProxy?: TcpProxy;
+  kafkaConsumers: KafkaIngestionConsumer[];
+  /** Starts another Kafka consumer in this process (same group unless told otherwise). */
+  startKafkaConsumer(instance: string, groupId?: string): Promise<KafkaIngestionConsumer>;
   runtime: EventStoreRuntime;
   app: INestApplication;
   http: () => ReturnType<typeof request>;
@@ -21,21 +29,49 @@ export interface AggregatorHarness {
 }
 
 /** The real service (HTTP app, event store, live projections) on a fresh database of the run's PostgreSQL. */
-export async function startAggregator(): Promise<AggregatorHarness> {
+export async function startAggregator(
+  options: {
+    viaProxy?: boolean;
+    kafka?: { brokers: string[]; topics: Map<string, string | undefined>; groupId?: string };
+  } = {},
+): Promise<AggregatorHarness> {
   const database = await createTestDatabase(5);
-  const runtime = await openEventStore(
-    { databaseUrl: database.url, dataDir: '' },
-    [new FhirStoreProjection()],
-    {
-      poolSize: 10,
-      idleDelayMs: 10,
-    },
-  );
+  let databaseUrl = database.url;
+  let databaseProxy: TcpProxy | undefined;
+  if (options.viaProxy) {
+    const url = new URL(database.url);
+    databaseProxy = await startTcpProxy(url.hostname, Number(url.port));
+    url.port = String(databaseProxy.port);
+    databaseUrl = url.toString();
+  }
+  const runtime = await openEventStore({ databaseUrl, dataDir: '' }, [new FhirStoreProjection()], {
+    poolSize: 10,
+    idleDelayMs: 10,
+  });
   const app = await createAggregatorApp(runtime);
   await app.init();
   await runtime.runner.start();
+  const kafkaConsumers: KafkaIngestionConsumer[] = [];
+  const startKafkaConsumer = async (instance: string, groupId?: string) => {
+    if (!options.kafka) throw new Error('startAggregator: no kafka options');
+    const consumer = new KafkaIngestionConsumer(app.get(CommandBus), {
+      brokers: options.kafka.brokers,
+      topics: options.kafka.topics,
+      groupId: groupId ?? options.kafka.groupId ?? 'test-group',
+      maxMessageBytes: 1024 * 1024,
+      ingestionInstance: instance,
+      // TEST_LOG=1 shows the consumer's retries and errors while debugging a test.
+      logger: process.env.TEST_LOG ? createLogger(`kafka-${instance}`) : undefined,
+    });
+    await consumer.start();
+    kafkaConsumers.push(consumer);
+    return consumer;
+  };
   return {
     database,
+    databaseProxy,
+    kafkaConsumers,
+    startKafkaConsumer,
     runtime,
     app,
     http: () => request(app.getHttpServer()),
@@ -45,9 +81,12 @@ export async function startAggregator(): Promise<AggregatorHarness> {
       return result;
     },
     close: async () => {
+      await Promise.all(kafkaConsumers.map((c) => c.stop()));
+      await databaseProxy?.restore();
       await app.close();
       await runtime.close();
       await database.drop();
+      await databaseProxy?.close();
     },
   };
 }

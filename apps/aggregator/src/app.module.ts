@@ -7,6 +7,7 @@ import { ProjectionsController } from './http/admin/projections.controller';
 import { FhirController } from './http/fhir/fhir.controller';
 import { HealthController } from './http/health/health.controller';
 import { LineageController } from './http/lineage/lineage.controller';
+import { MetricsController } from './http/metrics/metrics.controller';
 
 @Module({})
 export class AppModule {
@@ -19,7 +20,13 @@ export class AppModule {
         IngestionModule,
         FhirStoreModule,
       ],
-      controllers: [HealthController, ProjectionsController, LineageController, FhirController],
+      controllers: [
+        HealthController,
+        MetricsController,
+        ProjectionsController,
+        LineageController,
+        FhirController,
+      ],
     };
   }
 }

@@ -3,7 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { openEventStore } from '@fa/event-store';
 import { FhirStoreProjection } from '@fa/fhir-store';
-import { aggregateIdOf, FileIngestionService } from '@fa/ingestion';
+import { CommandBus } from '@nestjs/cqrs';
+import { collectDefaultMetrics } from 'prom-client';
+import { aggregateIdOf, FileIngestionService, KafkaIngestionConsumer } from '@fa/ingestion';
 import { createLogger, readConfig } from '@fa/platform';
 import { createAggregatorApp } from './app.factory';
 
@@ -20,6 +22,18 @@ async function main(): Promise<void> {
   app.enableShutdownHooks();
   await app.listen(config.port);
   await runtime.runner.start();
+  collectDefaultMetrics();
+  const kafka = config.kafkaBrokers.length
+    ? new KafkaIngestionConsumer(app.get(CommandBus), {
+        brokers: config.kafkaBrokers,
+        groupId: config.kafkaGroupId,
+        topics: config.kafkaTopics,
+        maxMessageBytes: config.kafkaMaxMessageBytes,
+        ingestionInstance: `${os.hostname()}:${process.pid}`,
+        logger: log,
+      })
+    : undefined;
+  await kafka?.start();
   const port = (app.getHttpServer().address() as { port: number }).port;
   log.info(
     {
@@ -35,6 +49,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
+    await kafka?.stop();
     await app.close();
     await runtime.close();
     process.exit(0);

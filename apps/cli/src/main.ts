@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { EventStoreRuntime, openEventStore } from '@fa/event-store';
 import { parseReference } from '@fa/fhir';
 import { FhirStoreProjection, lineageJsonOf, ResourceLineageQuery } from '@fa/fhir-store';
-import { FileIngestionService, SOURCE_NAME_PATTERN } from '@fa/ingestion';
+import { FileIngestionService, publishFiles, SOURCE_NAME_PATTERN } from '@fa/ingestion';
 import { readConfig } from '@fa/platform';
 import { CliModule } from './cli.module';
 
@@ -117,6 +117,48 @@ program
       });
     },
   );
+
+program
+  .command('publish')
+  .description('Publish .ndjson, .ndjson.gz or Bundle .json files to a Kafka topic, one resource per message')
+  .requiredOption('-t, --topic <topic>', 'Kafka topic')
+  .requiredOption('-s, --source <name>', 'source system, sent in the "source" header', sourceName)
+  .option('--brokers <list>', 'comma-separated brokers (default: KAFKA_BROKERS)')
+  .argument('<paths...>', 'files or folders')
+  .action(async (paths: string[], options: { topic: string; source: string; brokers?: string }) => {
+    const brokers = (options.brokers ?? process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
+    if (brokers.length === 0)
+      throw new InvalidArgumentError('no brokers: pass --brokers or set KAFKA_BROKERS');
+    const bar = new SingleBar({
+      format: 'publish {bar} {percentage}% | {mb}/{totalMb} MB | {published} messages',
+      noTTYOutput: !process.stderr.isTTY,
+      notTTYSchedule: 5000,
+      stream: process.stderr,
+    });
+    bar.start(1, 0, { mb: '0', totalMb: '?', published: 0 });
+    const started = Date.now();
+    const summary = await publishFiles(
+      { brokers, topic: options.topic, source: options.source, inputs: paths },
+      (p) => {
+        bar.setTotal(p.bytesTotal);
+        bar.update(p.bytesDone, { mb: mb(p.bytesDone), totalMb: mb(p.bytesTotal), published: p.published });
+      },
+    );
+    bar.stop();
+    const seconds = (Date.now() - started) / 1000;
+    process.stdout.write(
+      [
+        `topic ${options.topic}, source ${options.source}: ${summary.files} file(s), ${mb(summary.bytes)} MB in ${seconds.toFixed(1)} s`,
+        `  published  ${summary.published} (${summary.tombstones} tombstones), ${Math.round(summary.published / Math.max(seconds, 0.001))} messages/s`,
+        `  skipped    ${summary.skipped.length}`,
+        ...summary.skipped
+          .slice(0, 50)
+          .map(
+            (r) => `    ${r.origin.file?.path ?? ''}:${r.origin.file?.line ?? ''}: ${r.code}: ${r.reason}`,
+          ),
+      ].join('\n') + '\n',
+    );
+  });
 
 program
   .command('replay')

@@ -7,3 +7,8 @@ export * from './domain/source-record';
 export * from './sources/file/file-ingestion.service';
 export * from './sources/file/read-source-files';
 export * from './ingestion.module';
+export * from './ingestion.metrics';
+export * from './sources/kafka/kafka-message';
+export * from './sources/kafka/decode-kafka-message';
+export * from './sources/kafka/kafka-ingestion.consumer';
+export * from './sources/kafka/kafka-publisher';

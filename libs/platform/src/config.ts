@@ -7,6 +7,26 @@ export interface AppConfig {
   port: number;
   logLevel: string;
   kafkaBrokers: string[];
+  /** Topic → source system ("topic=source"); a topic without a source takes it from each message's header. */
+  kafkaTopics: Map<string, string | undefined>;
+  kafkaGroupId: string;
+  /** Messages larger than this go to the dead-letter topic unread. */
+  kafkaMaxMessageBytes: number;
+}
+
+/** KAFKA_TOPICS: "ehr-a=hospital-a,claims=payer-x,shared" (shared: the `source` header names the source). */
+export function parseKafkaTopics(value: string | undefined): Map<string, string | undefined> {
+  const topics = new Map<string, string | undefined>();
+  for (const item of (value ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)) {
+    const [topic, source] = item.split('=').map((part) => part.trim());
+    if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic))
+      throw new Error(`KAFKA_TOPICS: ${JSON.stringify(topic)} is not a Kafka topic name`);
+    topics.set(topic, source || undefined);
+  }
+  return topics;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -22,5 +42,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       .split(',')
       .map((b) => b.trim())
       .filter(Boolean),
+    kafkaTopics: parseKafkaTopics(env.KAFKA_TOPICS ?? 'fhir'),
+    kafkaGroupId: env.KAFKA_GROUP_ID ?? 'fhir-aggregator',
+    kafkaMaxMessageBytes: Number(env.KAFKA_MAX_MESSAGE_BYTES ?? 16 * 1024 * 1024),
   };
 }

@@ -21,6 +21,8 @@ export interface OriginLineage {
     key?: string;
     timestamp?: string;
     entryIndex?: number;
+    /** The producer's `source-received-at` header: when the source system received or emitted the record. */
+    sourceReceivedAt?: string;
   };
   http?: { requestId: string };
   correlationId?: string;

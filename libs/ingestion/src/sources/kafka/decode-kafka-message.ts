@@ -1,0 +1,114 @@
+import { decodeFhirJson } from '../../domain/decode-fhir-json';
+import { excerptOf, SourceRecord } from '../../domain/source-record';
+import { SOURCE_NAME_PATTERN } from '../../domain/aggregate-ids';
+import type { OriginLineage } from '../../events/resource-version-recorded.event';
+import {
+  HEADER_CONTENT_TYPE,
+  HEADER_CORRELATION_ID,
+  HEADER_SOURCE,
+  HEADER_SOURCE_RECEIVED_AT,
+  headerText,
+  KafkaMessageLike,
+  NDJSON_CONTENT_TYPE,
+} from './kafka-message';
+
+export const UNKNOWN_SOURCE = 'unknown';
+
+export interface DecodedKafkaMessage {
+  /** Source system the records belong to; UNKNOWN_SOURCE (with one rejection) when none can be determined. */
+  source: string;
+  records: SourceRecord[];
+}
+
+/**
+ * Pure: one Kafka message → the source records it carries. The message's source comes from its `source` header,
+ * else from the topic's configured source. A null value (tombstone) keyed "<Type>/<id>" deletes.
+ */
+export function decodeKafkaMessage(
+  topic: string,
+  partition: number,
+  message: KafkaMessageLike,
+  options: { topicSource?: string; maxMessageBytes: number },
+): DecodedKafkaMessage {
+  const key = message.key?.toString('utf8');
+  const sourceReceivedAt = headerText(message, HEADER_SOURCE_RECEIVED_AT);
+  const origin: OriginLineage = {
+    kafka: {
+      topic,
+      partition,
+      offset: message.offset,
+      ...(key !== undefined ? { key } : {}),
+      timestamp: new Date(Number(message.timestamp)).toISOString(),
+      ...(sourceReceivedAt ? { sourceReceivedAt } : {}),
+    },
+    ...(headerText(message, HEADER_CORRELATION_ID)
+      ? { correlationId: headerText(message, HEADER_CORRELATION_ID) }
+      : {}),
+  };
+  const source = headerText(message, HEADER_SOURCE) ?? options.topicSource;
+  if (!source || !SOURCE_NAME_PATTERN.test(source)) {
+    return {
+      source: UNKNOWN_SOURCE,
+      records: [
+        {
+          kind: 'rejected',
+          code: 'unknown-source',
+          reason: source
+            ? `source ${JSON.stringify(source.slice(0, 80))} is not a valid source name`
+            : `no source: topic ${topic} has no configured source and the message has no "${HEADER_SOURCE}" header`,
+          origin,
+        },
+      ],
+    };
+  }
+  if (message.value === null) {
+    const target = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(key ?? '');
+    if (!target) {
+      return {
+        source,
+        records: [
+          {
+            kind: 'rejected',
+            code: 'invalid-delete',
+            reason: `tombstone needs key "<Type>/<id>", got ${JSON.stringify(key ?? null)}`,
+            origin,
+          },
+        ],
+      };
+    }
+    return { source, records: [{ kind: 'delete', resourceType: target[1], sourceId: target[2], origin }] };
+  }
+  if (message.value.length > options.maxMessageBytes) {
+    return {
+      source,
+      records: [
+        {
+          kind: 'rejected',
+          code: 'too-large',
+          reason: `message is ${message.value.length} bytes; the limit is ${options.maxMessageBytes}`,
+          origin,
+        },
+      ],
+    };
+  }
+  const text = message.value.toString('utf8');
+  if ((headerText(message, HEADER_CONTENT_TYPE) ?? '').startsWith(NDJSON_CONTENT_TYPE)) {
+    const records: SourceRecord[] = [];
+    text.split('\n').forEach((line, index) => {
+      if (line.trim() === '') return;
+      const at: OriginLineage = { ...origin, kafka: { ...origin.kafka!, entryIndex: index } };
+      records.push(...decodeFhirJson(line, at));
+    });
+    if (records.length === 0) {
+      records.push({
+        kind: 'rejected',
+        code: 'not-a-resource',
+        reason: 'empty NDJSON message',
+        origin,
+        excerpt: excerptOf(text),
+      });
+    }
+    return { source, records };
+  }
+  return { source, records: decodeFhirJson(text, origin) };
+}

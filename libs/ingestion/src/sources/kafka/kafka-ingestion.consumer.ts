@@ -1,0 +1,217 @@
+import type { CommandBus } from '@nestjs/cqrs';
+import { Consumer, EachBatchPayload, Kafka, KafkaMessage, logLevel, Producer } from 'kafkajs';
+import {
+  IngestResourceVersionsCommand,
+  IngestSummary,
+} from '../../commands/ingest-resource-versions/ingest-resource-versions.command';
+import type { SourceRecord } from '../../domain/source-record';
+import { ingestionMetrics } from '../../ingestion.metrics';
+import { decodeKafkaMessage } from './decode-kafka-message';
+import { dlqTopicOf } from './kafka-message';
+
+export interface KafkaIngestionOptions {
+  brokers: string[];
+  groupId: string;
+  /** Topic → configured source (undefined: the `source` header decides). */
+  topics: Map<string, string | undefined>;
+  maxMessageBytes: number;
+  ingestionInstance: string;
+  /** Messages decided and appended per transaction. */
+  chunkSize?: number;
+  logger?: {
+    info(obj: object, msg?: string): void;
+    warn(obj: object, msg?: string): void;
+    error(obj: object, msg?: string): void;
+  };
+}
+
+const MAX_BACKOFF_MS = 10_000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+class StoppedWhileRetrying extends Error {}
+
+/**
+ * Consumes source topics into the IngestResourceVersions command. Offsets are committed only after the events
+ * of the messages before them are durably appended (and their dead letters published), so a crash or rebalance
+ * redelivers at most the uncommitted tail — which records nothing new, since appends are idempotent.
+ */
+export class KafkaIngestionConsumer {
+  private readonly kafka: Kafka;
+  private consumer?: Consumer;
+  private producer?: Producer;
+
+  constructor(
+    private readonly commandBus: CommandBus,
+    private readonly options: KafkaIngestionOptions,
+  ) {
+    this.kafka = new Kafka({
+      clientId: `fhir-aggregator-${options.ingestionInstance}`,
+      brokers: options.brokers,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 8, initialRetryTime: 300, maxRetryTime: MAX_BACKOFF_MS },
+    });
+  }
+
+  async start(): Promise<void> {
+    this.producer = this.kafka.producer({ allowAutoTopicCreation: true });
+    await this.producer.connect();
+    this.consumer = this.kafka.consumer({
+      groupId: this.options.groupId,
+      // Bounded memory whatever the topic size: at most this much fetched and undecided at once.
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: 16 * 1024 * 1024,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...this.options.topics.keys()], fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+    this.options.logger?.info(
+      { topics: [...this.options.topics.keys()], groupId: this.options.groupId },
+      'kafka ingestion started',
+    );
+  }
+
+  /** Finishes the chunk in flight (its offsets are committed) and leaves the group. */
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    await this.producer?.disconnect();
+  }
+
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const chunkSize = this.options.chunkSize ?? 500;
+    ingestionMetrics.consumerLag.set(
+      { topic: batch.topic, partition: String(batch.partition) },
+      Number(batch.offsetLag()),
+    );
+    for (let start = 0; start < batch.messages.length; start += chunkSize) {
+      if (!payload.isRunning() || payload.isStale()) return;
+      const chunk = batch.messages.slice(start, start + chunkSize);
+      try {
+        await this.ingestChunk(batch.topic, batch.partition, chunk, payload);
+      } catch (error) {
+        if (error instanceof StoppedWhileRetrying) return;
+        throw error;
+      }
+      const last = chunk[chunk.length - 1].offset;
+      payload.resolveOffset(last);
+      await this.consumer!.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+      ]);
+      await payload.heartbeat();
+    }
+  }
+
+  private async ingestChunk(
+    topic: string,
+    partition: number,
+    messages: KafkaMessage[],
+    payload: EachBatchPayload,
+  ) {
+    const bySource = new Map<string, SourceRecord[]>();
+    for (const message of messages) {
+      const decoded = decodeKafkaMessage(topic, partition, message, {
+        topicSource: this.options.topics.get(topic),
+        maxMessageBytes: this.options.maxMessageBytes,
+      });
+      const list = bySource.get(decoded.source) ?? [];
+      list.push(...decoded.records);
+      bySource.set(decoded.source, list);
+    }
+    // Rejections come back from the command (decoding and validation alike), each with its message's offset.
+    let rejected: IngestSummary['rejected'] = [];
+    await this.withRetry('append', payload, async () => {
+      const timer = ingestionMetrics.appendSeconds.startTimer();
+      const found: IngestSummary['rejected'] = [];
+      for (const [source, records] of bySource) {
+        const summary = await this.commandBus.execute(
+          new IngestResourceVersionsCommand(source, records, this.options.ingestionInstance),
+        );
+        ingestionMetrics.records.inc({ source, outcome: 'recorded' }, summary.recorded);
+        ingestionMetrics.records.inc({ source, outcome: 'deleted' }, summary.deleted);
+        ingestionMetrics.records.inc({ source, outcome: 'unchanged' }, summary.unchanged);
+        ingestionMetrics.records.inc({ source, outcome: 'rejected' }, summary.rejected.length);
+        for (const r of summary.rejected) ingestionMetrics.rejected.inc({ code: r.code });
+        found.push(...summary.rejected);
+      }
+      rejected = found;
+      timer();
+    });
+    const byOffset = new Map<string, { reasons: string[]; codes: string[] }>();
+    for (const r of rejected) {
+      const offset = r.origin.kafka?.offset;
+      if (offset === undefined) continue;
+      const entry = byOffset.get(offset) ?? { reasons: [], codes: [] };
+      entry.reasons.push(r.reason);
+      entry.codes.push(r.code);
+      byOffset.set(offset, entry);
+    }
+    const deadLetters = messages.flatMap((message) => {
+      const entry = byOffset.get(message.offset);
+      return entry ? [{ message, ...entry }] : [];
+    });
+    if (deadLetters.length === 0) return;
+    await this.withRetry('dead-letter', payload, async () => {
+      await this.producer!.send({
+        topic: dlqTopicOf(topic),
+        acks: -1,
+        messages: deadLetters.map(({ message, reasons, codes }) => ({
+          key: message.key,
+          value: message.value,
+          timestamp: message.timestamp,
+          headers: {
+            ...(message.headers ?? {}),
+            'dlq-reason': reasons.join('; ').slice(0, 4000),
+            'dlq-code': [...new Set(codes)].join(','),
+            'dlq-original-topic': topic,
+            'dlq-original-partition': String(partition),
+            'dlq-original-offset': message.offset,
+          },
+        })) as never,
+      });
+      ingestionMetrics.deadLetters.inc({ topic: dlqTopicOf(topic) }, deadLetters.length);
+    });
+  }
+
+  /**
+   * Retries until it works, with exponential backoff and full jitter, heartbeating so the group keeps this
+   * member; gives up (without committing) only when the consumer stops or loses the partition.
+   */
+  private async withRetry(
+    operation: string,
+    payload: EachBatchPayload,
+    action: () => Promise<void>,
+  ): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await action();
+        return;
+      } catch (error) {
+        ingestionMetrics.retries.inc({ operation });
+        const delay = Math.random() * Math.min(MAX_BACKOFF_MS, 200 * 2 ** attempt);
+        this.options.logger?.warn(
+          {
+            operation,
+            attempt,
+            delayMs: Math.round(delay),
+            err: error instanceof Error ? error.name : 'unknown',
+            code: (error as { code?: string }).code,
+          },
+          'ingestion step failed; retrying',
+        );
+        const until = Date.now() + delay;
+        while (Date.now() < until) {
+          if (!payload.isRunning() || payload.isStale()) throw new StoppedWhileRetrying();
+          await sleep(Math.min(1000, Math.max(0, until - Date.now())));
+          await payload.heartbeat().catch(() => undefined);
+        }
+      }
+    }
+  }
+}

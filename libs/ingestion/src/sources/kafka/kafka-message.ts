@@ -1,0 +1,25 @@
+/** The parts of a Kafka message ingestion looks at; kafkajs messages fit it, and tests can build one by hand. */
+export interface KafkaMessageLike {
+  key: Buffer | null;
+  value: Buffer | null;
+  offset: string;
+  timestamp: string;
+  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+}
+
+export const HEADER_SOURCE = 'source';
+export const HEADER_CORRELATION_ID = 'correlation-id';
+export const HEADER_SOURCE_RECEIVED_AT = 'source-received-at';
+export const HEADER_CONTENT_TYPE = 'content-type';
+export const NDJSON_CONTENT_TYPE = 'application/fhir+ndjson';
+
+export function headerText(message: KafkaMessageLike, name: string): string | undefined {
+  const raw = message.headers?.[name];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (value === undefined) return undefined;
+  return typeof value === 'string' ? value : value.toString('utf8');
+}
+
+export function dlqTopicOf(topic: string): string {
+  return `${topic}.dlq`;
+}
