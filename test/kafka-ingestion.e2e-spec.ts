@@ -1,8 +1,11 @@
+import { ChildProcess, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { publishFiles } from '@fa/ingestion';
-import { AggregatorHarness, FIXTURES, startAggregator } from './support/aggregator-harness';
+import { AggregatorHarness, FIXTURES, REPO_ROOT, startAggregator } from './support/aggregator-harness';
+import { createTestDatabase } from './support/test-database';
 import { startKafkaMock } from './support/kafka-mock';
 
 const SAMPLE = path.join(FIXTURES, 'synthea-2-patients');
@@ -252,4 +255,82 @@ describe('Kafka ingestion against a real Kafka-protocol broker', () => {
       await harness.close();
     }
   });
+});
+
+describe('Kafka ingestion in the service process', () => {
+  it('after SIGKILL of the consuming service mid-stream, another one records the rest: zero lost, zero duplicated', async () => {
+    const kafkaMock = await startKafkaMock({ topics: ['crash'], partitions: 32 });
+    const database = await createTestDatabase(3);
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fa-crash-'));
+    const services: ChildProcess[] = [];
+    try {
+      const template = (await fs.readFile(path.join(SAMPLE, 'Observation.ndjson'), 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      const total = 20_000;
+      const file = path.join(dir, 'Observation.ndjson');
+      await fs.writeFile(
+        file,
+        Array.from({ length: total }, (_, i) =>
+          JSON.stringify({ ...template[i % template.length], id: `k-${i}` }),
+        ).join('\n'),
+      );
+      await publishFiles({
+        brokers: kafkaMock.brokers,
+        topic: 'crash',
+        source: 'hospital-a',
+        inputs: [file],
+      });
+      const startService = () => {
+        const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/aggregator/src/main.ts'], {
+          cwd: REPO_ROOT,
+          env: {
+            ...process.env,
+            DATABASE_URL: database.url,
+            KAFKA_BROKERS: kafkaMock.brokers.join(','),
+            KAFKA_TOPICS: 'crash=hospital-a',
+            KAFKA_GROUP_ID: 'crash-group',
+            KAFKA_SESSION_TIMEOUT_MS: '6000',
+            PORT: '0',
+            LOG_LEVEL: 'warn',
+          },
+          stdio: 'ignore',
+        });
+        services.push(child);
+        return child;
+      };
+      const recorded = async () =>
+        Number(
+          (
+            await database.pool.query<{ n: string }>(
+              `SELECT count(*) AS n FROM events WHERE type = 'ResourceVersionRecorded'`,
+            )
+          ).rows[0].n,
+        ).valueOf();
+      const first = startService();
+      const beforeKill = await eventually(
+        () => recorded().catch(() => 0),
+        (n) => n >= 3000,
+        120_000,
+      );
+      first.kill('SIGKILL');
+      expect(beforeKill).toBeGreaterThanOrEqual(3000);
+      expect(beforeKill).toBeLessThan(total);
+      const second = startService();
+      expect(await eventually(recorded, (n) => n >= total, 180_000)).toBe(total);
+      const duplicates = await database.pool.query(
+        `SELECT stream_id FROM events WHERE type = 'ResourceVersionRecorded' GROUP BY stream_id HAVING count(*) > 1`,
+      );
+      expect(duplicates.rowCount).toBe(0);
+      const exited = new Promise<number | null>((resolve) => second.once('exit', (code) => resolve(code)));
+      second.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      for (const child of services) if (child.exitCode === null) child.kill('SIGKILL');
+      await database.drop();
+      await kafkaMock.stop();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }, 400_000);
 });

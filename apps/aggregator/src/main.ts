@@ -29,6 +29,7 @@ async function main(): Promise<void> {
         groupId: config.kafkaGroupId,
         topics: config.kafkaTopics,
         maxMessageBytes: config.kafkaMaxMessageBytes,
+        sessionTimeoutMs: config.kafkaSessionTimeoutMs,
         ingestionInstance: `${os.hostname()}:${process.pid}`,
         logger: log,
       })

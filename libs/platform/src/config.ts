@@ -12,6 +12,8 @@ export interface AppConfig {
   kafkaGroupId: string;
   /** Messages larger than this go to the dead-letter topic unread. */
   kafkaMaxMessageBytes: number;
+  /** How long the group waits for a silent member (e.g. one killed with -9) before moving its partitions. */
+  kafkaSessionTimeoutMs: number;
 }
 
 /** KAFKA_TOPICS: "ehr-a=hospital-a,claims=payer-x,shared" (shared: the `source` header names the source). */
@@ -45,5 +47,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     kafkaTopics: parseKafkaTopics(env.KAFKA_TOPICS ?? 'fhir'),
     kafkaGroupId: env.KAFKA_GROUP_ID ?? 'fhir-aggregator',
     kafkaMaxMessageBytes: Number(env.KAFKA_MAX_MESSAGE_BYTES ?? 16 * 1024 * 1024),
+    kafkaSessionTimeoutMs: Number(env.KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
   };
 }

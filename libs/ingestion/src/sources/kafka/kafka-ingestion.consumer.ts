@@ -16,6 +16,7 @@ export interface KafkaIngestionOptions {
   topics: Map<string, string | undefined>;
   maxMessageBytes: number;
   ingestionInstance: string;
+  sessionTimeoutMs?: number;
   /** Messages decided and appended per transaction. */
   chunkSize?: number;
   logger?: {
@@ -60,7 +61,7 @@ export class KafkaIngestionConsumer {
       // Bounded memory whatever the topic size: at most this much fetched and undecided at once.
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 16 * 1024 * 1024,
-      sessionTimeout: 30_000,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: 3_000,
     });
     await this.consumer.connect();
