@@ -40,7 +40,9 @@ async function main(): Promise<void> {
     {
       port,
       database: config.databaseUrl ? 'DATABASE_URL' : `embedded (${config.dataDir})`,
-      kafka: 'off: set KAFKA_BROKERS',
+      kafka: kafka
+        ? { brokers: config.kafkaBrokers, topics: [...config.kafkaTopics.keys()] }
+        : 'off: set KAFKA_BROKERS',
     },
     'fhir-aggregator listening',
   );

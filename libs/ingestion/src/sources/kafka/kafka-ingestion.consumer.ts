@@ -6,6 +6,7 @@ import {
 } from '../../commands/ingest-resource-versions/ingest-resource-versions.command';
 import type { SourceRecord } from '../../domain/source-record';
 import { ingestionMetrics } from '../../ingestion.metrics';
+import { AppendCoalescer } from './append-coalescer';
 import { decodeKafkaMessage } from './decode-kafka-message';
 import { dlqTopicOf } from './kafka-message';
 
@@ -17,6 +18,8 @@ export interface KafkaIngestionOptions {
   maxMessageBytes: number;
   ingestionInstance: string;
   sessionTimeoutMs?: number;
+  /** Partitions whose batches are appended at the same time. */
+  partitionsConcurrently?: number;
   /** Messages decided and appended per transaction. */
   chunkSize?: number;
   logger?: {
@@ -38,6 +41,7 @@ class StoppedWhileRetrying extends Error {}
  */
 export class KafkaIngestionConsumer {
   private readonly kafka: Kafka;
+  private readonly coalescer: AppendCoalescer;
   private consumer?: Consumer;
   private producer?: Producer;
 
@@ -50,6 +54,10 @@ export class KafkaIngestionConsumer {
       brokers: options.brokers,
       logLevel: logLevel.NOTHING,
       retry: { retries: 8, initialRetryTime: 300, maxRetryTime: MAX_BACKOFF_MS },
+    });
+    this.coalescer = new AppendCoalescer(commandBus, options.ingestionInstance, {
+      maxRecords: options.chunkSize ?? 1000,
+      lingerMs: 5,
     });
   }
 
@@ -69,7 +77,8 @@ export class KafkaIngestionConsumer {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      // Versions of one resource share a partition (producers key by <Type>/<id>), so partitions may overlap.
+      partitionsConsumedConcurrently: this.options.partitionsConcurrently ?? 8,
       eachBatch: (payload) => this.handleBatch(payload),
     });
     this.options.logger?.info(
@@ -86,7 +95,7 @@ export class KafkaIngestionConsumer {
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    const chunkSize = this.options.chunkSize ?? 500;
+    const chunkSize = this.options.chunkSize ?? 1000;
     ingestionMetrics.consumerLag.set(
       { topic: batch.topic, partition: String(batch.partition) },
       Number(batch.offsetLag()),
@@ -129,20 +138,12 @@ export class KafkaIngestionConsumer {
     let rejected: IngestSummary['rejected'] = [];
     await this.withRetry('append', payload, async () => {
       const timer = ingestionMetrics.appendSeconds.startTimer();
-      const found: IngestSummary['rejected'] = [];
-      for (const [source, records] of bySource) {
-        const summary = await this.commandBus.execute(
-          new IngestResourceVersionsCommand(source, records, this.options.ingestionInstance),
-        );
-        ingestionMetrics.records.inc({ source, outcome: 'recorded' }, summary.recorded);
-        ingestionMetrics.records.inc({ source, outcome: 'deleted' }, summary.deleted);
-        ingestionMetrics.records.inc({ source, outcome: 'unchanged' }, summary.unchanged);
-        ingestionMetrics.records.inc({ source, outcome: 'rejected' }, summary.rejected.length);
-        for (const r of summary.rejected) ingestionMetrics.rejected.inc({ code: r.code });
-        found.push(...summary.rejected);
-      }
-      rejected = found;
+      const summaries = await this.coalescer.submit(bySource);
       timer();
+      // The merged append covered other partitions too: count and dead-letter only this chunk's records.
+      const mine = (r: IngestSummary['rejected'][number]) =>
+        r.origin.kafka?.topic === topic && r.origin.kafka.partition === partition;
+      rejected = [...summaries.values()].flatMap((summary) => summary.rejected.filter(mine));
     });
     const byOffset = new Map<string, { reasons: string[]; codes: string[] }>();
     for (const r of rejected) {
