@@ -1,9 +1,6 @@
 import type { CommandBus } from '@nestjs/cqrs';
 import { Consumer, EachBatchPayload, Kafka, KafkaMessage, logLevel, Producer } from 'kafkajs';
-import {
-  IngestResourceVersionsCommand,
-  IngestSummary,
-} from '../../commands/ingest-resource-versions/ingest-resource-versions.command';
+import type { IngestSummary } from '../../commands/ingest-resource-versions/ingest-resource-versions.command';
 import type { SourceRecord } from '../../domain/source-record';
 import { ingestionMetrics } from '../../ingestion.metrics';
 import { AppendCoalescer } from './append-coalescer';
