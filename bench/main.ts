@@ -1,0 +1,392 @@
+/* eslint-disable no-console */
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { INestApplication } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { Command } from 'commander';
+import { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { EventStoreRuntime, openEventStore } from '@fa/event-store';
+import { FhirStoreProjection } from '@fa/fhir-store';
+import {
+  aggregateIdOf,
+  FileIngestionService,
+  IngestResourceVersionsCommand,
+  KafkaIngestionConsumer,
+  publishFiles,
+} from '@fa/ingestion';
+import { ensureEmbeddedPostgres } from '@fa/platform';
+import { createAggregatorApp } from '../apps/aggregator/src/app.factory';
+import { startKafkaMock } from '../test/support/kafka-mock';
+
+/**
+ * Benchmarks (never tests): each prints figures with a baseline measured in the same run, as a table and as
+ * JSON lines appended to bench/results/results.jsonl. Run: npm run bench -- [--scenarios a,b] [--scale n].
+ */
+const REPO = path.resolve(__dirname, '..');
+const RESULTS = path.join(REPO, 'bench', 'results', 'results.jsonl');
+const results: Record<string, unknown>[] = [];
+
+function record(scenario: string, figures: Record<string, number | string>) {
+  const row = {
+    scenario,
+    at: new Date().toISOString(),
+    host: os.hostname(),
+    cpus: os.cpus().length,
+    ...figures,
+  };
+  results.push(row);
+  console.log(`\n${scenario}`);
+  for (const [key, value] of Object.entries(figures)) console.log(`  ${key.padEnd(34)} ${value}`);
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const round = (n: number, digits = 1) => Number(n.toFixed(digits));
+
+/** A fresh database on the bench's embedded PostgreSQL (or BENCH_DATABASE_URL's server). */
+async function freshDatabase(serverUrl: string): Promise<string> {
+  const name = `bench_${randomBytes(4).toString('hex')}`;
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Writes `scale` copies of the dataset with fresh ids (references follow), as NDJSON files. */
+async function scaledCopy(
+  dataDir: string,
+  scale: number,
+): Promise<{ dir: string; resources: number; bytes: number }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `fa-bench-x${scale}-`));
+  let resources = 0;
+  let bytes = 0;
+  for (const name of (await fs.readdir(dataDir)).filter((n) => /\.ndjson(\.gz)?$/.test(n))) {
+    const chunks: Buffer[] = [];
+    const input = createReadStream(path.join(dataDir, name));
+    await pipeline(
+      name.endsWith('.gz') ? input.pipe(createGunzip()) : input,
+      async (source: AsyncIterable<Buffer>) => {
+        for await (const chunk of source) chunks.push(chunk);
+      },
+    );
+    const lines = Buffer.concat(chunks)
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.trim());
+    const out: string[] = [];
+    for (let copy = 0; copy < scale; copy++) {
+      // Same shape, fresh ids: every id and every Type/id reference gets the copy's suffix.
+      const suffix = copy === 0 ? '' : `-x${copy}`;
+      for (const line of lines) {
+        out.push(
+          suffix
+            ? line
+                .replace(/"id":"([^"]+)"/, `"id":"$1${suffix}"`)
+                .replace(/"reference":"([A-Z][A-Za-z]+)\/([^"/?]+)"/g, `"reference":"$1/$2${suffix}"`)
+            : line,
+        );
+      }
+    }
+    const text = out.join('\n') + '\n';
+    await fs.writeFile(path.join(dir, name.replace(/\.gz$/, '')), text);
+    resources += out.length;
+    bytes += Buffer.byteLength(text);
+  }
+  return { dir, resources, bytes };
+}
+
+async function openRuntime(url: string): Promise<EventStoreRuntime> {
+  return openEventStore({ databaseUrl: url, dataDir: '' }, [new FhirStoreProjection()], {
+    poolSize: 12,
+    idleDelayMs: 10,
+  });
+}
+
+/** Bare ceiling: COPY rows of the same sizes into a table with only a primary key. */
+async function ceiling(serverUrl: string, data: { dir: string; resources: number }): Promise<number> {
+  const url = await freshDatabase(serverUrl);
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  await client.query(
+    'CREATE TABLE bare (id bigserial PRIMARY KEY, stream_id text, data jsonb, metadata jsonb)',
+  );
+  const metadata = JSON.stringify({
+    source: 'bench',
+    origin: { file: { path: data.dir, line: 1 } },
+    contentHash: 'x'.repeat(64),
+  });
+  const rows: string[] = [];
+  for (const name of await fs.readdir(data.dir)) {
+    for (const line of (await fs.readFile(path.join(data.dir, name), 'utf8')).split('\n')) {
+      if (line.trim()) rows.push(`s-${rows.length}\t${line.replace(/\\/g, '\\\\')}\t${metadata}\n`);
+    }
+  }
+  const started = process.hrtime.bigint();
+  await pipeline(
+    Readable.from(rows),
+    client.query(copyFrom('COPY bare (stream_id, data, metadata) FROM STDIN')),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await client.end();
+  const rate = rows.length / seconds;
+  record('ceiling: COPY into a bare table (primary key only)', {
+    rows: rows.length,
+    seconds: round(seconds, 2),
+    rowsPerSecond: Math.round(rate),
+  });
+  return rate;
+}
+
+async function ingestFile(
+  serverUrl: string,
+  data: { dir: string; resources: number; bytes: number },
+  ceilingRate: number,
+  label: string,
+) {
+  const url = await freshDatabase(serverUrl);
+  const runtime = await openRuntime(url);
+  // The service's module, without its live projection loop: the projection's catch-up is timed after the appends.
+  const context = await createAggregatorApp(runtime);
+  await context.init();
+  const started = process.hrtime.bigint();
+  const summary = await context
+    .get(FileIngestionService)
+    .ingest('bench', [data.dir], { ingestionInstance: 'bench' });
+  const appended = Number(process.hrtime.bigint() - started) / 1e9;
+  await runtime.runner.drain();
+  const queryable = Number(process.hrtime.bigint() - started) / 1e9;
+  record(`ingest-file ${label}: cli ingest path, then projections`, {
+    resources: summary.recorded,
+    appendResourcesPerSecond: Math.round(summary.recorded / appended),
+    endToEndResourcesPerSecond: Math.round(summary.recorded / queryable),
+    mbPerSecond: round(data.bytes / 1024 / 1024 / queryable, 2),
+    ratioToCopyCeiling: round(summary.recorded / queryable / ceilingRate, 3),
+    secondsToQueryable: round(queryable, 1),
+  });
+  await context.close();
+  await runtime.close();
+}
+
+async function ingestKafka(
+  serverUrl: string,
+  data: { dir: string; resources: number; bytes: number },
+  ceilingRate: number,
+) {
+  const kafka = await startKafkaMock({ topics: ['bench'], partitions: 32 });
+  const url = await freshDatabase(serverUrl);
+  const runtime = await openRuntime(url);
+  const app = await createAggregatorApp(runtime);
+  await app.init();
+  await runtime.runner.start();
+  const consumer = new KafkaIngestionConsumer(app.get(CommandBus), {
+    brokers: kafka.brokers,
+    groupId: 'bench',
+    topics: new Map([['bench', 'bench']]),
+    maxMessageBytes: 16 * 1024 * 1024,
+    ingestionInstance: 'bench',
+  });
+  await consumer.start();
+  let peakRss = 0;
+  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+  const started = process.hrtime.bigint();
+  await publishFiles({ brokers: kafka.brokers, topic: 'bench', source: 'bench', inputs: [data.dir] });
+  const published = Number(process.hrtime.bigint() - started) / 1e9;
+  const count = async () =>
+    Number(
+      (
+        await runtime.database.pool.query<{ n: string }>(
+          'SELECT count(*) AS n FROM fhir_store.resource_versions',
+        )
+      ).rows[0].n,
+    );
+  while ((await count()) < data.resources) await new Promise((resolve) => setTimeout(resolve, 100));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  clearInterval(rssTimer);
+  record(
+    'ingest-kafka: publish to Kafka until every resource is queryable (publisher, broker, service, PostgreSQL on one machine)',
+    {
+      resources: data.resources,
+      publishSeconds: round(published, 1),
+      secondsToQueryable: round(seconds, 1),
+      resourcesPerSecond: Math.round(data.resources / seconds),
+      mbPerSecond: round(data.bytes / 1024 / 1024 / seconds, 2),
+      ratioToCopyCeiling: round(data.resources / seconds / ceilingRate, 3),
+      peakRssMb: Math.round(peakRss / 1024 / 1024),
+    },
+  );
+  await consumer.stop();
+  await app.close();
+  await runtime.close();
+  await kafka.stop();
+}
+
+async function latency(
+  app: INestApplication,
+  urls: string[],
+  concurrency: number,
+  requests: number,
+): Promise<number[]> {
+  const server = app.getHttpServer();
+  if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const timings: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < requests) {
+        const url = urls[next++ % urls.length];
+        const started = process.hrtime.bigint();
+        const response = await fetch(base + url);
+        await response.arrayBuffer();
+        if (response.status !== 200) throw new Error(`${url}: ${response.status}`);
+        timings.push(Number(process.hrtime.bigint() - started) / 1e6);
+      }
+    }),
+  );
+  return timings.sort((a, b) => a - b);
+}
+
+async function readsAndReplay(serverUrl: string, data: { dir: string; resources: number }) {
+  const url = await freshDatabase(serverUrl);
+  const runtime = await openRuntime(url);
+  const app = await createAggregatorApp(runtime);
+  await app.init();
+  await runtime.runner.start();
+  await app.get(FileIngestionService).ingest('bench', [data.dir], { ingestionInstance: 'bench' });
+  // 100 patients get 10 and 100 versions: each version changes one extension value.
+  const patients = (await fs.readFile(path.join(data.dir, 'Patient.ndjson'), 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  const bus = app.get(CommandBus);
+  const versioned = async (resource: Record<string, unknown>, versions: number) => {
+    for (let v = 2; v <= versions; v++) {
+      await bus.execute(
+        new IngestResourceVersionsCommand(
+          'bench',
+          [
+            {
+              kind: 'resource',
+              resource: { ...resource, extension: [{ url: 'http://example.org/v', valueInteger: v }] },
+              origin: { http: { requestId: `v${v}` } },
+            },
+          ],
+          'bench',
+        ),
+      );
+    }
+  };
+  const one = patients.slice(0, 20);
+  const ten = patients.slice(20, 40);
+  const hundred = patients.slice(40, 60);
+  for (const p of ten) await versioned(p, 10);
+  for (const p of hundred) await versioned(p, 100);
+  await runtime.runner.waitForCatchUp();
+  const middle = new Date(Date.now() - 1).toISOString();
+  const idOf = (p: { id: string }) => aggregateIdOf('bench', 'Patient', p.id);
+  for (const [label, group] of [
+    ['1 version', one],
+    ['10 versions', ten],
+    ['100 versions', hundred],
+  ] as const) {
+    const reads = group.map((p) => `/fhir/Patient/${idOf(p)}`);
+    const asOf = group.map((p) => `/fhir/Patient/${idOf(p)}?_asOf=${middle}`);
+    const history = group.map((p) => `/fhir/Patient/${idOf(p)}/_history?_count=20`);
+    const figures: Record<string, number> = {};
+    for (const [name, urls] of [
+      ['read', reads],
+      ['asOfRead', asOf],
+      ['history', history],
+    ] as const) {
+      for (const concurrency of [1, 8]) {
+        const t = await latency(app, urls, concurrency, 2000);
+        figures[`${name} c${concurrency} p50 ms`] = round(percentile(t, 50), 2);
+        figures[`${name} c${concurrency} p95 ms`] = round(percentile(t, 95), 2);
+        figures[`${name} c${concurrency} p99 ms`] = round(percentile(t, 99), 2);
+      }
+    }
+    record(`reads: resources with ${label}`, figures);
+  }
+
+  // Replay with a read loop running: read downtime must be zero.
+  let reading = true;
+  let failures = 0;
+  let reads = 0;
+  const server = app.getHttpServer();
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const loop = (async () => {
+    while (reading) {
+      const response = await fetch(`${base}/fhir/Patient/${idOf(one[reads % one.length])}`);
+      await response.arrayBuffer();
+      if (response.status !== 200) failures++;
+      reads++;
+    }
+  })();
+  const events = Number(
+    (await runtime.database.pool.query<{ n: string }>('SELECT count(*) AS n FROM events')).rows[0].n,
+  );
+  const started = process.hrtime.bigint();
+  await runtime.runner.rebuild('fhir-store');
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  reading = false;
+  await loop;
+  record('replay: rebuild fhir-store while reads continue', {
+    events,
+    seconds: round(seconds, 1),
+    eventsPerSecond: Math.round(events / seconds),
+    readsDuringReplay: reads,
+    failedReads: failures,
+  });
+  await app.close();
+  await runtime.close();
+}
+
+async function main() {
+  const program = new Command('bench')
+    .option(
+      '--scenarios <list>',
+      'ceiling,ingest-file,ingest-kafka,reads (reads includes replay)',
+      'ceiling,ingest-file,ingest-kafka,reads',
+    )
+    .option('--scale <list>', 'dataset multiples for ingest-file, e.g. 1,10', '1')
+    .option('--data <dir>', 'NDJSON dataset', path.resolve(REPO, '..', 'shared', 'data', 'synthea-79'))
+    .parse(process.argv);
+  const options = program.opts<{ scenarios: string; scale: string; data: string }>();
+  const scenarios = new Set(options.scenarios.split(','));
+  const scales = options.scale.split(',').map(Number);
+  const serverUrl =
+    process.env.BENCH_DATABASE_URL ??
+    (await ensureEmbeddedPostgres(path.join(REPO, '.bench-data'))).connectionString;
+  const base = await scaledCopy(options.data, 1);
+  console.log(
+    `dataset ${options.data}: ${base.resources} resources, ${round(base.bytes / 1024 / 1024)} MB uncompressed`,
+  );
+  const ceilingRate = await ceiling(serverUrl, base);
+  if (scenarios.has('ingest-file')) {
+    for (const scale of scales) {
+      const data = scale === 1 ? base : await scaledCopy(options.data, scale);
+      await ingestFile(serverUrl, data, ceilingRate, `${scale}x`);
+    }
+  }
+  if (scenarios.has('ingest-kafka')) await ingestKafka(serverUrl, base, ceilingRate);
+  if (scenarios.has('reads')) await readsAndReplay(serverUrl, base);
+  await fs.mkdir(path.dirname(RESULTS), { recursive: true });
+  await fs.appendFile(RESULTS, results.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  console.log(`\nappended ${results.length} result rows to ${path.relative(REPO, RESULTS)}`);
+  process.exit(0);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
