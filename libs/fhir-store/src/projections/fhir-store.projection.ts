@@ -14,8 +14,8 @@ export const FHIR_STORE_READ_SCHEMA = 'fhir_store';
 /**
  * Every recorded version with its record-time range [recorded_from, recorded_to). recorded_to is NULL for the
  * current version; a late version (older than the current one by the source's clock) gets an empty range: it is
- * history and lineage, never current. position_tx/position_gp is the event's place in the global log, the order
- * of _history and of its page cursors.
+ * history and lineage, never current. _history is ordered by recorded_from and then by the event's place in the
+ * global log (position_tx, position_gp): concurrent batches commit out of clock order, so the log alone is not.
  */
 const SETUP_SQL = (schema: string) => `
 CREATE TABLE ${schema}.resource_versions (
@@ -33,8 +33,9 @@ CREATE TABLE ${schema}.resource_versions (
   PRIMARY KEY (resource_type, id, version_id)
 );
 CREATE UNIQUE INDEX resource_versions_current ON ${schema}.resource_versions (resource_type, id) WHERE recorded_to IS NULL;
-CREATE INDEX resource_versions_type_history ON ${schema}.resource_versions (resource_type, position_tx, position_gp);
-CREATE INDEX resource_versions_system_history ON ${schema}.resource_versions (position_tx, position_gp);
+CREATE INDEX resource_versions_type_history
+  ON ${schema}.resource_versions (resource_type, recorded_from, position_tx, position_gp);
+CREATE INDEX resource_versions_system_history ON ${schema}.resource_versions (recorded_from, position_tx, position_gp);
 `;
 
 interface VersionRow {
@@ -54,7 +55,8 @@ interface VersionRow {
 
 export class FhirStoreProjection implements Projection {
   readonly name = FHIR_STORE_PROJECTION;
-  readonly version = 1;
+  /** 2: history ordered by record time (then log position), as FHIR orders _history. */
+  readonly version = 2;
   readonly readSchema = FHIR_STORE_READ_SCHEMA;
   readonly tables = ['resource_versions'] as const;
 

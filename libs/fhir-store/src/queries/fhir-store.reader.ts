@@ -14,7 +14,7 @@ export interface StoredVersion {
   deleted: boolean;
   resource: Resource | null;
   eventId: string;
-  /** Place in the global log, "<tx>.<gp>": the order of history and the page cursor. */
+  /** "<recorded ms>.<tx>.<gp>": record time, then place in the global log; the order of history and its cursor. */
   cursor: string;
   lineage: ResourceVersionLineage;
 }
@@ -73,7 +73,7 @@ function toVersion(row: Row): StoredVersion {
     deleted: row.deleted,
     resource: row.resource && withResourceTypeFirst(row.resource),
     eventId: row.event_id,
-    cursor: `${row.position_tx}.${row.position_gp}`,
+    cursor: `${row.recorded_from.getTime()}.${row.position_tx}.${row.position_gp}`,
     lineage: row.lineage,
   };
 }
@@ -84,9 +84,9 @@ function withResourceTypeFirst(resource: Resource): Resource {
   return { resourceType, id, meta, ...rest } as Resource;
 }
 
-export function parseHistoryCursor(cursor: string): [string, string] | undefined {
-  const match = /^(\d{1,19})\.(\d{1,19})$/.exec(cursor);
-  return match ? [match[1], match[2]] : undefined;
+export function parseHistoryCursor(cursor: string): [Date, string, string] | undefined {
+  const match = /^(\d{1,15})\.(\d{1,19})\.(\d{1,19})$/.exec(cursor);
+  return match ? [new Date(Number(match[1])), match[2], match[3]] : undefined;
 }
 
 /** Read side of the temporal FHIR store. Every query is explicit, parameterised SQL over the read views. */
@@ -161,12 +161,12 @@ export class FhirStoreReader {
       const cursor = parseHistoryCursor(criteria.before);
       if (!cursor) throw new Error(`Bad history cursor ${criteria.before}`);
       pageWhere.push(
-        `(position_tx, position_gp) < (${param(cursor[0])}::bigint, ${param(cursor[1])}::bigint)`,
+        `(recorded_from, position_tx, position_gp) < (${param(cursor[0])}::timestamptz, ${param(cursor[1])}::bigint, ${param(cursor[2])}::bigint)`,
       );
     }
     const rows = await this.pool.query<Row>(
       `SELECT ${COLUMNS} FROM ${TABLE} ${pageWhere.length > 0 ? `WHERE ${pageWhere.join(' AND ')}` : ''}
-        ORDER BY position_tx DESC, position_gp DESC LIMIT ${param(criteria.count + 1)}`,
+        ORDER BY recorded_from DESC, position_tx DESC, position_gp DESC LIMIT ${param(criteria.count + 1)}`,
       params,
     );
     const total = await this.pool.query<{ total: string }>(
