@@ -1,0 +1,92 @@
+import { decodeKafkaMessage } from './decode-kafka-message';
+import type { KafkaMessageLike } from './kafka-message';
+
+const message = (
+  value: string | null,
+  headers: Record<string, string> = {},
+  key: string | null = 'Patient/p1',
+): KafkaMessageLike => ({
+  key: key === null ? null : Buffer.from(key),
+  value: value === null ? null : Buffer.from(value),
+  offset: '42',
+  timestamp: String(Date.parse('2026-01-02T03:04:05Z')),
+  headers,
+});
+const options = { topicSource: 'hospital-a', maxMessageBytes: 1000 };
+
+describe('decodeKafkaMessage', () => {
+  it('takes the source from the header, else the topic, and puts Kafka coordinates and headers in the origin', () => {
+    const decoded = decodeKafkaMessage(
+      'ehr',
+      3,
+      message('{"resourceType":"Patient","id":"p1"}', {
+        'correlation-id': 'c-1',
+        'source-received-at': '2026-01-01T00:00:00Z',
+      }),
+      options,
+    );
+    expect(decoded.source).toBe('hospital-a');
+    expect(decoded.records[0]).toMatchObject({
+      kind: 'resource',
+      origin: {
+        kafka: {
+          topic: 'ehr',
+          partition: 3,
+          offset: '42',
+          key: 'Patient/p1',
+          timestamp: '2026-01-02T03:04:05.000Z',
+          sourceReceivedAt: '2026-01-01T00:00:00Z',
+        },
+        correlationId: 'c-1',
+      },
+    });
+    expect(decodeKafkaMessage('ehr', 0, message('{}', { source: 'lab-c' }), options).source).toBe('lab-c');
+  });
+
+  it('rejects a message with no usable source', () => {
+    const none = decodeKafkaMessage('shared', 0, message('{}'), { maxMessageBytes: 1000 });
+    expect(none).toMatchObject({
+      source: 'unknown',
+      records: [{ kind: 'rejected', code: 'unknown-source' }],
+    });
+    const bad = decodeKafkaMessage('shared', 0, message('{}', { source: 'bad source!' }), options);
+    expect(bad.records[0]).toMatchObject({ code: 'unknown-source' });
+  });
+
+  it('turns a tombstone keyed <Type>/<id> into a delete and rejects one with another key', () => {
+    expect(decodeKafkaMessage('ehr', 0, message(null), options).records[0]).toMatchObject({
+      kind: 'delete',
+      resourceType: 'Patient',
+      sourceId: 'p1',
+    });
+    expect(decodeKafkaMessage('ehr', 0, message(null, {}, 'whatever'), options).records[0]).toMatchObject({
+      code: 'invalid-delete',
+    });
+  });
+
+  it('rejects an oversized message without reading it', () => {
+    expect(decodeKafkaMessage('ehr', 0, message('x'.repeat(1001)), options).records[0]).toMatchObject({
+      code: 'too-large',
+    });
+  });
+
+  it('reads NDJSON messages line by line, each line with its index', () => {
+    const ndjson = [
+      '{"resourceType":"Patient","id":"a"}',
+      'oops',
+      '',
+      '{"resourceType":"Patient","id":"b"}',
+    ].join('\n');
+    const decoded = decodeKafkaMessage(
+      'ehr',
+      0,
+      message(ndjson, { 'content-type': 'application/fhir+ndjson' }),
+      options,
+    );
+    expect(decoded.records.map((r) => [r.kind, r.origin.kafka?.entryIndex])).toEqual([
+      ['resource', 0],
+      ['rejected', 1],
+      ['resource', 3],
+    ]);
+  });
+});
