@@ -284,6 +284,29 @@ describe('FHIR API over the temporal store (service over HTTP, real PostgreSQL)'
     expect(write.body.issue[0].code).toBe('not-supported');
   });
 
+  it("lists a source's rejected records, newest first, with their file lines and reasons", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fa-rejects-'));
+    const file = path.join(dir, 'bad.ndjson');
+    await fs.writeFile(
+      file,
+      ['{not json', JSON.stringify({ resourceType: 'Unicorn', id: 'u' })].join('\n') + '\n',
+    );
+    await harness.ingest('lab-rejects', [file]);
+    const response = await harness.http().get('/admin/rejections/lab-rejects?limit=10').expect(200);
+    expect(
+      response.body.rejections.map((r: { code: string; origin: { file: { line: number } } }) => [
+        r.code,
+        r.origin.file.line,
+      ]),
+    ).toEqual([
+      ['unknown-resource-type', 2],
+      ['not-json', 1],
+    ]);
+    await harness.http().get('/admin/rejections/lab-rejects?limit=abc').expect(400);
+    await harness.http().get('/admin/rejections/lab-rejects?limit=5000').expect(400);
+    await harness.http().get('/admin/rejections/bad%20source').expect(400);
+  });
+
   it('serves a CapabilityStatement, health and readiness, and an OpenAPI document', async () => {
     const metadata = await harness.http().get('/fhir/metadata').expect(200);
     expect(metadata.body).toMatchObject({ resourceType: 'CapabilityStatement', fhirVersion: '4.0.1' });

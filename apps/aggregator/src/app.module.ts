@@ -4,6 +4,7 @@ import { EventStoreModule, EventStoreRuntime } from '@fa/event-store';
 import { FhirStoreModule } from '@fa/fhir-store';
 import { IngestionModule } from '@fa/ingestion';
 import { ProjectionsController } from './http/admin/projections.controller';
+import { RejectionsController } from './http/admin/rejections.controller';
 import { FhirController } from './http/fhir/fhir.controller';
 import { HealthController } from './http/health/health.controller';
 import { LineageController } from './http/lineage/lineage.controller';
@@ -24,6 +25,7 @@ export class AppModule {
         HealthController,
         MetricsController,
         ProjectionsController,
+        RejectionsController,
         LineageController,
         FhirController,
       ],

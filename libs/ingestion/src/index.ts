@@ -12,3 +12,4 @@ export * from './sources/kafka/kafka-message';
 export * from './sources/kafka/decode-kafka-message';
 export * from './sources/kafka/kafka-ingestion.consumer';
 export * from './sources/kafka/kafka-publisher';
+export * from './queries/list-rejections/list-rejections.query';

@@ -11,6 +11,11 @@ export function resourceStreamId(resourceType: string, aggregateId: string): str
   return `${resourceType}-${aggregateId}`;
 }
 
+/** Stream of everything rejected from one source: "IngestionRejected-<source>". */
+export function rejectionStreamId(source: string): string {
+  return `IngestionRejected-${source}`;
+}
+
 /** Where a version came from. Exactly one of file / kafka / http is set. */
 export interface OriginLineage {
   file?: { path: string; line?: number; entryIndex?: number };

@@ -20,6 +20,7 @@ import {
   ResourceDeletedData,
   ResourceVersionLineage,
   ResourceVersionRecordedData,
+  rejectionStreamId,
   resourceStreamId,
 } from '../../events/resource-version-recorded.event';
 import { IngestResourceVersionsCommand, IngestSummary } from './ingest-resource-versions.command';
@@ -184,8 +185,8 @@ export class IngestResourceVersionsHandler implements ICommandHandler<
       summary.recorded++;
     }
     if (rejections.length > 0) {
-      requests.set(`IngestionRejected-${source}`, {
-        streamId: `IngestionRejected-${source}`,
+      requests.set(rejectionStreamId(source), {
+        streamId: rejectionStreamId(source),
         events: rejections,
         expectedRevision: 'any',
       });
