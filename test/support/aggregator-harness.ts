@@ -60,6 +60,8 @@ export async function startAggregator(
       groupId: groupId ?? options.kafka.groupId ?? 'test-group',
       maxMessageBytes: 1024 * 1024,
       ingestionInstance: instance,
+      // Rebalances wait for members up to the session timeout; keep test rebalances short.
+      sessionTimeoutMs: 10_000,
       // TEST_LOG=1 shows the consumer's retries and errors while debugging a test.
       logger: process.env.TEST_LOG ? createLogger(`kafka-${instance}`) : undefined,
     });
