@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -23,6 +22,7 @@ import {
 import { ensureEmbeddedPostgres } from '@fa/platform';
 import { createAggregatorApp } from '../apps/aggregator/src/app.factory';
 import { startKafkaMock } from '../test/support/kafka-mock';
+import { createEmptyDatabase } from '../test/support/test-database';
 
 /**
  * Benchmarks (never tests): each prints figures with a baseline measured in the same run, as a table and as
@@ -50,16 +50,7 @@ const percentile = (sorted: number[], p: number) =>
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 
 /** A fresh database on the bench's embedded PostgreSQL (or BENCH_DATABASE_URL's server). */
-async function freshDatabase(serverUrl: string): Promise<string> {
-  const name = `bench_${randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
+const freshDatabase = async (serverUrl: string) => (await createEmptyDatabase(serverUrl, 'bench')).url;
 
 /** Writes `scale` copies of the dataset with fresh ids (references follow), as NDJSON files. */
 async function scaledCopy(

@@ -7,22 +7,31 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh database on the run's PostgreSQL (see test/global-setup.ts), dropped by drop(). */
-export async function createTestDatabase(poolSize = 20): Promise<TestDatabase> {
-  const serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl)
-    throw new Error('DATABASE_URL is not set: run the tests through jest (global setup starts PostgreSQL)');
-  const name = `test_${randomBytes(6).toString('hex')}`;
+/** Creates an empty database named <prefix>_<random> on a server; returns its name and URL. */
+export async function createEmptyDatabase(
+  serverUrl: string,
+  prefix: string,
+): Promise<{ name: string; url: string }> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = new Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const pool = new Pool({ connectionString: url.toString(), max: poolSize });
+  return { name, url: url.toString() };
+}
+
+/** A fresh database on the run's PostgreSQL (see test/global-setup.ts), dropped by drop(). */
+export async function createTestDatabase(poolSize = 20): Promise<TestDatabase> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl)
+    throw new Error('DATABASE_URL is not set: run the tests through jest (global setup starts PostgreSQL)');
+  const { name, url } = await createEmptyDatabase(serverUrl, 'test');
+  const pool = new Pool({ connectionString: url, max: poolSize });
   pool.on('error', () => undefined);
   return {
-    url: url.toString(),
+    url,
     pool,
     drop: async () => {
       await pool.end();

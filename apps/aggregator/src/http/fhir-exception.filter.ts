@@ -61,6 +61,9 @@ function flattenMessage(body: string | object): string {
   return Array.isArray(message) ? message.join('; ') : String(message ?? 'Error');
 }
 
+/** Name and SQLSTATE only: error messages can quote request or resource content (PHI). */
 function errorName(exception: unknown): string {
-  return exception instanceof Error ? `${exception.name}: ${exception.message}` : 'unknown';
+  if (!(exception instanceof Error)) return 'unknown';
+  const code = (exception as { code?: unknown }).code;
+  return typeof code === 'string' ? `${exception.name} (${code})` : exception.name;
 }

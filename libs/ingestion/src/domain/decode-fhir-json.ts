@@ -24,10 +24,6 @@ export function decodeFhirJson(text: string, origin: OriginLineage): SourceRecor
       },
     ];
   }
-  return decodeFhirValue(parsed, origin, text);
-}
-
-export function decodeFhirValue(parsed: unknown, origin: OriginLineage, text?: string): SourceRecord[] {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     return [
       {
@@ -35,7 +31,7 @@ export function decodeFhirValue(parsed: unknown, origin: OriginLineage, text?: s
         code: 'not-a-resource',
         reason: `not a FHIR resource: a JSON ${parsed === null ? 'null' : Array.isArray(parsed) ? 'array' : typeof parsed}`,
         origin,
-        excerpt: text === undefined ? undefined : excerptOf(text),
+        excerpt: excerptOf(text),
       },
     ];
   }
