@@ -7,12 +7,18 @@ import { ReadVersionHandler } from './queries/read-version/read-version.handler'
 import { ResourceHistoryHandler } from './queries/resource-history/resource-history.handler';
 import { ResourceLineageHandler } from './queries/resource-lineage/resource-lineage.handler';
 import { StoreDigestHandler } from './queries/store-digest/store-digest.handler';
+import { FhirSearchReader } from './queries/search/fhir-search.reader';
+import { SearchResourcesHandler } from './queries/search-resources/search-resources.handler';
+import { PatientEverythingHandler } from './queries/patient-everything/patient-everything.handler';
 
 /** Read side of the temporal FHIR store. Needs CqrsModule and a PG_POOL provider from the host application. */
 @Module({
   providers: [
     { provide: FhirStoreReader, useFactory: (pool: Pool) => new FhirStoreReader(pool), inject: [PG_POOL] },
+    { provide: FhirSearchReader, useFactory: (pool: Pool) => new FhirSearchReader(pool), inject: [PG_POOL] },
     ReadResourceHandler,
+    SearchResourcesHandler,
+    PatientEverythingHandler,
     ReadVersionHandler,
     ResourceHistoryHandler,
     ResourceLineageHandler,

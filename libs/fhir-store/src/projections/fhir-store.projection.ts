@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { Projection, RecordedEvent } from '@fa/event-store';
+import { extractIndexValues, IndexValues, r4SearchParameters, SearchParameterRegistry } from '@fa/fhir';
 import {
   RESOURCE_DELETED,
   RESOURCE_VERSION_RECORDED,
@@ -36,7 +37,52 @@ CREATE UNIQUE INDEX resource_versions_current ON ${schema}.resource_versions (re
 CREATE INDEX resource_versions_type_history
   ON ${schema}.resource_versions (resource_type, recorded_from, position_tx, position_gp);
 CREATE INDEX resource_versions_system_history ON ${schema}.resource_versions (recorded_from, position_tx, position_gp);
+CREATE UNIQUE INDEX resource_versions_position ON ${schema}.resource_versions (position_gp);
+${SEARCH_INDEX_SQL(schema)}
 `;
+
+/**
+ * The search index: one row per value a version yields for a search parameter, keyed by the version's place in
+ * the log (vkey = resource_versions.position_gp). Rows are immutable; a search joins them to the versions whose
+ * record-time range holds the instant asked about, so search "as of T" needs no second copy of the ranges.
+ * Deleted and late versions yield no rows: neither is ever a search hit.
+ */
+const SEARCH_INDEX_SQL = (schema: string) => `
+CREATE TABLE ${schema}.search_token (
+  vkey bigint NOT NULL, resource_type text NOT NULL, param text NOT NULL, system text, code text NOT NULL
+);
+CREATE INDEX search_token_value ON ${schema}.search_token (resource_type, param, code, system);
+CREATE INDEX search_token_version ON ${schema}.search_token (vkey, param);
+CREATE TABLE ${schema}.search_string (
+  vkey bigint NOT NULL, resource_type text NOT NULL, param text NOT NULL, normalized text NOT NULL, exact text NOT NULL
+);
+CREATE INDEX search_string_value ON ${schema}.search_string (resource_type, param, normalized text_pattern_ops);
+CREATE INDEX search_string_version ON ${schema}.search_string (vkey, param);
+CREATE TABLE ${schema}.search_date (
+  vkey bigint NOT NULL, resource_type text NOT NULL, param text NOT NULL, low timestamptz NOT NULL, high timestamptz NOT NULL
+);
+CREATE INDEX search_date_value ON ${schema}.search_date (resource_type, param, low);
+CREATE INDEX search_date_version ON ${schema}.search_date (vkey, param);
+CREATE TABLE ${schema}.search_number (
+  vkey bigint NOT NULL, resource_type text NOT NULL, param text NOT NULL, value numeric NOT NULL, system text, code text
+);
+CREATE INDEX search_number_value ON ${schema}.search_number (resource_type, param, value);
+CREATE INDEX search_number_version ON ${schema}.search_number (vkey, param);
+CREATE TABLE ${schema}.search_reference (
+  vkey bigint NOT NULL, resource_type text NOT NULL, param text NOT NULL,
+  target_type text, target_id text, raw text NOT NULL
+);
+CREATE INDEX search_reference_target ON ${schema}.search_reference (target_id, target_type, param);
+CREATE INDEX search_reference_version ON ${schema}.search_reference (vkey, param);
+`;
+
+export const SEARCH_INDEX_TABLES = [
+  'search_token',
+  'search_string',
+  'search_date',
+  'search_number',
+  'search_reference',
+] as const;
 
 interface VersionRow {
   resourceType: string;
@@ -55,10 +101,12 @@ interface VersionRow {
 
 export class FhirStoreProjection implements Projection {
   readonly name = FHIR_STORE_PROJECTION;
-  /** 2: history ordered by record time (then log position), as FHIR orders _history. */
-  readonly version = 2;
+  /** 2: history ordered by record time (then log position). 3: search index. */
+  readonly version = 3;
   readonly readSchema = FHIR_STORE_READ_SCHEMA;
-  readonly tables = ['resource_versions'] as const;
+  readonly tables = ['resource_versions', ...SEARCH_INDEX_TABLES] as const;
+
+  constructor(private readonly searchParameters: SearchParameterRegistry = r4SearchParameters()) {}
 
   async setup(client: PoolClient, schema: string): Promise<void> {
     await client.query(SETUP_SQL(schema));
@@ -121,6 +169,7 @@ export class FhirStoreProjection implements Projection {
         [closes.map((c) => c.resourceType), closes.map((c) => c.id), closes.map((c) => c.at)],
       );
     }
+    await this.index(client, schema, rows);
     // One JSON document per batch: PostgreSQL parses it in C, where text[] parameters cost a per-element
     // escaping pass in node-postgres.
     await client.query(
@@ -148,6 +197,113 @@ export class FhirStoreProjection implements Projection {
       ],
     );
   }
+
+  private async index(client: PoolClient, schema: string, rows: VersionRow[]): Promise<void> {
+    const tokens: unknown[] = [];
+    const strings: unknown[] = [];
+    const dates: unknown[] = [];
+    const numbers: unknown[] = [];
+    const references: unknown[] = [];
+    for (const row of rows) {
+      if (row.deleted || !row.supersedes || !row.resource) continue;
+      const values = extractIndexValues(
+        row.resource as { resourceType: string } & Record<string, unknown>,
+        this.searchParameters,
+      );
+      addOriginalIdentifier(values, row, this.searchParameters);
+      const k = row.positionGp;
+      const t = row.resourceType;
+      for (const v of unique(values.tokens)) tokens.push({ k, t, p: v.param, s: v.system, c: v.code });
+      for (const v of unique(values.strings)) strings.push({ k, t, p: v.param, n: v.normalized, e: v.exact });
+      for (const v of unique(values.dates)) dates.push({ k, t, p: v.param, l: v.low, h: v.high });
+      for (const v of unique(values.numbers))
+        numbers.push({ k, t, p: v.param, v: v.value, s: v.system, c: v.code });
+      for (const v of unique(values.references)) {
+        references.push({ k, t, p: v.param, y: v.targetType, i: v.targetId, r: v.raw });
+      }
+    }
+    const insert = async (
+      table: string,
+      columns: string,
+      record: string,
+      select: string,
+      data: unknown[],
+    ) => {
+      if (data.length === 0) return;
+      await client.query(
+        `INSERT INTO ${schema}.${table} (${columns}) SELECT ${select} FROM json_to_recordset($1::json) AS r(${record})`,
+        [JSON.stringify(data)],
+      );
+    };
+    await insert(
+      'search_token',
+      'vkey, resource_type, param, system, code',
+      'k bigint, t text, p text, s text, c text',
+      'k, t, p, s, c',
+      tokens,
+    );
+    await insert(
+      'search_string',
+      'vkey, resource_type, param, normalized, exact',
+      'k bigint, t text, p text, n text, e text',
+      'k, t, p, n, e',
+      strings,
+    );
+    await insert(
+      'search_date',
+      'vkey, resource_type, param, low, high',
+      'k bigint, t text, p text, l timestamptz, h timestamptz',
+      'k, t, p, l, h',
+      dates,
+    );
+    await insert(
+      'search_number',
+      'vkey, resource_type, param, value, system, code',
+      'k bigint, t text, p text, v numeric, s text, c text',
+      'k, t, p, v, s, c',
+      numbers,
+    );
+    await insert(
+      'search_reference',
+      'vkey, resource_type, param, target_type, target_id, raw',
+      'k bigint, t text, p text, y text, i text, r text',
+      'k, t, p, y, i, r',
+      references,
+    );
+  }
+}
+
+/** Rows repeated within one version (e.g. the same code in two codings) would only inflate the index. */
+function unique<T extends object>(values: T[]): T[] {
+  if (values.length < 2) return values;
+  const seen = new Set<string>();
+  return values.filter((value) => {
+    const key = JSON.stringify(value);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * The system under which a resource is found by its id at the source: identifier=<system>|<source id>. The same
+ * source prefix as meta.source, so a user who reads one can write the other.
+ */
+export function originalIdentifierSystem(source: string): string {
+  return `urn:fhir-aggregator:source:${source}`;
+}
+
+function addOriginalIdentifier(
+  values: IndexValues,
+  row: VersionRow,
+  registry: SearchParameterRegistry,
+): void {
+  if (!registry.get(row.resourceType, 'identifier')) return;
+  values.tokens.push({
+    param: 'identifier',
+    system: originalIdentifierSystem(row.lineage.source),
+    code: row.lineage.sourceId,
+  });
 }
 
 /** The recorded resource as served: our version id and record time in meta, the source's kept in lineage. */

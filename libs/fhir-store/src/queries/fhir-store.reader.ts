@@ -3,7 +3,8 @@ import type { Resource } from 'fhir/r4';
 import type { ResourceVersionLineage } from '@fa/ingestion';
 import { FHIR_STORE_READ_SCHEMA } from '../projections/fhir-store.projection';
 
-const TABLE = `${FHIR_STORE_READ_SCHEMA}.resource_versions`;
+export const VERSIONS_TABLE = `${FHIR_STORE_READ_SCHEMA}.resource_versions`;
+const TABLE = VERSIONS_TABLE;
 
 export interface StoredVersion {
   resourceType: string;
@@ -46,7 +47,7 @@ export interface HistoryPage {
   next?: string;
 }
 
-interface Row {
+export interface VersionRow {
   resource_type: string;
   id: string;
   version_id: number;
@@ -60,10 +61,15 @@ interface Row {
   lineage: ResourceVersionLineage;
 }
 
-const COLUMNS = `resource_type, id, version_id, recorded_from, recorded_to, deleted, resource, event_id::text AS event_id,
-  position_tx, position_gp, lineage`;
+/** The version columns, optionally qualified by a table alias (for joins). */
+export function versionColumns(alias?: string): string {
+  const a = alias ? `${alias}.` : '';
+  return `${a}resource_type, ${a}id, ${a}version_id, ${a}recorded_from, ${a}recorded_to, ${a}deleted, ${a}resource,
+  ${a}event_id::text AS event_id, ${a}position_tx, ${a}position_gp, ${a}lineage`;
+}
+const COLUMNS = versionColumns();
 
-function toVersion(row: Row): StoredVersion {
+export function toVersion(row: VersionRow): StoredVersion {
   return {
     resourceType: row.resource_type,
     id: row.id,
@@ -96,13 +102,13 @@ export class FhirStoreReader {
   /** The current version, or with asOf the version current at that instant. */
   async read(resourceType: string, id: string, asOf?: Date): Promise<ReadOutcome> {
     const result = asOf
-      ? await this.pool.query<Row>(
+      ? await this.pool.query<VersionRow>(
           `SELECT ${COLUMNS} FROM ${TABLE}
             WHERE resource_type = $1 AND id = $2 AND recorded_from <= $3 AND (recorded_to IS NULL OR recorded_to > $3)
             ORDER BY version_id DESC LIMIT 1`,
           [resourceType, id, asOf],
         )
-      : await this.pool.query<Row>(
+      : await this.pool.query<VersionRow>(
           `SELECT ${COLUMNS} FROM ${TABLE} WHERE resource_type = $1 AND id = $2 AND recorded_to IS NULL`,
           [resourceType, id],
         );
@@ -120,7 +126,7 @@ export class FhirStoreReader {
   }
 
   async vread(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
-    const result = await this.pool.query<Row>(
+    const result = await this.pool.query<VersionRow>(
       `SELECT ${COLUMNS} FROM ${TABLE} WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
       [resourceType, id, versionId],
     );
@@ -164,7 +170,7 @@ export class FhirStoreReader {
         `(recorded_from, position_tx, position_gp) < (${param(cursor[0])}::timestamptz, ${param(cursor[1])}::bigint, ${param(cursor[2])}::bigint)`,
       );
     }
-    const rows = await this.pool.query<Row>(
+    const rows = await this.pool.query<VersionRow>(
       `SELECT ${COLUMNS} FROM ${TABLE} ${pageWhere.length > 0 ? `WHERE ${pageWhere.join(' AND ')}` : ''}
         ORDER BY recorded_from DESC, position_tx DESC, position_gp DESC LIMIT ${param(criteria.count + 1)}`,
       params,
@@ -186,7 +192,7 @@ export class FhirStoreReader {
 
   /** Every recorded version of a resource, oldest first; with asOf only those recorded by then. */
   async lineage(resourceType: string, id: string, asOf?: Date, versionId?: number): Promise<StoredVersion[]> {
-    const result = await this.pool.query<Row>(
+    const result = await this.pool.query<VersionRow>(
       `SELECT ${COLUMNS} FROM ${TABLE}
         WHERE resource_type = $1 AND id = $2 AND ($3::timestamptz IS NULL OR recorded_from <= $3)
           AND ($4::int IS NULL OR version_id = $4)

@@ -1,17 +1,38 @@
-import { All, Controller, Get, HttpStatus, Param, Query, Req, Res } from '@nestjs/common';
+import {
+  All,
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpStatus,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import {
   HistoryCriteria,
   parseHistoryCursor,
+  PatientEverythingQuery,
+  SearchResourcesQuery,
   provenanceOf,
   ReadResourceQuery,
   ReadVersionQuery,
   ResourceHistoryQuery,
   ResourceLineageQuery,
 } from '@fa/fhir-store';
-import { parseReference } from '@fa/fhir';
+import {
+  isR4ResourceType,
+  parseReference,
+  parseSearchRequest,
+  r4SearchParameters,
+  SearchParameterError,
+  SearchRequest,
+} from '@fa/fhir';
 import { FhirError } from '../fhir-error';
 import { fhirBaseUrl, sendFhir } from '../fhir-json';
 import { buildCapabilityStatement } from '../metadata/capability-statement';
@@ -27,6 +48,9 @@ import {
   versionIdParam,
 } from './fhir-params';
 import { historyBundle, searchsetBundle } from './history-bundle';
+import { ignoredParametersOutcome, pageLinks, searchBundle } from './search-bundle';
+
+const EVERYTHING_DEFAULT_COUNT = 100;
 
 const SOFTWARE = { name: 'fhir-aggregator', version: process.env.npm_package_version ?? '0.1.0' };
 
@@ -49,16 +73,20 @@ export class FhirController {
     await this.history({}, params, request, response);
   }
 
-  /** Lineage as FHIR: one Provenance per recorded version of the target. */
+  /**
+   * Lineage as FHIR: one Provenance per recorded version of the target. Provenance resources sent by sources
+   * are searched with any other parameter.
+   */
   @Get('Provenance')
-  async provenanceSearch(@Query() params: QueryParams, @Req() request: Request, @Res() response: Response) {
+  async provenanceSearch(
+    @Query() params: QueryParams,
+    @Headers('prefer') prefer: string | undefined,
+    @Req() request: Request,
+    @Res() response: Response,
+  ) {
     const target = single(params, 'target');
-    if (!target) {
-      throw FhirError.badRequest(
-        'Provenance search needs target=<Type>/<id> (optionally with /_history/<version>)',
-        'target',
-      );
-    }
+    // Without target it is an ordinary search over the Provenance resources sources sent.
+    if (!target) return this.runSearch('Provenance', params, prefer, request, response);
     const parsed = parseReference(target);
     if (parsed.kind !== 'literal' || parsed.base) {
       throw FhirError.badRequest(
@@ -88,13 +116,41 @@ export class FhirController {
   }
 
   @Get(':type')
-  search(@Param('type') type: string): never {
-    resourceTypeParam(type);
-    throw new FhirError(
-      HttpStatus.NOT_IMPLEMENTED,
-      'not-supported',
-      `Search on ${type} is not available yet; use read, vread, _history, or Provenance?target=`,
-    );
+  async search(
+    @Param('type') type: string,
+    @Query() params: QueryParams,
+    @Headers('prefer') prefer: string | undefined,
+    @Req() request: Request,
+    @Res() response: Response,
+  ) {
+    await this.runSearch(resourceTypeParam(type), params, prefer, request, response);
+  }
+
+  /** Search by POST: parameters in a form body (and the query string), as FHIR clients send long queries. */
+  @Post(':type/_search')
+  async searchByPost(
+    @Param('type') type: string,
+    @Query() params: QueryParams,
+    @Body() body: unknown,
+    @Headers('prefer') prefer: string | undefined,
+    @Req() request: Request,
+    @Res() response: Response,
+  ) {
+    const merged: QueryParams = { ...params };
+    if (body && typeof body === 'object') {
+      for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+        const values = (Array.isArray(value) ? value : [value]).filter(
+          (v): v is string => typeof v === 'string',
+        );
+        const existing = merged[key];
+        const all = [
+          ...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]),
+          ...values,
+        ];
+        merged[key] = all.length === 1 ? all[0] : all;
+      }
+    }
+    await this.runSearch(resourceTypeParam(type), merged, prefer, request, response, `/${type}`);
   }
 
   @Get(':type/:id')
@@ -137,6 +193,65 @@ export class FhirController {
     await this.history(criteria, params, request, response, true);
   }
 
+  @Get(':type/:id/:operation')
+  async instanceOperation(
+    @Param('type') type: string,
+    @Param('id') id: string,
+    @Param('operation') operation: string,
+    @Query() params: QueryParams,
+    @Headers('prefer') prefer: string | undefined,
+    @Req() request: Request,
+    @Res() response: Response,
+  ) {
+    const resourceType = resourceTypeParam(type);
+    idParam(id);
+    if (resourceType !== 'Patient' || operation !== '$everything') {
+      throw FhirError.notFound(
+        `Unknown operation ${JSON.stringify(operation.slice(0, 64))} on ${resourceType}; see GET /fhir/metadata`,
+      );
+    }
+    const known = new Set(['_since', '_type', '_count', '_offset', '_asOf', '_format', '_pretty']);
+    const unknown = Object.keys(params).filter((name) => !known.has(name));
+    if (unknown.length > 0 && isStrict(prefer)) {
+      throw FhirError.badRequest(`Unknown parameter ${unknown.join(', ')} for $everything`, unknown[0]);
+    }
+    const types = single(params, '_type')?.split(',');
+    for (const t of types ?? []) {
+      if (!isR4ResourceType(t))
+        throw FhirError.badRequest(`_type: unknown resource type ${JSON.stringify(t.slice(0, 64))}`, '_type');
+    }
+    const count = Math.min(optionalCount(params, '_count') ?? EVERYTHING_DEFAULT_COUNT, 1000);
+    const offset = optionalCount(params, '_offset') ?? 0;
+    const asOf = asOfParam(params);
+    const pinnedAt = asOf ?? new Date();
+    const result = await this.queryBus.execute(
+      new PatientEverythingQuery({
+        patientId: id,
+        asOf,
+        since: instantParam(params, '_since'),
+        types,
+        count,
+        offset,
+      }),
+    );
+    if (result.status === 'not-found') {
+      throw FhirError.notFound(
+        asOf ? `Patient/${id} did not exist at ${asOf.toISOString()}` : `Patient/${id} is not known`,
+      );
+    }
+    if (result.status === 'deleted')
+      throw FhirError.gone(`Patient/${id} was deleted at ${result.at.toISOString()}`);
+    const base = fhirBaseUrl(request);
+    const links = pageLinks(base, request.path.replace(/^\/fhir/, ''), params, {
+      offset,
+      count,
+      hasMore: result.hasMore,
+      pinnedAt,
+    });
+    const outcome = ignoredParametersOutcome(unknown);
+    sendFhir(response, searchBundle({ base, links, matches: result.entries, total: result.total, outcome }));
+  }
+
   @Get(':type/:id/_history/:vid')
   async vread(
     @Param('type') type: string,
@@ -159,6 +274,50 @@ export class FhirController {
       HttpStatus.METHOD_NOT_ALLOWED,
       'not-supported',
       `${request.method} ${request.path} is not supported: this server is read-only; sources write through ingestion`,
+    );
+  }
+
+  private async runSearch(
+    resourceType: string,
+    params: QueryParams,
+    prefer: string | undefined,
+    request: Request,
+    response: Response,
+    path = request.path.replace(/^\/fhir/, ''),
+  ) {
+    let search: SearchRequest;
+    try {
+      search = parseSearchRequest(resourceType, params, r4SearchParameters());
+    } catch (error) {
+      if (error instanceof SearchParameterError) throw FhirError.badRequest(error.message, error.parameter);
+      throw error;
+    }
+    if (search.unknown.length > 0 && isStrict(prefer)) {
+      throw FhirError.badRequest(
+        `Unknown search parameter${search.unknown.length > 1 ? 's' : ''} ${search.unknown.join(', ')} for ${resourceType} (Prefer: handling=strict)`,
+        search.unknown[0],
+      );
+    }
+    const pinnedAt = search.asOf ?? new Date();
+    const result = await this.queryBus.execute(new SearchResourcesQuery(search));
+    const base = fhirBaseUrl(request);
+    const links = pageLinks(base, path, params, {
+      offset: search.offset,
+      count: search.count,
+      hasMore: result.hasMore,
+      pinnedAt,
+    });
+    sendFhir(
+      response,
+      searchBundle({
+        base,
+        links,
+        matches: result.matches,
+        included: result.included,
+        total: result.total,
+        elements: search.elements,
+        outcome: ignoredParametersOutcome(search.unknown),
+      }),
     );
   }
 
@@ -197,4 +356,20 @@ export class FhirController {
     const next = page.next ? `${base}${path}?${query.toString()}&_cursor=${page.next}` : undefined;
     sendFhir(response, historyBundle(page, base, self, next));
   }
+}
+
+/** Prefer: handling=strict asks for unknown parameters to be errors (FHIR search, 3.1.1.5). */
+function isStrict(prefer: string | undefined): boolean {
+  return /(^|[,;\s])handling\s*=\s*strict\b/i.test(prefer ?? '');
+}
+
+function optionalCount(params: QueryParams, name: string): number | undefined {
+  const value = single(params, name);
+  if (value === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(value))
+    throw FhirError.badRequest(
+      `${name} must be a non-negative integer, got ${JSON.stringify(value.slice(0, 32))}`,
+      name,
+    );
+  return Number(value);
 }

@@ -1,0 +1,108 @@
+import type { Bundle, BundleEntry, BundleLink, OperationOutcome, Resource } from 'fhir/r4';
+import type { StoredVersion } from '@fa/fhir-store';
+
+const SUBSETTED = {
+  system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue',
+  code: 'SUBSETTED',
+};
+
+export interface PageLinks {
+  self: string;
+  next?: string;
+  previous?: string;
+}
+
+/**
+ * Links for offset paging over a pinned instant: every link after the first page carries _asOf, so pages keep
+ * describing the same moment while new versions arrive.
+ */
+export function pageLinks(
+  base: string,
+  path: string,
+  params: Record<string, string | string[] | undefined>,
+  paging: { offset: number; count: number; hasMore: boolean; pinnedAt: Date },
+): PageLinks {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (key === '_offset' || key === '_asOf' || value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) query.append(key, v);
+  }
+  const url = (offset: number | undefined, pinned: boolean) => {
+    const q = new URLSearchParams(query);
+    if (pinned) q.set('_asOf', paging.pinnedAt.toISOString());
+    if (offset) q.set('_offset', String(offset));
+    const text = q.toString();
+    return `${base}${path}${text ? `?${text}` : ''}`;
+  };
+  const pinnedSelf = params._asOf !== undefined;
+  return {
+    self: url(paging.offset, pinnedSelf),
+    ...(paging.hasMore && paging.count > 0 ? { next: url(paging.offset + paging.count, true) } : {}),
+    ...(paging.offset > 0 ? { previous: url(Math.max(0, paging.offset - paging.count), true) } : {}),
+  };
+}
+
+export function searchBundle(options: {
+  base: string;
+  links: PageLinks;
+  matches: StoredVersion[];
+  included?: StoredVersion[];
+  total?: number;
+  elements?: string[];
+  outcome?: OperationOutcome;
+}): Bundle {
+  const link: BundleLink[] = [{ relation: 'self', url: options.links.self }];
+  if (options.links.next) link.push({ relation: 'next', url: options.links.next });
+  if (options.links.previous) link.push({ relation: 'previous', url: options.links.previous });
+  const entry: BundleEntry[] = [
+    ...options.matches.map((version) => ({
+      fullUrl: `${options.base}/${version.resourceType}/${version.id}`,
+      resource: options.elements ? subset(version.resource!, options.elements) : version.resource!,
+      search: { mode: 'match' as const },
+    })),
+    ...(options.included ?? []).map((version) => ({
+      fullUrl: `${options.base}/${version.resourceType}/${version.id}`,
+      resource: version.resource!,
+      search: { mode: 'include' as const },
+    })),
+  ];
+  if (options.outcome) entry.push({ resource: options.outcome, search: { mode: 'outcome' } });
+  return {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    ...(options.total !== undefined ? { total: options.total } : {}),
+    link,
+    entry,
+  };
+}
+
+/** _elements: the named top-level elements plus what every resource needs, marked as a subset. */
+function subset(resource: Resource, elements: string[]): Resource {
+  const source = resource as unknown as Record<string, unknown>;
+  const kept: Record<string, unknown> = { resourceType: resource.resourceType, id: resource.id };
+  for (const [key, value] of Object.entries(source)) {
+    // Choice elements are asked for by their base name: "value" keeps valueQuantity.
+    const asked = elements.some(
+      (element) => key === element || (key.startsWith(element) && /^[A-Z]/.test(key.slice(element.length))),
+    );
+    if (asked) kept[key] = value;
+  }
+  const meta = { ...(resource.meta ?? {}) };
+  meta.tag = [...(meta.tag ?? []), SUBSETTED];
+  kept.meta = meta;
+  return kept as unknown as Resource;
+}
+
+/** The Bundle's report of parameters it ignored under lenient handling. */
+export function ignoredParametersOutcome(unknown: string[]): OperationOutcome | undefined {
+  if (unknown.length === 0) return undefined;
+  return {
+    resourceType: 'OperationOutcome',
+    issue: unknown.map((name) => ({
+      severity: 'warning' as const,
+      code: 'not-supported' as const,
+      diagnostics: `Unknown search parameter ${JSON.stringify(name.slice(0, 64))} was ignored (Prefer: handling=lenient)`,
+      expression: [name],
+    })),
+  };
+}

@@ -1,0 +1,225 @@
+import type { DateValue, NumberValue, SearchFilter, SearchParameterDefinition, SortKey } from '@fa/fhir';
+import { FHIR_STORE_READ_SCHEMA } from '../../projections/fhir-store.projection';
+
+/** Collects bind parameters: every value reaches PostgreSQL as $n, never inside the SQL text. */
+export class SqlParameters {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+const S = FHIR_STORE_READ_SCHEMA;
+
+/** Versions current at `asOf` (or now): the record-time range [recorded_from, recorded_to) holds the instant. */
+export function currentAt(alias: string, asOf: Date | undefined, p: SqlParameters): string {
+  if (!asOf) return `${alias}.recorded_to IS NULL`;
+  const at = p.add(asOf);
+  return `${alias}.recorded_from <= ${at} AND (${alias}.recorded_to IS NULL OR ${alias}.recorded_to > ${at})`;
+}
+
+function indexTable(definition: SearchParameterDefinition): string {
+  switch (definition.type) {
+    case 'token':
+    case 'uri':
+      return `${S}.search_token`;
+    case 'string':
+      return `${S}.search_string`;
+    case 'date':
+      return `${S}.search_date`;
+    case 'number':
+    case 'quantity':
+      return `${S}.search_number`;
+    case 'reference':
+      return `${S}.search_reference`;
+  }
+}
+
+/** Index rows of this version (alias v) for a parameter that satisfy `condition` exist. */
+function hasIndexRow(table: string, param: string, condition: string, p: SqlParameters): string {
+  return `EXISTS (SELECT 1 FROM ${table} s WHERE s.vkey = v.position_gp AND s.param = ${p.add(param)} AND (${condition}))`;
+}
+
+/**
+ * Matching versions through the value index, for selective filters: the planner can start from the index rows.
+ * Correlated EXISTS is used for negations, which must look at each candidate version.
+ */
+function inIndex(
+  table: string,
+  resourceType: string,
+  param: string,
+  condition: string,
+  p: SqlParameters,
+): string {
+  return `v.position_gp IN (SELECT s.vkey FROM ${table} s WHERE s.resource_type = ${p.add(resourceType)} AND s.param = ${p.add(param)} AND (${condition}))`;
+}
+
+export function filterSql(filter: SearchFilter, resourceType: string, p: SqlParameters): string {
+  switch (filter.kind) {
+    case 'id':
+      return `${filter.not ? 'NOT ' : ''}v.id = ANY(${p.add(filter.values)}::text[])`;
+    case 'lastUpdated':
+      return anyOf(
+        filter.values.map((value) => dateCondition('v.recorded_from', 'v.recorded_from', value, p)),
+      );
+    case 'missing': {
+      const exists = hasIndexRow(indexTable(filter.definition), filter.definition.code, 'true', p);
+      return filter.missing ? `NOT ${exists}` : exists;
+    }
+    case 'token': {
+      const condition = anyOf(
+        filter.values.map((value) => {
+          const parts: string[] = [];
+          if (value.code !== undefined) parts.push(`s.code = ${p.add(value.code)}`);
+          if (value.system === null) parts.push('s.system IS NULL');
+          else if (value.system !== undefined) parts.push(`s.system = ${p.add(value.system)}`);
+          return parts.join(' AND ');
+        }),
+      );
+      const table = `${S}.search_token`;
+      return filter.not
+        ? `NOT ${hasIndexRow(table, filter.indexParam, condition, p)}`
+        : inIndex(table, resourceType, filter.indexParam, condition, p);
+    }
+    case 'uri':
+      return inIndex(
+        `${S}.search_token`,
+        resourceType,
+        filter.definition.code,
+        `s.code = ANY(${p.add(filter.values)}::text[])`,
+        p,
+      );
+    case 'string': {
+      const condition = anyOf(
+        filter.values.map((value) =>
+          filter.match === 'exact'
+            ? `s.exact = ${p.add(value)}`
+            : `s.normalized LIKE ${p.add(filter.match === 'contains' ? `%${escapeLike(value)}%` : `${escapeLike(value)}%`)}`,
+        ),
+      );
+      return inIndex(`${S}.search_string`, resourceType, filter.definition.code, condition, p);
+    }
+    case 'date': {
+      const condition = anyOf(filter.values.map((value) => dateCondition('s.low', 's.high', value, p)));
+      return inIndex(`${S}.search_date`, resourceType, filter.definition.code, condition, p);
+    }
+    case 'number': {
+      const condition = anyOf(filter.values.map((value) => numberCondition(value, p)));
+      return inIndex(`${S}.search_number`, resourceType, filter.definition.code, condition, p);
+    }
+    case 'reference': {
+      const condition = anyOf(
+        filter.values.map((value) => {
+          if (value.raw !== undefined) return `s.raw = ${p.add(value.raw)}`;
+          const id = `s.target_id = ${p.add(value.id)}`;
+          return value.type ? `${id} AND s.target_type = ${p.add(value.type)}` : id;
+        }),
+      );
+      return inIndex(`${S}.search_reference`, resourceType, filter.definition.code, condition, p);
+    }
+  }
+}
+
+function anyOf(conditions: string[]): string {
+  return conditions.length === 1 ? conditions[0] : conditions.map((c) => `(${c})`).join(' OR ');
+}
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+}
+
+const DAY_MS = 86_400_000;
+
+/** FHIR date comparison between a stored range [low, high] and the searched range [start, end]. */
+function dateCondition(low: string, high: string, value: DateValue, p: SqlParameters): string {
+  const start = () => p.add(value.start);
+  const end = () => p.add(value.end);
+  switch (value.prefix) {
+    case 'eq':
+      return `${low} >= ${start()} AND ${high} <= ${end()}`;
+    case 'ne':
+      return `NOT (${low} >= ${start()} AND ${high} <= ${end()})`;
+    case 'lt':
+      return `${low} < ${start()}`;
+    case 'gt':
+      return `${high} > ${end()}`;
+    case 'le':
+      return `${low} <= ${end()}`;
+    case 'ge':
+      return `${high} >= ${start()}`;
+    case 'sa':
+      return `${low} > ${end()}`;
+    case 'eb':
+      return `${high} < ${start()}`;
+    case 'ap': {
+      // Approximately: within 10% of the distance between the value and now, and never less than a day.
+      const margin = Math.max(DAY_MS, Math.abs(Date.now() - value.start.getTime()) * 0.1);
+      const from = new Date(value.start.getTime() - margin);
+      const to = new Date(value.end.getTime() + margin);
+      return `${low} <= ${p.add(to)} AND ${high} >= ${p.add(from)}`;
+    }
+  }
+}
+
+function numberCondition(value: NumberValue, p: SqlParameters): string {
+  const v = 's.value';
+  let condition: string;
+  switch (value.prefix) {
+    case 'eq':
+      condition = `${v} >= ${p.add(value.low)} AND ${v} < ${p.add(value.high)}`;
+      break;
+    case 'ne':
+      condition = `NOT (${v} >= ${p.add(value.low)} AND ${v} < ${p.add(value.high)})`;
+      break;
+    case 'lt':
+    case 'eb':
+      condition = `${v} < ${p.add(value.value)}`;
+      break;
+    case 'gt':
+    case 'sa':
+      condition = `${v} > ${p.add(value.value)}`;
+      break;
+    case 'le':
+      condition = `${v} <= ${p.add(value.value)}`;
+      break;
+    case 'ge':
+      condition = `${v} >= ${p.add(value.value)}`;
+      break;
+    case 'ap': {
+      const margin = Math.abs(value.value) * 0.1;
+      condition = `${v} BETWEEN ${p.add(value.value - margin)} AND ${p.add(value.value + margin)}`;
+      break;
+    }
+  }
+  if (value.system !== undefined) condition += ` AND s.system = ${p.add(value.system)}`;
+  if (value.code !== undefined) condition += ` AND s.code = ${p.add(value.code)}`;
+  return condition;
+}
+
+/** ORDER BY for _sort: a parameter sorts by its smallest value (largest when descending); missing values last. */
+export function orderBySql(sort: SortKey[], p: SqlParameters): string {
+  const keys = sort.map((key) => {
+    const direction = key.descending ? 'DESC' : 'ASC';
+    if (key.column === '_id') return `v.id ${direction}`;
+    if (key.column === '_lastUpdated') return `v.recorded_from ${direction}`;
+    const definition = key.definition!;
+    const aggregate = key.descending ? 'max' : 'min';
+    const column =
+      definition.type === 'date'
+        ? key.descending
+          ? 's.high'
+          : 's.low'
+        : definition.type === 'string'
+          ? 's.normalized'
+          : definition.type === 'number' || definition.type === 'quantity'
+            ? 's.value'
+            : definition.type === 'reference'
+              ? 's.target_id'
+              : 's.code';
+    return `(SELECT ${aggregate}(${column}) FROM ${indexTable(definition)} s
+              WHERE s.vkey = v.position_gp AND s.param = ${p.add(definition.code)}) ${direction} NULLS LAST`;
+  });
+  keys.push('v.id ASC');
+  return keys.join(', ');
+}

@@ -1,0 +1,239 @@
+import fhirpath from 'fhirpath';
+import r4Model from 'fhirpath/fhir-context/r4';
+import { parseFhirDateRange } from '../fhir-instant';
+import { parseReference } from '../references';
+import type { SearchParameterDefinition, SearchParameterRegistry } from './search-parameters';
+import { COLUMN_SEARCH_PARAMETERS } from './search-parameters';
+
+export interface TokenIndexValue {
+  param: string;
+  system: string | null;
+  code: string;
+}
+export interface StringIndexValue {
+  param: string;
+  /** Lower case without diacritics: what default and :contains searches compare. */
+  normalized: string;
+  exact: string;
+}
+export interface DateIndexValue {
+  param: string;
+  /** ISO instants; open ends are '-infinity' / 'infinity'. */
+  low: string;
+  high: string;
+}
+export interface NumberIndexValue {
+  param: string;
+  value: number;
+  system: string | null;
+  code: string | null;
+}
+export interface ReferenceIndexValue {
+  param: string;
+  targetType: string | null;
+  targetId: string | null;
+  /** The reference as written: a conditional reference ("Practitioner?identifier=s|v") or a canonical URL. */
+  raw: string;
+}
+
+/** Everything one resource version contributes to the search index. */
+export interface IndexValues {
+  tokens: TokenIndexValue[];
+  strings: StringIndexValue[];
+  dates: DateIndexValue[];
+  numbers: NumberIndexValue[];
+  references: ReferenceIndexValue[];
+}
+
+/** The longest string value indexed; longer text is cut (searches are prefix or substring). */
+const MAX_INDEXED_STRING = 512;
+
+type Compiled = (resource: unknown) => unknown[];
+const compiledByDefinition = new WeakMap<SearchParameterDefinition, Compiled | null>();
+
+function compiled(definition: SearchParameterDefinition): Compiled | null {
+  let fn = compiledByDefinition.get(definition);
+  if (fn === undefined) {
+    try {
+      const evaluate = fhirpath.compile(definition.expression, r4Model) as unknown as (
+        r: unknown,
+      ) => unknown[];
+      fn = evaluate;
+    } catch {
+      fn = null;
+    }
+    compiledByDefinition.set(definition, fn);
+  }
+  return fn;
+}
+
+/**
+ * Evaluates every search parameter of the resource's type (the official FHIRPath expressions, through fhirpath.js)
+ * and turns the results into index values. A parameter whose expression fails on this resource is skipped
+ * rather than failing the version: the resource is stored either way.
+ */
+export function extractIndexValues(
+  resource: { resourceType: string } & Record<string, unknown>,
+  registry: SearchParameterRegistry,
+): IndexValues {
+  const values: IndexValues = { tokens: [], strings: [], dates: [], numbers: [], references: [] };
+  for (const definition of registry.parametersOf(resource.resourceType)) {
+    if (COLUMN_SEARCH_PARAMETERS.has(definition.code)) continue;
+    const evaluate = compiled(definition);
+    if (!evaluate) continue;
+    let results: unknown[];
+    try {
+      results = evaluate(resource);
+    } catch {
+      continue;
+    }
+    for (const result of results) addValue(values, definition, result);
+  }
+  return values;
+}
+
+function addValue(values: IndexValues, definition: SearchParameterDefinition, value: unknown): void {
+  const param = definition.code;
+  switch (definition.type) {
+    case 'token':
+      for (const token of tokensOf(value)) values.tokens.push({ param, ...token });
+      return;
+    case 'uri':
+      if (typeof value === 'string') values.tokens.push({ param, system: null, code: value });
+      return;
+    case 'string':
+      for (const text of stringsOf(value)) {
+        const exact = text.slice(0, MAX_INDEXED_STRING);
+        values.strings.push({ param, normalized: normalizeString(exact), exact });
+      }
+      return;
+    case 'date':
+      for (const range of dateRangesOf(value)) values.dates.push({ param, ...range });
+      return;
+    case 'number':
+      if (typeof value === 'number' && Number.isFinite(value)) {
+        values.numbers.push({ param, value, system: null, code: null });
+      }
+      return;
+    case 'quantity': {
+      const quantity = value as { value?: unknown; system?: string; code?: string; unit?: string };
+      if (quantity && typeof quantity.value === 'number' && Number.isFinite(quantity.value)) {
+        values.numbers.push({
+          param,
+          value: quantity.value,
+          system: quantity.system ?? null,
+          code: quantity.code ?? quantity.unit ?? null,
+        });
+      }
+      return;
+    }
+    case 'reference':
+      addReference(values, definition, value);
+      return;
+  }
+}
+
+function addReference(values: IndexValues, definition: SearchParameterDefinition, value: unknown): void {
+  const param = definition.code;
+  if (typeof value === 'string') {
+    // canonical and uri targets (e.g. instantiatesCanonical) are matched as written.
+    values.references.push({ param, targetType: null, targetId: null, raw: value });
+    return;
+  }
+  if (!value || typeof value !== 'object') return;
+  const reference = value as { reference?: unknown; identifier?: unknown; type?: unknown };
+  if (reference.identifier) {
+    for (const token of tokensOf(reference.identifier)) {
+      values.tokens.push({ param: `${param}:identifier`, ...token });
+    }
+  }
+  if (typeof reference.reference !== 'string') return;
+  const parsed = parseReference(reference.reference);
+  if (parsed.kind === 'literal') {
+    if (definition.targets.length > 0 && !definition.targets.includes(parsed.resourceType)) return;
+    values.references.push({
+      param,
+      targetType: parsed.resourceType,
+      targetId: parsed.id,
+      raw: reference.reference,
+    });
+  } else if (parsed.kind === 'conditional') {
+    if (definition.targets.length > 0 && !definition.targets.includes(parsed.resourceType)) return;
+    values.references.push({
+      param,
+      targetType: parsed.resourceType,
+      targetId: null,
+      raw: reference.reference,
+    });
+  }
+}
+
+/** Coding, CodeableConcept, Identifier, ContactPoint and primitive codes as (system, code) pairs. */
+export function tokensOf(value: unknown): { system: string | null; code: string }[] {
+  if (value === null || value === undefined) return [];
+  if (Array.isArray(value)) return value.flatMap(tokensOf);
+  if (typeof value === 'string') return [{ system: null, code: value }];
+  if (typeof value === 'boolean' || typeof value === 'number') return [{ system: null, code: String(value) }];
+  if (typeof value !== 'object') return [];
+  const record = value as Record<string, unknown>;
+  if (Array.isArray(record.coding)) return tokensOf(record.coding);
+  const code =
+    typeof record.code === 'string' ? record.code : typeof record.value === 'string' ? record.value : null;
+  if (code === null) return [];
+  return [{ system: typeof record.system === 'string' ? record.system : null, code }];
+}
+
+/** HumanName and Address parts and plain strings, each indexed on its own. */
+function stringsOf(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsOf);
+  if (!value || typeof value !== 'object') return [];
+  const record = value as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const key of [
+    'text',
+    'family',
+    'given',
+    'prefix',
+    'suffix',
+    'line',
+    'city',
+    'district',
+    'state',
+    'postalCode',
+    'country',
+  ]) {
+    parts.push(...stringsOf(record[key]));
+  }
+  return parts;
+}
+
+function dateRangesOf(value: unknown): { low: string; high: string }[] {
+  if (typeof value === 'string') {
+    const range = parseFhirDateRange(value);
+    return range ? [{ low: range.start.toISOString(), high: range.end.toISOString() }] : [];
+  }
+  if (!value || typeof value !== 'object') return [];
+  const record = value as Record<string, unknown>;
+  if ('start' in record || 'end' in record) {
+    const start = typeof record.start === 'string' ? parseFhirDateRange(record.start) : undefined;
+    const end = typeof record.end === 'string' ? parseFhirDateRange(record.end) : undefined;
+    if (!start && !end) return [];
+    return [
+      {
+        low: start ? start.start.toISOString() : '-infinity',
+        high: end ? end.end.toISOString() : 'infinity',
+      },
+    ];
+  }
+  if (Array.isArray(record.event)) return record.event.flatMap(dateRangesOf);
+  return [];
+}
+
+/** Case- and accent-insensitive form used by string search (FHIR's default string matching). */
+export function normalizeString(value: string): string {
+  return value
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase();
+}
