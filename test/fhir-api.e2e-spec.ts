@@ -269,7 +269,6 @@ describe('FHIR API over the temporal store (service over HTTP, real PostgreSQL)'
       ['/fhir/Patient/does-not-exist', 404, /not known/],
       ['/fhir/Patient/does-not-exist/_history', 404, /not known/],
       ['/fhir/Patient/abc/_history/0', 404, /does not exist/],
-      ['/fhir/Provenance', 400, /needs target/],
       ['/fhir/Provenance?target=http://evil/Patient/1', 400, /relative reference/],
       ["/fhir/Patient/1'--", 400, /Invalid id/],
     ];
@@ -316,7 +315,9 @@ describe('FHIR API over the temporal store (service over HTTP, real PostgreSQL)'
       'vread',
       'history-instance',
       'history-type',
+      'search-type',
     ]);
+    expect(patient.operation).toEqual([expect.objectContaining({ name: 'everything' })]);
     await harness.http().get('/health').expect(200);
     await harness.http().get('/ready').expect(200);
     const openapi = await harness.http().get('/openapi.json').expect(200);

@@ -1,5 +1,5 @@
 import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4';
-import { R4_RESOURCE_TYPES } from '@fa/fhir';
+import { R4_RESOURCE_TYPES, r4SearchParameters, RESULT_PARAMETERS, SearchParameterRegistry } from '@fa/fhir';
 
 export const AS_OF_PARAMETER = {
   name: '_asOf',
@@ -16,39 +16,7 @@ export function buildCapabilityStatement(
   baseUrl: string,
   software: { name: string; version: string },
 ): CapabilityStatement {
-  const resource: CapabilityStatementRestResource[] = R4_RESOURCE_TYPES.map((type) => ({
-    type,
-    versioning: 'versioned',
-    readHistory: true,
-    updateCreate: false,
-    conditionalCreate: false,
-    conditionalUpdate: false,
-    conditionalDelete: 'not-supported',
-    interaction: [
-      { code: 'read' },
-      { code: 'vread' },
-      { code: 'history-instance' },
-      { code: 'history-type' },
-    ],
-    searchParam:
-      type === 'Provenance'
-        ? [
-            {
-              name: 'target',
-              type: 'reference',
-              documentation: 'Lineage: one Provenance per recorded version of the target resource',
-            },
-            AS_OF_PARAMETER,
-          ]
-        : undefined,
-    extension: [
-      {
-        url: 'https://fhir-aggregator.dev/StructureDefinition/read-as-of',
-        valueString: '_asOf is accepted on read',
-      },
-    ],
-  }));
-  for (const r of resource) if (r.type === 'Provenance') r.interaction!.push({ code: 'search-type' });
+  const resource = (resourcesCache ??= describeResources(r4SearchParameters()));
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
@@ -66,10 +34,78 @@ export function buildCapabilityStatement(
         mode: 'server',
         documentation:
           'Read-only FHIR API over records aggregated from source systems. Writes arrive from sources (files, Kafka). ' +
-          'Every read accepts _asOf to answer as of a past instant.',
+          'Every read, search and Patient/$everything accepts _asOf to answer as of a past instant.',
         resource,
         interaction: [{ code: 'history-system' }],
+        searchParam: RESULT_PARAMETERS.filter((name) => name !== '_format' && name !== '_pretty').map(
+          (name) => (name === '_asOf' ? AS_OF_PARAMETER : { name, type: 'special' as const }),
+        ),
       },
     ],
   };
+}
+
+let resourcesCache: CapabilityStatementRestResource[] | undefined;
+
+/**
+ * Per type: the interactions the routes serve and exactly the search parameters the index holds (the registry
+ * the projection and the query parser use), with the includes they allow.
+ */
+function describeResources(registry: SearchParameterRegistry): CapabilityStatementRestResource[] {
+  const revIncludes = new Map<string, string[]>();
+  for (const type of R4_RESOURCE_TYPES) {
+    for (const param of registry.parametersOf(type)) {
+      if (param.type !== 'reference') continue;
+      for (const target of param.targets) {
+        revIncludes.set(target, [...(revIncludes.get(target) ?? []), `${type}:${param.code}`]);
+      }
+    }
+  }
+  return R4_RESOURCE_TYPES.map((type) => {
+    const params = registry.parametersOf(type);
+    return {
+      type,
+      versioning: 'versioned',
+      readHistory: true,
+      updateCreate: false,
+      conditionalCreate: false,
+      conditionalUpdate: false,
+      conditionalDelete: 'not-supported',
+      interaction: [
+        { code: 'read' },
+        { code: 'vread' },
+        { code: 'history-instance' },
+        { code: 'history-type' },
+        { code: 'search-type' },
+      ],
+      searchInclude: params.filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`),
+      searchRevInclude: revIncludes.get(type) ?? [],
+      searchParam: [
+        ...params.map((p) => ({
+          name: p.code,
+          definition: p.definition,
+          type: p.type,
+          ...(type === 'Provenance' && p.code === 'target'
+            ? {
+                documentation:
+                  'target alone answers with our lineage: one Provenance per recorded version of the target resource',
+              }
+            : {}),
+        })),
+        AS_OF_PARAMETER,
+      ],
+      ...(type === 'Patient'
+        ? {
+            operation: [
+              {
+                name: 'everything',
+                definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
+                documentation:
+                  'Compartment plus referenced Practitioner, Organization, Location and Medication; _since, _type, _count, _asOf',
+              },
+            ],
+          }
+        : {}),
+    };
+  });
 }
