@@ -220,25 +220,35 @@ async function ingestKafka(
   await kafka.stop();
 }
 
+/** The app's HTTP origin, listening on a free local port from the first call. */
+async function originOf(app: INestApplication): Promise<string> {
+  const server = app.getHttpServer();
+  if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+
+/** Sorted milliseconds of `requests` GETs over `urls` by `concurrency` clients, stopping early after `budgetMs`. */
 async function latency(
   app: INestApplication,
   urls: string[],
   concurrency: number,
   requests: number,
+  budgetMs = Infinity,
 ): Promise<number[]> {
-  const server = app.getHttpServer();
-  if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const base = await originOf(app);
+  const deadline = Date.now() + budgetMs;
   const timings: number[] = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < requests) {
+      while (next < requests && Date.now() < deadline) {
         const url = urls[next++ % urls.length];
         const started = process.hrtime.bigint();
         const response = await fetch(base + url);
-        await response.arrayBuffer();
-        if (response.status !== 200) throw new Error(`${url}: ${response.status}`);
+        const body = await response.arrayBuffer();
+        if (response.status !== 200) {
+          throw new Error(`${url}: ${response.status} ${Buffer.from(body).toString('utf8').slice(0, 300)}`);
+        }
         timings.push(Number(process.hrtime.bigint() - started) / 1e6);
       }
     }),
@@ -341,12 +351,193 @@ async function readsAndReplay(serverUrl: string, data: { dir: string; resources:
   await runtime.close();
 }
 
+/**
+ * The dataset in two ingests for searches at a point in time: the first holds every patient and directory resource
+ * (Practitioner, Organization, ...) and the first half of each clinical file; the second the other half, a new
+ * version of every patient and a new version of every 4th clinical resource of the first.
+ */
+async function twoPhases(
+  dataDir: string,
+): Promise<{ first: string; second: string; versions: [number, number] }> {
+  const first = await fs.mkdtemp(path.join(os.tmpdir(), 'fa-bench-phase1-'));
+  const second = await fs.mkdtemp(path.join(os.tmpdir(), 'fa-bench-phase2-'));
+  const directory = new Set(['Patient', 'Practitioner', 'PractitionerRole', 'Organization', 'Location']);
+  const changed = (line: string) => {
+    const resource = JSON.parse(line) as Record<string, unknown>;
+    const extension = [
+      ...((resource.extension as unknown[]) ?? []),
+      { url: 'http://example.org/bench-phase', valueInteger: 2 },
+    ];
+    return JSON.stringify({ ...resource, extension });
+  };
+  const versions: [number, number] = [0, 0];
+  for (const name of (await fs.readdir(dataDir)).filter((n) => n.endsWith('.ndjson'))) {
+    const lines = (await fs.readFile(path.join(dataDir, name), 'utf8')).split('\n').filter((l) => l.trim());
+    const type = name.replace('.ndjson', '');
+    const half = directory.has(type) ? lines.length : Math.ceil(lines.length / 2);
+    const early = lines.slice(0, half);
+    const late = [
+      ...lines.slice(half),
+      ...early
+        .filter((_, i) => (type === 'Patient' ? true : !directory.has(type) && i % 4 === 0))
+        .map(changed),
+    ];
+    await fs.writeFile(path.join(first, name), early.join('\n') + '\n');
+    if (late.length > 0) await fs.writeFile(path.join(second, name), late.join('\n') + '\n');
+    versions[0] += early.length;
+    versions[1] += late.length;
+  }
+  return { first, second, versions };
+}
+
+/** Follows `next` links from a search to its page `pages` (or the last one); returns that page's path. */
+async function deepPage(origin: string, url: string, pages: number): Promise<string> {
+  let current = url;
+  for (let page = 1; page < pages; page++) {
+    const response = await fetch(origin + current);
+    const bundle = (await response.json()) as { link?: { relation: string; url: string }[] };
+    if (response.status !== 200) throw new Error(`${current}: ${response.status} ${JSON.stringify(bundle)}`);
+    const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+    if (!next) break;
+    current = next.replace(/^https?:\/\/[^/]+/, '');
+  }
+  return current;
+}
+
+/** Entries in the answer to one GET (what a measured request returns). */
+async function entriesOf(origin: string, url: string): Promise<number> {
+  const response = await fetch(origin + url);
+  const bundle = (await response.json()) as { entry?: unknown[] };
+  if (response.status !== 200) throw new Error(`${url}: ${response.status} ${JSON.stringify(bundle)}`);
+  return bundle.entry?.length ?? 0;
+}
+
+async function search(serverUrl: string, data: { dir: string; resources: number }) {
+  const url = await freshDatabase(serverUrl);
+  const runtime = await openRuntime(url);
+  const app = await createAggregatorApp(runtime);
+  await app.init();
+  await runtime.runner.start();
+  const phases = await twoPhases(data.dir);
+  const files = app.get(FileIngestionService);
+  await files.ingest('bench', [phases.first], { ingestionInstance: 'bench' });
+  await runtime.runner.waitForCatchUp();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  const middle = new Date().toISOString();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  await files.ingest('bench', [phases.second], { ingestionInstance: 'bench' });
+  await runtime.runner.waitForCatchUp();
+
+  // Query values from the data: the commonest Observation codes, patient family names, the largest patient.
+  const lines = async (type: string) =>
+    (await fs.readFile(path.join(data.dir, `${type}.ndjson`), 'utf8')).split('\n').filter((l) => l.trim());
+  const codeCounts = new Map<string, number>();
+  for (const line of await lines('Observation')) {
+    const coding = (JSON.parse(line) as { code: { coding: { system: string; code: string }[] } }).code
+      .coding[0];
+    const token = `${coding.system}|${coding.code}`;
+    codeCounts.set(token, (codeCounts.get(token) ?? 0) + 1);
+  }
+  const codes = [...codeCounts]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 8)
+    .map(([token]) => encodeURIComponent(token));
+  const patients = (await lines('Patient')).map(
+    (l) => JSON.parse(l) as { id: string; name: { family: string }[] },
+  );
+  const patientIds = patients.map((p) => aggregateIdOf('bench', 'Patient', p.id));
+  const families = patients.slice(0, 20).map((p) => encodeURIComponent(p.name[0].family.slice(0, 4)));
+  const perPatient = new Map<string, number>();
+  for (const name of (await fs.readdir(data.dir)).filter((n) => n.endsWith('.ndjson'))) {
+    for (const line of await lines(name.replace('.ndjson', ''))) {
+      for (const id of new Set([...line.matchAll(/"reference":"Patient\/([^"]+)"/g)].map((m) => m[1]))) {
+        perPatient.set(id, (perPatient.get(id) ?? 0) + 1);
+      }
+    }
+  }
+  const [largest, largestCount] = [...perPatient].sort((a, b) => b[1] - a[1])[0];
+  const largestId = aggregateIdOf('bench', 'Patient', largest);
+  const years = Array.from({ length: 12 }, (_, i) => 2010 + i);
+
+  const origin = await originOf(app);
+  const asOf = (u: string) => `${u}${u.includes('?') ? '&' : '?'}_asOf=${encodeURIComponent(middle)}`;
+  const searches: [string, (at?: string) => Promise<string[]>][] = [
+    ['token Observation?code= (8 codes)', async () => codes.map((c) => `/fhir/Observation?code=${c}`)],
+    [
+      'date range Encounter?date=ge..&date=lt.. (a year)',
+      async () => years.map((y) => `/fhir/Encounter?date=ge${y}-01-01&date=lt${y + 1}-01-01`),
+    ],
+    [
+      'string Patient?name= (4-letter family prefix)',
+      async () => families.map((f) => `/fhir/Patient?name=${f}`),
+    ],
+    [
+      'reference Observation?subject=&_include=Observation:encounter',
+      async () =>
+        patientIds
+          .slice(0, 20)
+          .map((id) => `/fhir/Observation?subject=Patient/${id}&_include=Observation:encounter`),
+    ],
+    [
+      '_sort Observation?code=&_sort=-date',
+      async () => codes.map((c) => `/fhir/Observation?code=${c}&_sort=-date`),
+    ],
+    [
+      'paged Observation?code= page 10 of 20 (via next links)',
+      async (at) =>
+        Promise.all(
+          codes.slice(0, 4).map((c) => {
+            const first = `/fhir/Observation?code=${c}&_count=20`;
+            return deepPage(origin, at ? asOf(first) : first, 10);
+          }),
+        ),
+    ],
+    [
+      `Patient/$everything, largest patient (${largestCount} resources), first page`,
+      async () => [`/fhir/Patient/${largestId}/$everything`],
+    ],
+    [
+      `Patient/$everything, largest patient, _count=1000`,
+      async () => [`/fhir/Patient/${largestId}/$everything?_count=1000`],
+    ],
+  ];
+  record('search: dataset in two ingests; _asOf = between them', {
+    firstIngestVersions: phases.versions[0],
+    secondIngestVersions: phases.versions[1],
+    asOf: middle,
+    largestPatientResources: largestCount,
+  });
+  for (const [label, urlsFor] of searches) {
+    const figures: Record<string, number> = {};
+    for (const at of [undefined, middle]) {
+      // The paged URLs come from next links, which carry the first page's _asOf already.
+      const urls = label.startsWith('paged')
+        ? await urlsFor(at)
+        : (await urlsFor()).map((u) => (at ? asOf(u) : u));
+      const prefix = at ? 'asOf ' : '';
+      figures[`${prefix}entries (first url)`] = await entriesOf(origin, urls[0]);
+      for (const concurrency of [1, 8]) {
+        const started = process.hrtime.bigint();
+        const t = await latency(app, urls, concurrency, 500, 1500);
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        figures[`${prefix}c${concurrency} p50 ms`] = round(percentile(t, 50), 2);
+        figures[`${prefix}c${concurrency} p95 ms`] = round(percentile(t, 95), 2);
+        figures[`${prefix}c${concurrency} p99 ms`] = round(percentile(t, 99), 2);
+        figures[`${prefix}c${concurrency} requests/s`] = Math.round(t.length / seconds);
+      }
+    }
+    record(`search: ${label}`, figures);
+  }
+  await app.close();
+  await runtime.close();
+}
+
 async function main() {
   const program = new Command('bench')
     .option(
       '--scenarios <list>',
-      'ceiling,ingest-file,ingest-kafka,reads (reads includes replay)',
-      'ceiling,ingest-file,ingest-kafka,reads',
+      'ceiling,ingest-file,ingest-kafka,reads,search (reads includes replay)',
+      'ceiling,ingest-file,ingest-kafka,reads,search',
     )
     .option('--scale <list>', 'dataset multiples for ingest-file, e.g. 1,10', '1')
     .option('--data <dir>', 'NDJSON dataset', path.resolve(REPO, '..', 'shared', 'data', 'synthea-79'))
@@ -370,6 +561,7 @@ async function main() {
   }
   if (scenarios.has('ingest-kafka')) await ingestKafka(serverUrl, base, ceilingRate);
   if (scenarios.has('reads')) await readsAndReplay(serverUrl, base);
+  if (scenarios.has('search')) await search(serverUrl, base);
   await fs.mkdir(path.dirname(RESULTS), { recursive: true });
   await fs.appendFile(RESULTS, results.map((r) => JSON.stringify(r)).join('\n') + '\n');
   console.log(`\nappended ${results.length} result rows to ${path.relative(REPO, RESULTS)}`);
