@@ -1,0 +1,100 @@
+import { extractIndexValues } from './index-values';
+import { expressionForType, r4SearchParameters } from './search-parameters';
+
+const registry = r4SearchParameters();
+
+describe('search parameter registry', () => {
+  it('holds every indexable R4 parameter for every type, with common ones on each', () => {
+    const patient = registry.parametersOf('Patient').map((p) => p.code);
+    expect(patient).toEqual(
+      expect.arrayContaining(['name', 'birthdate', 'identifier', 'general-practitioner', '_tag', '_source']),
+    );
+    expect(registry.get('Observation', 'code-value-quantity')).toBeUndefined(); // composite: not indexed, not listed
+  });
+
+  it('cuts multi-type expressions to the type and lifts resolve() filters into targets', () => {
+    expect(
+      expressionForType(
+        'Observation.subject.where(resolve() is Patient) | Condition.subject',
+        'Observation',
+        ['Observation', 'Condition'],
+      ),
+    ).toEqual({ expression: 'Observation.subject', targets: ['Patient'] });
+    expect(expressionForType('Resource.meta.tag', 'Patient', ['Resource'])).toEqual({
+      expression: 'Patient.meta.tag',
+      targets: [],
+    });
+  });
+});
+
+describe('extractIndexValues', () => {
+  it('indexes what the official expressions select, per parameter type', () => {
+    const values = extractIndexValues(
+      {
+        resourceType: 'Observation',
+        id: 'o1',
+        status: 'final',
+        code: { coding: [{ system: 'http://loinc.org', code: '2345-7' }], text: 'Glucose' },
+        subject: { reference: 'Patient/p1', identifier: { system: 'http://mrn', value: '7' } },
+        performer: [{ reference: 'Practitioner?identifier=http://npi|1' }],
+        effectivePeriod: { start: '2024-01-01', end: '2024-01-02T10:00:00Z' },
+        valueQuantity: { value: 5.4, system: 'http://unitsofmeasure.org', code: 'mmol/L' },
+      },
+      registry,
+    );
+    expect(values.tokens).toEqual(
+      expect.arrayContaining([
+        { param: 'code', system: 'http://loinc.org', code: '2345-7' },
+        { param: 'status', system: null, code: 'final' },
+        { param: 'subject:identifier', system: 'http://mrn', code: '7' },
+      ]),
+    );
+    expect(values.references).toEqual(
+      expect.arrayContaining([
+        { param: 'subject', targetType: 'Patient', targetId: 'p1', raw: 'Patient/p1' },
+        { param: 'patient', targetType: 'Patient', targetId: 'p1', raw: 'Patient/p1' },
+        {
+          param: 'performer',
+          targetType: 'Practitioner',
+          targetId: null,
+          raw: 'Practitioner?identifier=http://npi|1',
+        },
+      ]),
+    );
+    expect(values.dates).toContainEqual({
+      param: 'date',
+      low: '2024-01-01T00:00:00.000Z',
+      high: '2024-01-02T10:00:00.999Z',
+    });
+    expect(values.numbers).toContainEqual({
+      param: 'value-quantity',
+      value: 5.4,
+      system: 'http://unitsofmeasure.org',
+      code: 'mmol/L',
+    });
+  });
+
+  it('keeps a Group subject out of the patient parameter (its resolve() filter targets Patient only)', () => {
+    const values = extractIndexValues(
+      { resourceType: 'Observation', subject: { reference: 'Group/g1' } },
+      registry,
+    );
+    expect(values.references.map((r) => r.param)).toEqual(['subject']);
+  });
+
+  it('indexes each name part on its own, lower-cased without accents', () => {
+    const values = extractIndexValues(
+      { resourceType: 'Patient', name: [{ family: 'Ångström', given: ['Zoë'] }] },
+      registry,
+    );
+    expect(values.strings.filter((s) => s.param === 'family')).toEqual([
+      { param: 'family', normalized: 'angstrom', exact: 'Ångström' },
+    ]);
+    expect(
+      values.strings
+        .filter((s) => s.param === 'name')
+        .map((s) => s.normalized)
+        .sort(),
+    ).toEqual(['angstrom', 'zoe']);
+  });
+});

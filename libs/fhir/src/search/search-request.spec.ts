@@ -1,0 +1,119 @@
+import { parseSearchRequest, SearchParameterError } from './search-request';
+import { r4SearchParameters } from './search-parameters';
+
+const registry = r4SearchParameters();
+const parse = (type: string, params: Record<string, string | string[]>) =>
+  parseSearchRequest(type, params, registry);
+
+describe('parseSearchRequest', () => {
+  it('reads tokens in all four forms, comma as OR and repetition as AND', () => {
+    const request = parse('Observation', { code: ['http://loinc.org|1,|2,3', 'sys|'] });
+    expect(request.filters).toEqual([
+      expect.objectContaining({
+        kind: 'token',
+        values: [{ system: 'http://loinc.org', code: '1' }, { system: null, code: '2' }, { code: '3' }],
+      }),
+      expect.objectContaining({ kind: 'token', values: [{ system: 'sys' }] }),
+    ]);
+  });
+
+  it('reads date prefixes and the range a partial date denotes', () => {
+    const [filter] = parse('Patient', { birthdate: 'ge1970-02' }).filters;
+    expect(filter).toMatchObject({
+      kind: 'date',
+      values: [
+        {
+          prefix: 'ge',
+          start: new Date('1970-02-01T00:00:00.000Z'),
+          end: new Date('1970-02-28T23:59:59.999Z'),
+        },
+      ],
+    });
+  });
+
+  it('gives numbers the implicit range of their precision, and quantities their system and code', () => {
+    const [filter] = parse('Observation', { 'value-quantity': 'lt5.4|http://unitsofmeasure.org|mg' }).filters;
+    expect(filter).toMatchObject({
+      kind: 'number',
+      values: [{ prefix: 'lt', value: 5.4, system: 'http://unitsofmeasure.org', code: 'mg' }],
+    });
+    const [eq] = parse('RiskAssessment', { probability: '100' }).filters as {
+      values: { low: number; high: number }[];
+    }[];
+    expect([eq.values[0].low, eq.values[0].high]).toEqual([99.5, 100.5]);
+  });
+
+  it('reads references as Type/id, bare id, :Type and :identifier', () => {
+    const filters = parse('Observation', {
+      subject: 'Patient/abc,def',
+      'subject:Patient': 'ghi',
+      'subject:identifier': 'http://mrn|1',
+    }).filters;
+    expect(filters).toEqual([
+      expect.objectContaining({ kind: 'reference', values: [{ type: 'Patient', id: 'abc' }, { id: 'def' }] }),
+      expect.objectContaining({ kind: 'reference', values: [{ type: 'Patient', id: 'ghi' }] }),
+      expect.objectContaining({ kind: 'token', indexParam: 'subject:identifier' }),
+    ]);
+  });
+
+  it('normalizes string values for prefix and :contains but not :exact', () => {
+    const filters = parse('Patient', {
+      family: 'Ångström',
+      'given:exact': 'Zoë',
+      'name:contains': 'SMITH',
+    }).filters;
+    expect(filters.map((f) => (f as { values: string[] }).values[0])).toEqual(['angstrom', 'Zoë', 'smith']);
+  });
+
+  it('reads result parameters: _sort, _count, _include(:iterate), _revinclude, _elements, _asOf', () => {
+    const request = parse('Encounter', {
+      _sort: '-date,_id',
+      _count: '5000',
+      _include: 'Encounter:subject:Patient',
+      '_revinclude:iterate': 'Observation:encounter',
+      _elements: 'status,subject',
+      _asOf: '2024-01',
+    });
+    expect(request.sort).toEqual([
+      expect.objectContaining({ descending: true, definition: expect.objectContaining({ code: 'date' }) }),
+      { column: '_id', descending: false },
+    ]);
+    expect(request.count).toBe(1000);
+    expect(request.includes).toEqual([
+      { sourceType: 'Encounter', param: 'subject', targetType: 'Patient', iterate: false },
+    ]);
+    expect(request.revIncludes).toEqual([{ sourceType: 'Observation', param: 'encounter', iterate: true }]);
+    expect(request.elements).toEqual(['status', 'subject']);
+    expect(request.asOf).toEqual(new Date('2024-01-31T23:59:59.999Z'));
+  });
+
+  it('collects unknown parameters instead of failing on them', () => {
+    expect(parse('Patient', { colour: 'blue', family: 'x' }).unknown).toEqual(['colour']);
+  });
+
+  it.each([
+    ['Patient', { birthdate: '1970-13-01' }, 'birthdate', /not a valid FHIR date/],
+    ['Patient', { birthdate: 'xx1970' }, 'birthdate', /unknown prefix/],
+    ['Observation', { 'value-quantity': 'abc' }, 'value-quantity', /not a number/],
+    ['Patient', { 'gender:missing': 'yes' }, 'gender:missing', /true or false/],
+    ['Patient', { 'family:below': 'x' }, 'family:below', /not supported/],
+    ['Observation', { 'subject:Medication': 'x' }, 'subject:Medication', /cannot refer to Medication/],
+    ['Observation', { subject: 'not a reference' }, 'subject', /not a reference/],
+    ['Observation', { _count: '-1' }, '_count', /non-negative integer/],
+    ['Observation', { _sort: 'colour' }, '_sort', /not a search parameter/],
+    ['Observation', { _include: 'Observation:code' }, '_include', /not a reference parameter/],
+    ['Observation', { _asOf: ['2020', '2021'] }, '_asOf', /only once/],
+    ['Observation', { 'subject.name': 'x' }, 'subject.name', /chained/],
+    ['Observation', { _id: "1' OR '1'='1" }, '_id', /not a valid id/],
+  ])('%s: rejects %j naming the parameter', (type, params, parameter, message) => {
+    let error: unknown;
+    try {
+      parse(type, params as Record<string, string | string[]>);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SearchParameterError);
+    expect((error as SearchParameterError).parameter).toBe(parameter);
+    expect((error as Error).message).toMatch(message);
+  });
+});
