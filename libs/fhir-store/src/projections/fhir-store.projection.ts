@@ -160,19 +160,21 @@ export class FhirStoreProjection implements Projection {
       else closeStored.set(key, { resourceType: row.resourceType, id: row.id, at: row.recordedFrom });
       lastCurrentByKey.set(key, row);
     }
-    if (closeStored.size > 0) {
-      const closes = [...closeStored.values()];
-      await client.query(
-        `UPDATE ${schema}.resource_versions AS v SET recorded_to = c.at
-           FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS c(resource_type, id, at)
-          WHERE v.resource_type = c.resource_type AND v.id = c.id AND v.recorded_to IS NULL`,
-        [closes.map((c) => c.resourceType), closes.map((c) => c.id), closes.map((c) => c.at)],
-      );
-    }
-    await this.index(client, schema, rows);
+    // Node-postgres sends the first query at once: PostgreSQL closes ranges and stores versions while this
+    // process extracts the search index values, which is the projection's CPU-heavy part.
+    const closes = [...closeStored.values()];
+    const closing =
+      closes.length === 0
+        ? Promise.resolve()
+        : client.query(
+            `UPDATE ${schema}.resource_versions AS v SET recorded_to = c.at
+               FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS c(resource_type, id, at)
+              WHERE v.resource_type = c.resource_type AND v.id = c.id AND v.recorded_to IS NULL`,
+            [closes.map((c) => c.resourceType), closes.map((c) => c.id), closes.map((c) => c.at)],
+          );
     // One JSON document per batch: PostgreSQL parses it in C, where text[] parameters cost a per-element
     // escaping pass in node-postgres.
-    await client.query(
+    const storing = client.query(
       `INSERT INTO ${schema}.resource_versions
          (resource_type, id, version_id, recorded_from, recorded_to, deleted, resource, event_id, position_tx, position_gp, lineage)
        SELECT r.t, r.i, r.v, r.f, r.u, r.d, r.r, r.e, r.x, r.g, r.l
@@ -196,14 +198,20 @@ export class FhirStoreProjection implements Projection {
         ),
       ],
     );
+    const index = this.indexRows(rows);
+    await Promise.all([closing, storing]);
+    await client.query(INSERT_INDEX_SQL(schema), [JSON.stringify(index)]);
   }
 
-  private async index(client: PoolClient, schema: string, rows: VersionRow[]): Promise<void> {
-    const tokens: unknown[] = [];
-    const strings: unknown[] = [];
-    const dates: unknown[] = [];
-    const numbers: unknown[] = [];
-    const references: unknown[] = [];
+  /** Index rows of every version in the batch that is or becomes current, as one document for one statement. */
+  private indexRows(rows: VersionRow[]): Record<'t' | 's' | 'd' | 'n' | 'r', unknown[]> {
+    const index = {
+      t: [] as unknown[],
+      s: [] as unknown[],
+      d: [] as unknown[],
+      n: [] as unknown[],
+      r: [] as unknown[],
+    };
     for (const row of rows) {
       if (row.deleted || !row.supersedes || !row.resource) continue;
       const values = extractIndexValues(
@@ -213,65 +221,35 @@ export class FhirStoreProjection implements Projection {
       addOriginalIdentifier(values, row, this.searchParameters);
       const k = row.positionGp;
       const t = row.resourceType;
-      for (const v of unique(values.tokens)) tokens.push({ k, t, p: v.param, s: v.system, c: v.code });
-      for (const v of unique(values.strings)) strings.push({ k, t, p: v.param, n: v.normalized, e: v.exact });
-      for (const v of unique(values.dates)) dates.push({ k, t, p: v.param, l: v.low, h: v.high });
+      for (const v of unique(values.tokens)) index.t.push({ k, t, p: v.param, s: v.system, c: v.code });
+      for (const v of unique(values.strings)) index.s.push({ k, t, p: v.param, n: v.normalized, e: v.exact });
+      for (const v of unique(values.dates)) index.d.push({ k, t, p: v.param, l: v.low, h: v.high });
       for (const v of unique(values.numbers))
-        numbers.push({ k, t, p: v.param, v: v.value, s: v.system, c: v.code });
-      for (const v of unique(values.references)) {
-        references.push({ k, t, p: v.param, y: v.targetType, i: v.targetId, r: v.raw });
-      }
+        index.n.push({ k, t, p: v.param, v: v.value, s: v.system, c: v.code });
+      for (const v of unique(values.references))
+        index.r.push({ k, t, p: v.param, y: v.targetType, i: v.targetId, r: v.raw });
     }
-    const insert = async (
-      table: string,
-      columns: string,
-      record: string,
-      select: string,
-      data: unknown[],
-    ) => {
-      if (data.length === 0) return;
-      await client.query(
-        `INSERT INTO ${schema}.${table} (${columns}) SELECT ${select} FROM json_to_recordset($1::json) AS r(${record})`,
-        [JSON.stringify(data)],
-      );
-    };
-    await insert(
-      'search_token',
-      'vkey, resource_type, param, system, code',
-      'k bigint, t text, p text, s text, c text',
-      'k, t, p, s, c',
-      tokens,
-    );
-    await insert(
-      'search_string',
-      'vkey, resource_type, param, normalized, exact',
-      'k bigint, t text, p text, n text, e text',
-      'k, t, p, n, e',
-      strings,
-    );
-    await insert(
-      'search_date',
-      'vkey, resource_type, param, low, high',
-      'k bigint, t text, p text, l timestamptz, h timestamptz',
-      'k, t, p, l, h',
-      dates,
-    );
-    await insert(
-      'search_number',
-      'vkey, resource_type, param, value, system, code',
-      'k bigint, t text, p text, v numeric, s text, c text',
-      'k, t, p, v, s, c',
-      numbers,
-    );
-    await insert(
-      'search_reference',
-      'vkey, resource_type, param, target_type, target_id, raw',
-      'k bigint, t text, p text, y text, i text, r text',
-      'k, t, p, y, i, r',
-      references,
-    );
+    return index;
   }
 }
+
+/** All five index tables filled from one JSON document in one round trip. */
+const INSERT_INDEX_SQL = (schema: string) => `
+WITH doc AS (SELECT $1::json AS j),
+tokens AS (
+  INSERT INTO ${schema}.search_token (vkey, resource_type, param, system, code)
+  SELECT r.k, r.t, r.p, r.s, r.c FROM doc, json_to_recordset(doc.j->'t') AS r(k bigint, t text, p text, s text, c text)),
+strings AS (
+  INSERT INTO ${schema}.search_string (vkey, resource_type, param, normalized, exact)
+  SELECT r.k, r.t, r.p, r.n, r.e FROM doc, json_to_recordset(doc.j->'s') AS r(k bigint, t text, p text, n text, e text)),
+dates AS (
+  INSERT INTO ${schema}.search_date (vkey, resource_type, param, low, high)
+  SELECT r.k, r.t, r.p, r.l, r.h FROM doc, json_to_recordset(doc.j->'d') AS r(k bigint, t text, p text, l timestamptz, h timestamptz)),
+numbers AS (
+  INSERT INTO ${schema}.search_number (vkey, resource_type, param, value, system, code)
+  SELECT r.k, r.t, r.p, r.v, r.s, r.c FROM doc, json_to_recordset(doc.j->'n') AS r(k bigint, t text, p text, v numeric, s text, c text))
+INSERT INTO ${schema}.search_reference (vkey, resource_type, param, target_type, target_id, raw)
+SELECT r.k, r.t, r.p, r.y, r.i, r.r FROM doc, json_to_recordset(doc.j->'r') AS r(k bigint, t text, p text, y text, i text, r text)`;
 
 /** Rows repeated within one version (e.g. the same code in two codings) would only inflate the index. */
 function unique<T extends object>(values: T[]): T[] {

@@ -122,7 +122,7 @@ export function expressionForType(
   return { expression: parts.join(' | '), targets: [...targets] };
 }
 
-function splitTopLevelUnion(expression: string): string[] {
+export function splitTopLevelUnion(expression: string): string[] {
   const parts: string[] = [];
   let depth = 0;
   let quoted = false;
