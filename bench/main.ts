@@ -227,13 +227,17 @@ async function originOf(app: INestApplication): Promise<string> {
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 }
 
-/** Sorted milliseconds of `requests` GETs over `urls` by `concurrency` clients, stopping early after `budgetMs`. */
+/**
+ * Sorted milliseconds of `requests` GETs over `urls` by `concurrency` clients; with a budget, stops starting requests
+ * after `budgetMs` once `minRequests` have started.
+ */
 async function latency(
   app: INestApplication,
   urls: string[],
   concurrency: number,
   requests: number,
   budgetMs = Infinity,
+  minRequests = 0,
 ): Promise<number[]> {
   const base = await originOf(app);
   const deadline = Date.now() + budgetMs;
@@ -241,7 +245,7 @@ async function latency(
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < requests && Date.now() < deadline) {
+      while (next < requests && (next < minRequests || Date.now() < deadline)) {
         const url = urls[next++ % urls.length];
         const started = process.hrtime.bigint();
         const response = await fetch(base + url);
@@ -353,8 +357,9 @@ async function readsAndReplay(serverUrl: string, data: { dir: string; resources:
 
 /**
  * The dataset in two ingests for searches at a point in time: the first holds every patient and directory resource
- * (Practitioner, Organization, ...) and the first half of each clinical file; the second the other half, a new
- * version of every patient and a new version of every 4th clinical resource of the first.
+ * (Practitioner, Organization, ...) and every other line of each clinical file (the files run patient by patient, so
+ * every patient has about half of its records in each); the second the other lines, a new version of every patient
+ * and a new version of every 4th clinical resource of the first.
  */
 async function twoPhases(
   dataDir: string,
@@ -374,10 +379,9 @@ async function twoPhases(
   for (const name of (await fs.readdir(dataDir)).filter((n) => n.endsWith('.ndjson'))) {
     const lines = (await fs.readFile(path.join(dataDir, name), 'utf8')).split('\n').filter((l) => l.trim());
     const type = name.replace('.ndjson', '');
-    const half = directory.has(type) ? lines.length : Math.ceil(lines.length / 2);
-    const early = lines.slice(0, half);
+    const early = directory.has(type) ? lines : lines.filter((_, i) => i % 2 === 0);
     const late = [
-      ...lines.slice(half),
+      ...(directory.has(type) ? [] : lines.filter((_, i) => i % 2 === 1)),
       ...early
         .filter((_, i) => (type === 'Patient' ? true : !directory.has(type) && i % 4 === 0))
         .map(changed),
@@ -404,12 +408,12 @@ async function deepPage(origin: string, url: string, pages: number): Promise<str
   return current;
 }
 
-/** Entries in the answer to one GET (what a measured request returns). */
-async function entriesOf(origin: string, url: string): Promise<number> {
+/** Entries in the answer to one GET (what a measured request returns), and its total when it has one. */
+async function answerSize(origin: string, url: string): Promise<{ entries: number; total?: number }> {
   const response = await fetch(origin + url);
-  const bundle = (await response.json()) as { entry?: unknown[] };
+  const bundle = (await response.json()) as { entry?: unknown[]; total?: number };
   if (response.status !== 200) throw new Error(`${url}: ${response.status} ${JSON.stringify(bundle)}`);
-  return bundle.entry?.length ?? 0;
+  return { entries: bundle.entry?.length ?? 0, total: bundle.total };
 }
 
 async function search(serverUrl: string, data: { dir: string; resources: number }) {
@@ -420,6 +424,7 @@ async function search(serverUrl: string, data: { dir: string; resources: number 
   await runtime.runner.start();
   const phases = await twoPhases(data.dir);
   const files = app.get(FileIngestionService);
+  const ingestStarted = process.hrtime.bigint();
   await files.ingest('bench', [phases.first], { ingestionInstance: 'bench' });
   await runtime.runner.waitForCatchUp();
   await new Promise((resolve) => setTimeout(resolve, 10));
@@ -427,6 +432,7 @@ async function search(serverUrl: string, data: { dir: string; resources: number 
   await new Promise((resolve) => setTimeout(resolve, 10));
   await files.ingest('bench', [phases.second], { ingestionInstance: 'bench' });
   await runtime.runner.waitForCatchUp();
+  const ingestSeconds = Number(process.hrtime.bigint() - ingestStarted) / 1e9;
 
   // Query values from the data: the commonest Observation codes, patient family names, the largest patient.
   const lines = async (type: string) =>
@@ -504,6 +510,7 @@ async function search(serverUrl: string, data: { dir: string; resources: number 
   record('search: dataset in two ingests; _asOf = between them', {
     firstIngestVersions: phases.versions[0],
     secondIngestVersions: phases.versions[1],
+    secondsToQueryable: round(ingestSeconds, 1),
     asOf: middle,
     largestPatientResources: largestCount,
   });
@@ -515,15 +522,18 @@ async function search(serverUrl: string, data: { dir: string; resources: number 
         ? await urlsFor(at)
         : (await urlsFor()).map((u) => (at ? asOf(u) : u));
       const prefix = at ? 'asOf ' : '';
-      figures[`${prefix}entries (first url)`] = await entriesOf(origin, urls[0]);
+      const size = await answerSize(origin, urls[0]);
+      figures[`${prefix}entries (first url)`] = size.entries;
+      if (size.total !== undefined) figures[`${prefix}total (first url)`] = size.total;
       for (const concurrency of [1, 8]) {
         const started = process.hrtime.bigint();
-        const t = await latency(app, urls, concurrency, 500, 1500);
+        const t = await latency(app, urls, concurrency, 500, 1000, 16);
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         figures[`${prefix}c${concurrency} p50 ms`] = round(percentile(t, 50), 2);
         figures[`${prefix}c${concurrency} p95 ms`] = round(percentile(t, 95), 2);
         figures[`${prefix}c${concurrency} p99 ms`] = round(percentile(t, 99), 2);
         figures[`${prefix}c${concurrency} requests/s`] = Math.round(t.length / seconds);
+        figures[`${prefix}c${concurrency} requests timed`] = t.length;
       }
     }
     record(`search: ${label}`, figures);
