@@ -269,7 +269,9 @@ describe('FHIR search, _asOf search and Patient/$everything (service over HTTP, 
     expect(await everything('?_type=Observation')).toHaveLength(2);
     expect(await everything(`?_since=${afterChange}`)).toEqual([]);
     const v1 = await get(`/fhir/Patient/${lab('p1')}/$everything?_asOf=${beforeChange}`);
-    expect((v1.entry![0].resource as unknown as { name: { family: string }[] }).name[0].family).toBe('Ångström');
+    expect((v1.entry![0].resource as unknown as { name: { family: string }[] }).name[0].family).toBe(
+      'Ångström',
+    );
     await get(`/fhir/Patient/${lab('p1')}/$everything?_asOf=2001-01-01`, 404);
     await get(`/fhir/Patient/${lab('nobody')}/$everything`, 404);
 
