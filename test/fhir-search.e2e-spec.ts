@@ -324,6 +324,7 @@ describe('FHIR search, _asOf search and Patient/$everything (service over HTTP, 
       ['/fhir/Observation?_include=Observation:code', /_include/],
       ['/fhir/Observation?subject.name=x', /chained/],
       ['/fhir/Patient?_summary=text', /_summary/],
+      ['/fhir/Patient?name[x]=1', /name: expected a plain value/],
       [`/fhir/Patient/${lab('p1')}/$everything?_type=Unicorn`, /_type/],
     ];
     for (const [url, message] of cases) {

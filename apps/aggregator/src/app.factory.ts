@@ -12,7 +12,11 @@ import { FhirExceptionFilter } from './http/fhir-exception.filter';
 export async function createAggregatorApp(runtime: EventStoreRuntime): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), {
     logger: ['error', 'warn'],
+    bodyParser: false,
   });
+  // FHIR clients send application/fhir+json; search by POST sends a form.
+  app.useBodyParser('json', { type: ['application/json', 'application/fhir+json'], limit: '5mb' });
+  app.useBodyParser('urlencoded', { extended: false, limit: '1mb' });
   app.set('query parser', 'extended');
   app.set('etag', false);
   app.useGlobalFilters(new FhirExceptionFilter());

@@ -3,9 +3,12 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { EventStoreModule, EventStoreRuntime } from '@fa/event-store';
 import { FhirStoreModule } from '@fa/fhir-store';
 import { IngestionModule } from '@fa/ingestion';
+import { PatientIdentityModule } from '@fa/patient-identity';
 import { ProjectionsController } from './http/admin/projections.controller';
 import { RejectionsController } from './http/admin/rejections.controller';
 import { FhirController } from './http/fhir/fhir.controller';
+import { MdmController } from './http/fhir/mdm.controller';
+import { ReviewsController } from './http/admin/reviews.controller';
 import { HealthController } from './http/health/health.controller';
 import { LineageController } from './http/lineage/lineage.controller';
 import { MetricsController } from './http/metrics/metrics.controller';
@@ -20,6 +23,7 @@ export class AppModule {
         EventStoreModule.forRoot(runtime.database.pool, runtime.store, runtime.runner),
         IngestionModule,
         FhirStoreModule,
+        PatientIdentityModule,
       ],
       controllers: [
         HealthController,
@@ -27,6 +31,9 @@ export class AppModule {
         ProjectionsController,
         RejectionsController,
         LineageController,
+        ReviewsController,
+        // Before FhirController: its /fhir/:type routes would take /fhir/$mdm-… otherwise.
+        MdmController,
         FhirController,
       ],
     };

@@ -149,6 +149,17 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
+  /**
+   * Appends inside the caller's open transaction: a process manager that records its decisions together with
+   * its own state and checkpoint (one commit, so a crash never leaves decisions without the state behind them).
+   */
+  appendWithin(client: PoolClient, requests: AppendRequest[]): Promise<AppendResult[]> {
+    if (new Set(requests.map((r) => r.streamId)).size !== requests.length) {
+      throw new Error('appendWithin: a stream appears twice');
+    }
+    return this.appendInTransaction(client, requests);
+  }
+
   private async appendInTransaction(client: PoolClient, requests: AppendRequest[]): Promise<AppendResult[]> {
     const streamIds = requests.map((r) => r.streamId);
     // Serialise writers per stream with advisory locks taken in a fixed order (no deadlocks). Advisory locks do

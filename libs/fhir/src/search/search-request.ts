@@ -121,7 +121,8 @@ export const RESULT_PARAMETERS = [
 ] as const;
 const RESULT_PARAMETER_SET = new Set<string>(RESULT_PARAMETERS);
 
-export type RawParams = Record<string, string | string[] | undefined>;
+/** As an HTTP query parser gives them; structured values (a[b]=c) are rejected. */
+export type RawParams = Record<string, unknown>;
 
 /**
  * Turns a FHIR search query string (as parsed into name → value(s)) into a typed request. Throws
@@ -149,6 +150,9 @@ export function parseSearchRequest(
   for (const [name, raw] of Object.entries(params)) {
     if (raw === undefined) continue;
     const occurrences = Array.isArray(raw) ? raw : [raw];
+    if (!occurrences.every((o) => typeof o === 'string')) {
+      throw new SearchParameterError(name, `${name}: expected a plain value, not a structured one`);
+    }
     if (RESULT_PARAMETER_SET.has(name)) {
       applyResultParameter(request, name, occurrences, registry, options.maxCount ?? MAX_SEARCH_COUNT);
       continue;

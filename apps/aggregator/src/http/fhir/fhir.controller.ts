@@ -15,8 +15,11 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import {
+  EverythingCriteria,
+  EverythingResult,
   HistoryCriteria,
   parseHistoryCursor,
+  StoredVersion,
   PatientEverythingQuery,
   SearchResourcesQuery,
   provenanceOf,
@@ -25,6 +28,7 @@ import {
   ResourceHistoryQuery,
   ResourceLineageQuery,
 } from '@fa/fhir-store';
+import { GoldenPatientQuery } from '@fa/patient-identity';
 import {
   isR4ResourceType,
   parseReference,
@@ -51,6 +55,8 @@ import { historyBundle, searchsetBundle } from './history-bundle';
 import { ignoredParametersOutcome, pageLinks, searchBundle } from './search-bundle';
 
 const EVERYTHING_DEFAULT_COUNT = 100;
+/** A golden patient's $everything gathers each member's whole answer, then pages the union. */
+const MAX_EVERYTHING_UNION = 100_000;
 
 const SOFTWARE = { name: 'fhir-aggregator', version: process.env.npm_package_version ?? '0.1.0' };
 
@@ -173,12 +179,27 @@ export class FhirController {
           `${resourceType}/${id} was deleted at ${outcome.version.recordedFrom.toISOString()} (version ${outcome.version.versionId}); its history remains`,
         );
       case 'not-yet':
+        if (resourceType === 'Patient') await this.sendGoldenIfAny(id, asOf, response);
+        if (response.headersSent) return;
         throw FhirError.notFound(
           `${resourceType}/${id} did not exist at ${asOf!.toISOString()}; first recorded ${outcome.firstRecorded.toISOString()}`,
         );
       default:
+        if (resourceType === 'Patient') await this.sendGoldenIfAny(id, asOf, response);
+        if (response.headersSent) return;
         throw FhirError.notFound(`${resourceType}/${id} is not known`);
     }
+  }
+
+  /** Golden patients (Patient Identity) are read like any Patient, built from their members as of the instant. */
+  private async sendGoldenIfAny(id: string, asOf: Date | undefined, response: Response): Promise<void> {
+    const golden = await this.queryBus.execute(new GoldenPatientQuery(id, asOf));
+    if (golden.status === 'merged') {
+      throw FhirError.gone(
+        `Patient/${id} was merged into Patient/${golden.into} at ${golden.at.toISOString()}`,
+      );
+    }
+    if (golden.status === 'found') sendFhir(response, golden.patient);
   }
 
   @Get(':type/:id/_history')
@@ -224,16 +245,9 @@ export class FhirController {
     const offset = optionalCount(params, '_offset') ?? 0;
     const asOf = asOfParam(params);
     const pinnedAt = asOf ?? new Date();
-    const result = await this.queryBus.execute(
-      new PatientEverythingQuery({
-        patientId: id,
-        asOf,
-        since: instantParam(params, '_since'),
-        types,
-        count,
-        offset,
-      }),
-    );
+    const criteria = { patientId: id, asOf, since: instantParam(params, '_since'), types, count, offset };
+    let result = await this.queryBus.execute(new PatientEverythingQuery(criteria));
+    if (result.status === 'not-found') result = await this.goldenEverything(criteria);
     if (result.status === 'not-found') {
       throw FhirError.notFound(
         asOf ? `Patient/${id} did not exist at ${asOf.toISOString()}` : `Patient/${id} is not known`,
@@ -275,6 +289,59 @@ export class FhirController {
       'not-supported',
       `${request.method} ${request.path} is not supported: this server is read-only; sources write through ingestion`,
     );
+  }
+
+  /**
+   * $everything of a golden patient: the union over every source patient linked to it at the instant, with the
+   * golden Patient itself first.
+   */
+  private async goldenEverything(criteria: EverythingCriteria): Promise<EverythingResult> {
+    const golden = await this.queryBus.execute(new GoldenPatientQuery(criteria.patientId, criteria.asOf));
+    if (golden.status === 'merged') return { status: 'deleted', at: golden.at };
+    if (golden.status !== 'found') return { status: 'not-found' };
+    const seen = new Set<string>();
+    const entries: StoredVersion[] = [];
+    for (const link of golden.links) {
+      const member = await this.queryBus.execute(
+        new PatientEverythingQuery({
+          ...criteria,
+          patientId: link.sourcePatientId,
+          offset: 0,
+          count: MAX_EVERYTHING_UNION,
+        }),
+      );
+      if (member.status !== 'found') continue;
+      for (const version of member.entries) {
+        const key = `${version.resourceType}/${version.id}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        entries.push(version);
+      }
+    }
+    const goldenFirst: StoredVersion[] =
+      !criteria.types || criteria.types.includes('Patient')
+        ? [
+            {
+              resourceType: 'Patient',
+              id: criteria.patientId,
+              versionId: 1,
+              recordedFrom: new Date(golden.patient.meta?.lastUpdated ?? 0),
+              recordedTo: null,
+              deleted: false,
+              resource: golden.patient,
+              eventId: '',
+              cursor: '',
+              lineage: undefined as never,
+            },
+          ]
+        : [];
+    const all = [...goldenFirst, ...entries];
+    return {
+      status: 'found',
+      entries: all.slice(criteria.offset, criteria.offset + criteria.count),
+      total: all.length,
+      hasMore: criteria.offset + criteria.count < all.length,
+    };
   }
 
   private async runSearch(

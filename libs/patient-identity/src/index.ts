@@ -1,0 +1,14 @@
+export * from './domain/identity-events';
+export * from './domain/survivorship';
+export type { IdentityMatcher } from './domain/identity-matcher';
+export * from './processor/patient-matching.processor';
+export * from './projections/identity-links.projection';
+export type { PatientLink, IdentityDecision, OpenReview, LinkCriteria } from './queries/identity.reader';
+export * from './queries/query-links/query-links.query';
+export * from './queries/link-history/link-history.query';
+export * from './queries/review-queue/review-queue.query';
+export * from './queries/golden-patient/golden-patient.query';
+export * from './commands/update-link/update-link.command';
+export * from './commands/merge-golden-patients/merge-golden-patients.command';
+export * from './commands/identity-command.errors';
+export * from './patient-identity.module';

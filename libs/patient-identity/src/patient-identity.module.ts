@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { PG_POOL } from '@fa/platform';
+import { MergeGoldenPatientsHandler } from './commands/merge-golden-patients/merge-golden-patients.handler';
+import { UpdateLinkHandler } from './commands/update-link/update-link.handler';
+import { IdentityReader } from './queries/identity.reader';
+import { GoldenPatientHandler } from './queries/golden-patient/golden-patient.handler';
+import { LinkHistoryHandler } from './queries/link-history/link-history.handler';
+import { QueryLinksHandler } from './queries/query-links/query-links.handler';
+import { ReviewQueueHandler } from './queries/review-queue/review-queue.handler';
+
+/**
+ * The Patient Identity context's commands and queries. Its two log followers (the matching processor and the
+ * patient-identity projection) are registered with the projection runner by the composition root.
+ */
+@Module({
+  providers: [
+    { provide: IdentityReader, useFactory: (pool: Pool) => new IdentityReader(pool), inject: [PG_POOL] },
+    UpdateLinkHandler,
+    MergeGoldenPatientsHandler,
+    QueryLinksHandler,
+    LinkHistoryHandler,
+    ReviewQueueHandler,
+    GoldenPatientHandler,
+  ],
+})
+export class PatientIdentityModule {}

@@ -1,0 +1,39 @@
+import { IQueryHandler, QueryBus, QueryHandler } from '@nestjs/cqrs';
+import type { Patient } from 'fhir/r4';
+import { ReadResourceQuery } from '@fa/fhir-store';
+import { buildGoldenPatient, GoldenMember } from '../../domain/survivorship';
+import { IdentityReader } from '../identity.reader';
+import { GoldenPatientOutcome, GoldenPatientQuery } from './golden-patient.query';
+
+@QueryHandler(GoldenPatientQuery)
+export class GoldenPatientHandler implements IQueryHandler<GoldenPatientQuery, GoldenPatientOutcome> {
+  constructor(
+    private readonly reader: IdentityReader,
+    private readonly queryBus: QueryBus,
+  ) {}
+
+  async execute(query: GoldenPatientQuery): Promise<GoldenPatientOutcome> {
+    const golden = await this.reader.golden(query.goldenId);
+    const at = query.asOf ?? new Date();
+    if (!golden || golden.createdAt > at) return { status: 'not-found' };
+    if (golden.mergedInto && golden.mergedAt && golden.mergedAt <= at) {
+      return { status: 'merged', into: golden.mergedInto, at: golden.mergedAt };
+    }
+    const links = await this.reader.links({ goldenId: query.goldenId, asOf: query.asOf, limit: 10_000 });
+    const members: GoldenMember[] = [];
+    for (const link of links) {
+      // Source patients are read through the FHIR store's query, as of the same instant.
+      const outcome = await this.queryBus.execute(
+        new ReadResourceQuery('Patient', link.sourcePatientId, query.asOf),
+      );
+      if (outcome.status !== 'found') continue;
+      members.push({
+        sourcePatientId: link.sourcePatientId,
+        source: link.source,
+        patient: outcome.version.resource as Patient,
+        recordedAt: outcome.version.recordedFrom,
+      });
+    }
+    return { status: 'found', patient: buildGoldenPatient(query.goldenId, members), links };
+  }
+}
