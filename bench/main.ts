@@ -11,6 +11,7 @@ import { Command } from 'commander';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { EventStoreRuntime, openEventStore } from '@fa/event-store';
+import { identityFollowers } from '@fa/patient-identity';
 import { FhirStoreProjection } from '@fa/fhir-store';
 import {
   aggregateIdOf,
@@ -96,10 +97,14 @@ async function scaledCopy(
 }
 
 async function openRuntime(url: string): Promise<EventStoreRuntime> {
-  return openEventStore({ databaseUrl: url, dataDir: '' }, [new FhirStoreProjection()], {
-    poolSize: 12,
-    idleDelayMs: 10,
-  });
+  return openEventStore(
+    { databaseUrl: url, dataDir: '' },
+    (store) => [new FhirStoreProjection(), ...identityFollowers(store)],
+    {
+      poolSize: 12,
+      idleDelayMs: 10,
+    },
+  );
 }
 
 /** Bare ceiling: COPY rows of the same sizes into a table with only a primary key. */

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { EventStoreRuntime, openEventStore } from '@fa/event-store';
+import { identityFollowers, IdentityMatcher } from '@fa/patient-identity';
 import { FhirStoreProjection } from '@fa/fhir-store';
 import { CommandBus } from '@nestjs/cqrs';
 import { createLogger } from '@fa/platform';
@@ -33,6 +34,8 @@ export async function startAggregator(
   options: {
     viaProxy?: boolean;
     kafka?: { brokers: string[]; topics: Map<string, string | undefined>; groupId?: string };
+    /** The Patient Identity matcher (default: the deployment default, IDENTITY_MODEL or the shipped model). */
+    identityMatcher?: IdentityMatcher;
   } = {},
 ): Promise<AggregatorHarness> {
   const database = await createTestDatabase(5);
@@ -44,10 +47,16 @@ export async function startAggregator(
     url.port = String(databaseProxy.port);
     databaseUrl = url.toString();
   }
-  const runtime = await openEventStore({ databaseUrl, dataDir: '' }, [new FhirStoreProjection()], {
-    poolSize: 10,
-    idleDelayMs: 10,
-  });
+  const runtime = await openEventStore(
+    { databaseUrl, dataDir: '' },
+    (store) => [new FhirStoreProjection(), ...identityFollowers(store, options.identityMatcher)],
+    {
+      poolSize: 10,
+      idleDelayMs: 10,
+      // TEST_LOG=1 shows projection failures (they are retried) while debugging a test.
+      logger: process.env.TEST_LOG ? createLogger('projections') : undefined,
+    },
+  );
   const app = await createAggregatorApp(runtime);
   await app.init();
   await runtime.runner.start();

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openEventStore } from '@fa/event-store';
+import { identityFollowers } from '@fa/patient-identity';
 import { FhirStoreProjection } from '@fa/fhir-store';
 import { CommandBus } from '@nestjs/cqrs';
 import { collectDefaultMetrics } from 'prom-client';
@@ -17,7 +18,11 @@ const SAMPLE_PATIENT = '3f6fd0bb-6cd3-eb3f-4401-cd38ace25f2b';
 async function main(): Promise<void> {
   const withSample = process.argv.includes('--sample');
   const config = readConfig();
-  const runtime = await openEventStore(config, [new FhirStoreProjection()], { logger: log });
+  const runtime = await openEventStore(
+    config,
+    (store) => [new FhirStoreProjection(), ...identityFollowers(store)],
+    { logger: log },
+  );
   const app = await createAggregatorApp(runtime);
   app.enableShutdownHooks();
   await app.listen(config.port);

@@ -7,6 +7,7 @@ import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { EventStoreRuntime, openEventStore } from '@fa/event-store';
 import { parseReference } from '@fa/fhir';
+import { identityFollowers } from '@fa/patient-identity';
 import { FhirStoreProjection, lineageJsonOf, ResourceLineageQuery } from '@fa/fhir-store';
 import { FileIngestionService, publishFiles, SOURCE_NAME_PATTERN } from '@fa/ingestion';
 import { readConfig } from '@fa/platform';
@@ -15,7 +16,11 @@ import { CliModule } from './cli.module';
 async function withContext<T>(
   fn: (runtime: EventStoreRuntime, context: INestApplicationContext) => Promise<T>,
 ): Promise<T> {
-  const runtime = await openEventStore(readConfig(), [new FhirStoreProjection()], { poolSize: 4 });
+  const runtime = await openEventStore(
+    readConfig(),
+    (store) => [new FhirStoreProjection(), ...identityFollowers(store)],
+    { poolSize: 4 },
+  );
   const context = await NestFactory.createApplicationContext(CliModule.forRoot(runtime), {
     logger: ['error', 'warn'],
   });

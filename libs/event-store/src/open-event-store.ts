@@ -10,17 +10,21 @@ export interface EventStoreRuntime {
   close(): Promise<void>;
 }
 
-/** Opens the database (embedded or DATABASE_URL), migrates the event store and registers the projections. */
+/**
+ * Opens the database (embedded or DATABASE_URL), migrates the event store and registers the projections. Give
+ * a function for projections that need the store itself (process managers that append their decisions).
+ */
 export async function openEventStore(
   config: Pick<AppConfig, 'databaseUrl' | 'dataDir'>,
-  projections: Projection[],
+  projections: Projection[] | ((store: PostgresEventStore) => Projection[]),
   options: ProjectionRunnerOptions & { poolSize?: number } = {},
 ): Promise<EventStoreRuntime> {
   const database = await openDatabase(config, options.poolSize ?? 10);
   try {
     const store = new PostgresEventStore(database.pool);
     await store.migrate();
-    const runner = new ProjectionRunner(database.pool, store, projections, options);
+    const followers = typeof projections === 'function' ? projections(store) : projections;
+    const runner = new ProjectionRunner(database.pool, store, followers, options);
     await runner.initialize();
     return {
       database,

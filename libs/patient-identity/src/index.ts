@@ -12,3 +12,6 @@ export * from './commands/update-link/update-link.command';
 export * from './commands/merge-golden-patients/merge-golden-patients.command';
 export * from './commands/identity-command.errors';
 export * from './patient-identity.module';
+export * from './domain/matching';
+export * from './domain/fellegi-sunter-identity-matcher';
+export * from './identity-followers';

@@ -120,19 +120,28 @@ export class ProjectionRunner {
     await this.waitForCatchUp(timeoutMs);
   }
 
-  /** Waits until every projection's active generation has applied every event committed before this call. */
+  /**
+   * Waits until every projection's active generation has applied every event committed before this call, and
+   * every event those projections appended meanwhile (a process manager's decisions feed later projections).
+   */
   async waitForCatchUp(timeoutMs = 60_000): Promise<void> {
-    const head = await this.store.lastCommittedPosition();
     const deadline = Date.now() + timeoutMs;
-    for (const projection of this.projections) {
-      for (;;) {
-        const { position } = await this.activeCheckpoint(projection.name);
-        if (this.store.comparePositions(position, head) >= 0) break;
-        if (Date.now() > deadline)
-          throw new Error(`Projection ${projection.name} did not catch up in ${timeoutMs} ms`);
-        // Without a live loop here, apply batches ourselves; pause when another writer holds the snapshot back.
-        if (this.loops.has(projection.name) || (await this.applyNextBatch(projection)) === 0) await sleep(10);
+    // A few rounds cover decisions feeding later projections; ingestion still running is not waited for forever.
+    for (let head = await this.store.lastCommittedPosition(), round = 0; round < 4; round++) {
+      for (const projection of this.projections) {
+        for (;;) {
+          const { position } = await this.activeCheckpoint(projection.name);
+          if (this.store.comparePositions(position, head) >= 0) break;
+          if (Date.now() > deadline)
+            throw new Error(`Projection ${projection.name} did not catch up in ${timeoutMs} ms`);
+          // Without a live loop here, apply batches ourselves; pause when another writer holds the snapshot back.
+          if (this.loops.has(projection.name) || (await this.applyNextBatch(projection)) === 0)
+            await sleep(10);
+        }
       }
+      const after = await this.store.lastCommittedPosition();
+      if (this.store.comparePositions(after, head) <= 0) return;
+      head = after;
     }
   }
 

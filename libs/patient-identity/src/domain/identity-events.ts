@@ -31,7 +31,7 @@ export type MatchResult = 'MATCH' | 'POSSIBLE_MATCH' | 'NO_MATCH';
 export type DecidedBy = { kind: 'matcher'; version: string } | { kind: 'reviewer'; reviewer: string };
 
 /** One field's part of a score: its agreement level and that level's log2 Bayes factor. */
-export interface FieldComparison {
+export interface LinkFieldComparison {
   field: string;
   level: string;
   weight: number;
@@ -41,7 +41,7 @@ export interface MatchExplanation {
   /** Sum of field weights plus the prior, in log2 odds. */
   weight: number;
   probability: number;
-  comparisons: FieldComparison[];
+  comparisons: LinkFieldComparison[];
   /** The source patient the new record was compared with to reach this score. */
   comparedWith?: string;
 }

@@ -86,7 +86,7 @@ export class PatientMatchingProcessor implements Projection {
 
   constructor(
     private readonly matcher: IdentityMatcher,
-    private readonly store: () => PostgresEventStore,
+    private readonly store: PostgresEventStore,
   ) {}
 
   async setup(client: PoolClient, schema: string): Promise<void> {
@@ -259,7 +259,7 @@ export class PatientMatchingProcessor implements Projection {
       streamId,
       events: streamEvents,
     }));
-    if (requests.length > 0) await this.store().appendWithin(client, requests);
+    if (requests.length > 0) await this.store.appendWithin(client, requests);
     await batch.save();
   }
 

@@ -1,0 +1,13 @@
+import type { PostgresEventStore, Projection } from '@fa/event-store';
+import type { IdentityMatcher } from './domain/identity-matcher';
+import { identityMatcherFromEnvironment } from './domain/fellegi-sunter-identity-matcher';
+import { PatientMatchingProcessor } from './processor/patient-matching.processor';
+import { IdentityLinksProjection } from './projections/identity-links.projection';
+
+/** The context's two log followers: the matcher that decides, and the projection that records decisions. */
+export function identityFollowers(
+  store: PostgresEventStore,
+  matcher: IdentityMatcher = identityMatcherFromEnvironment(),
+): Projection[] {
+  return [new PatientMatchingProcessor(matcher, store), new IdentityLinksProjection()];
+}

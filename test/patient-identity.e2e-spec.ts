@@ -1,0 +1,242 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Bundle, Parameters, ParametersParameter, Patient } from 'fhir/r4';
+import { v5 as uuidv5 } from 'uuid';
+import { AGGREGATOR_NAMESPACE } from '@fa/ingestion';
+import {
+  defaultComparators,
+  FellegiSunterIdentityMatcher,
+  fitParameters,
+  matchFeaturesOf,
+} from '@fa/patient-identity';
+import { AggregatorHarness, startAggregator } from './support/aggregator-harness';
+import { SyntheticRecord, syntheticPeople } from './support/synthetic-people';
+
+const SOURCES = ['hospital-a', 'clinic-b'];
+const ourId = (source: string, id: string) => uuidv5(`${source}|Patient|${id}`, AGGREGATOR_NAMESPACE);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Link {
+  golden: string;
+  source: string;
+  matchResult: string;
+  linkSource: string;
+  decidedBy: string;
+  comparisons: number;
+}
+
+function part(parameter: ParametersParameter, name: string): ParametersParameter | undefined {
+  return parameter.part?.find((p) => p.name === name);
+}
+
+describe('Patient Identity: online matching into golden patients, MDM operations, as of any instant', () => {
+  let harness: AggregatorHarness;
+  let dir: string;
+  let records: SyntheticRecord[];
+  const truthOf = new Map<string, string>();
+
+  const links = async (query = ''): Promise<Link[]> => {
+    const response = await harness.http().get(`/fhir/$mdm-query-links?_count=1000${query}`).expect(200);
+    return ((response.body as Parameters).parameter ?? []).map((p) => ({
+      golden: part(p, 'goldenResourceId')!.valueString!.replace('Patient/', ''),
+      source: part(p, 'sourceResourceId')!.valueString!.replace('Patient/', ''),
+      matchResult: part(p, 'matchResult')!.valueString!,
+      linkSource: part(p, 'linkSource')!.valueString!,
+      decidedBy: part(p, 'decidedBy')!.valueString!,
+      comparisons: (p.part ?? []).filter((x) => x.name === 'comparison').length,
+    }));
+  };
+  const ingest = async (name: string, source: string, patients: Patient[]) => {
+    const file = path.join(dir, name);
+    await fs.writeFile(file, patients.map((p) => JSON.stringify(p)).join('\n') + '\n');
+    await harness.ingest(source, [file]);
+  };
+
+  beforeAll(async () => {
+    records = syntheticPeople({ people: 60, sources: SOURCES, seed: 7 });
+    // m/u estimated from these records by EM (no truth used), as a deployment fits its own model.
+    const fitted = fitParameters(
+      records.map((r) => matchFeaturesOf(r.patient)),
+      defaultComparators(),
+      { seed: 1 },
+    );
+    harness = await startAggregator({ identityMatcher: new FellegiSunterIdentityMatcher(fitted.parameters) });
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fa-identity-'));
+    for (const record of records) truthOf.set(ourId(record.source, record.patient.id!), record.truth);
+    for (const source of SOURCES) {
+      await ingest(
+        `${source}.ndjson`,
+        source,
+        records.filter((r) => r.source === source).map((r) => r.patient),
+      );
+    }
+  });
+  afterAll(async () => {
+    await harness?.close();
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('links every source patient to exactly one golden patient, the same one for the same person', async () => {
+    const all = await links();
+    expect(all).toHaveLength(records.length);
+    expect(new Set(all.map((l) => l.source)).size).toBe(records.length);
+    const goldenOfTruth = new Map<string, Set<string>>();
+    const truthOfGolden = new Map<string, Set<string>>();
+    for (const link of all) {
+      const truth = truthOf.get(link.source)!;
+      goldenOfTruth.set(truth, (goldenOfTruth.get(truth) ?? new Set()).add(link.golden));
+      truthOfGolden.set(link.golden, (truthOfGolden.get(link.golden) ?? new Set()).add(truth));
+    }
+    // No golden patient mixes two people (precision), and every person is one golden patient (recall).
+    expect([...truthOfGolden.values()].filter((people) => people.size > 1)).toEqual([]);
+    expect([...goldenOfTruth.entries()].filter(([, goldens]) => goldens.size > 1).map(([t]) => t)).toEqual(
+      [],
+    );
+    // Automatic links explain themselves field by field.
+    const automatic = all.filter((l) => l.decidedBy.startsWith('matcher:') && l.comparisons > 0);
+    expect(automatic.length).toBeGreaterThan(0);
+  });
+
+  it('serves the golden Patient by survivorship with links to its members and the source of each field', async () => {
+    const [link] = await links(`&resourceId=Patient/${ourId('clinic-b', 'clinic-b-p3')}`);
+    const response = await harness.http().get(`/fhir/Patient/${link.golden}`).expect(200);
+    const golden = response.body as Patient;
+    expect(golden.meta?.tag).toContainEqual(expect.objectContaining({ code: 'GOLDEN_RECORD' }));
+    expect(golden.link!.map((l) => l.other.reference).sort()).toEqual(
+      [
+        `Patient/${ourId('hospital-a', 'hospital-a-p3')}`,
+        `Patient/${ourId('clinic-b', 'clinic-b-p3')}`,
+      ].sort(),
+    );
+    const fieldSources = (golden.extension ?? []).map(
+      (e) => e.extension!.find((x) => x.url === 'field')!.valueString,
+    );
+    expect(fieldSources).toEqual(expect.arrayContaining(['name', 'birthDate', 'identifier']));
+    const everything = await harness.http().get(`/fhir/Patient/${link.golden}/$everything`).expect(200);
+    const ids = (everything.body as Bundle).entry!.map((e) => e.resource!.id);
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        link.golden,
+        ourId('hospital-a', 'hospital-a-p3'),
+        ourId('clinic-b', 'clinic-b-p3'),
+      ]),
+    );
+  });
+
+  it("keeps a reviewer's NO_MATCH for good, moves every link on merge, and answers links as of before the merge", async () => {
+    const a = ourId('hospital-a', 'hospital-a-p5');
+    const b = ourId('clinic-b', 'clinic-b-p5');
+    const [linkA] = await links(`&resourceId=Patient/${a}`);
+    const [linkB] = await links(`&resourceId=Patient/${b}`);
+    expect(linkA.golden).toBe(linkB.golden);
+    const golden = linkA.golden;
+
+    await harness
+      .http()
+      .post('/fhir/$mdm-update-link')
+      .set('X-Reviewer', 'dr.review')
+      .send({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'goldenResourceId', valueString: `Patient/${golden}` },
+          { name: 'resourceId', valueString: `Patient/${b}` },
+          { name: 'matchResult', valueString: 'NO_MATCH' },
+        ],
+      })
+      .expect(200);
+    await harness.runtime.runner.waitForCatchUp();
+    const [separated] = await links(`&resourceId=Patient/${b}`);
+    expect(separated.golden).not.toBe(golden);
+    expect(separated.linkSource).toBe('MANUAL');
+
+    // A new version of the separated patient arrives: the matcher does not put it back.
+    const record = records.find((r) => r.source === 'clinic-b' && r.patient.id === 'clinic-b-p5')!;
+    await ingest('p5-v2.ndjson', 'clinic-b', [
+      {
+        ...record.patient,
+        meta: { lastUpdated: '2024-06-01T00:00:00Z' },
+        telecom: [{ system: 'phone', value: '555-0000' }],
+      },
+    ]);
+    expect((await links(`&resourceId=Patient/${b}`))[0].golden).toBe(separated.golden);
+
+    await sleep(20);
+    const beforeMerge = new Date().toISOString();
+    await sleep(20);
+    const merge = await harness
+      .http()
+      .post('/fhir/$mdm-merge-golden-resources')
+      .set('X-Reviewer', 'dr.review')
+      .send({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'fromGoldenResourceId', valueString: `Patient/${separated.golden}` },
+          { name: 'toGoldenResourceId', valueString: `Patient/${golden}` },
+        ],
+      })
+      .expect(200);
+    expect((merge.body as Parameters).parameter).toContainEqual({
+      name: 'moved',
+      valueString: `Patient/${b}`,
+    });
+    await harness.runtime.runner.waitForCatchUp();
+    expect((await links(`&goldenResourceId=Patient/${golden}`)).map((l) => l.source).sort()).toEqual(
+      [a, b].sort(),
+    );
+    // As of before the merge the two golden patients stand apart; the merged one now reads 410.
+    const before = await links(`&_asOf=${beforeMerge}&resourceId=Patient/${b}`);
+    expect(before[0].golden).toBe(separated.golden);
+    await harness.http().get(`/fhir/Patient/${separated.golden}?_asOf=${beforeMerge}`).expect(200);
+    await harness.http().get(`/fhir/Patient/${separated.golden}`).expect(410);
+
+    const history = await harness.http().get(`/fhir/$mdm-link-history?resourceId=Patient/${b}`).expect(200);
+    const decisions = ((history.body as Parameters).parameter ?? []).map((p) => [
+      part(p, 'type')!.valueString,
+      part(p, 'decidedBy')?.valueString,
+    ]);
+    expect(decisions).toEqual(
+      expect.arrayContaining([
+        ['PatientLinked', expect.stringMatching(/^matcher:/)],
+        ['PatientUnlinked', 'reviewer:dr.review'],
+        ['LinkReviewResolved', 'reviewer:dr.review'],
+        ['GoldenPatientsMerged', 'reviewer:dr.review'],
+      ]),
+    );
+  });
+
+  it('rejects bad MDM requests with precise OperationOutcomes', async () => {
+    const cases: [() => ReturnType<ReturnType<AggregatorHarness['http']>['get']>, number, RegExp][] = [
+      [() => harness.http().get('/fhir/$mdm-query-links?matchResult=MAYBE'), 400, /matchResult/],
+      [() => harness.http().get('/fhir/$mdm-link-history'), 400, /goldenResourceId/],
+      [
+        () =>
+          harness.http().post('/fhir/$mdm-update-link').send({ resourceType: 'Parameters', parameter: [] }),
+        400,
+        /X-Reviewer|goldenResourceId/,
+      ],
+      [
+        () =>
+          harness
+            .http()
+            .post('/fhir/$mdm-update-link')
+            .set('X-Reviewer', 'r')
+            .send({
+              resourceType: 'Parameters',
+              parameter: [
+                { name: 'goldenResourceId', valueString: 'Patient/nope' },
+                { name: 'resourceId', valueString: 'Patient/nope' },
+                { name: 'matchResult', valueString: 'MATCH' },
+              ],
+            }),
+        404,
+        /not a golden patient/,
+      ],
+    ];
+    for (const [send, status, message] of cases) {
+      const response = await send();
+      expect(response.status).toBe(status);
+      expect(response.body.issue[0].diagnostics).toMatch(message);
+    }
+  });
+});
