@@ -24,6 +24,7 @@ import { ensureEmbeddedPostgres } from '@fa/platform';
 import { createAggregatorApp } from '../apps/aggregator/src/app.factory';
 import { startKafkaMock } from '../test/support/kafka-mock';
 import { createEmptyDatabase } from '../test/support/test-database';
+import { identityThroughPipeline, SPLINK_FEBRL3_F1 } from './identity-pipeline';
 
 /**
  * Benchmarks (never tests): each prints figures with a baseline measured in the same run, as a table and as
@@ -551,8 +552,8 @@ async function main() {
   const program = new Command('bench')
     .option(
       '--scenarios <list>',
-      'ceiling,ingest-file,ingest-kafka,reads,search (reads includes replay)',
-      'ceiling,ingest-file,ingest-kafka,reads,search',
+      'ceiling,ingest-file,ingest-kafka,reads,search,identity (reads includes replay)',
+      'ceiling,ingest-file,ingest-kafka,reads,search,identity',
     )
     .option('--scale <list>', 'dataset multiples for ingest-file, e.g. 1,10', '1')
     .option('--data <dir>', 'NDJSON dataset', path.resolve(REPO, '..', 'shared', 'data', 'synthea-79'))
@@ -577,6 +578,20 @@ async function main() {
   if (scenarios.has('ingest-kafka')) await ingestKafka(serverUrl, base, ceilingRate);
   if (scenarios.has('reads')) await readsAndReplay(serverUrl, base);
   if (scenarios.has('search')) await search(serverUrl, base);
+  if (scenarios.has('identity')) {
+    for (const row of await identityThroughPipeline(() => freshDatabase(serverUrl))) {
+      const { dataset, ...figures } = row;
+      record(`identity ${dataset}`, {
+        ...Object.fromEntries(
+          Object.entries(figures).map(([k, v]) => [
+            k,
+            round(v, k.endsWith('Second') || k.endsWith('Seconds') ? 0 : 4),
+          ]),
+        ),
+        ...(dataset === 'febrl3' ? { splinkBatchF1: SPLINK_FEBRL3_F1 } : {}),
+      });
+    }
+  }
   await fs.mkdir(path.dirname(RESULTS), { recursive: true });
   await fs.appendFile(RESULTS, results.map((r) => JSON.stringify(r)).join('\n') + '\n');
   console.log(`\nappended ${results.length} result rows to ${path.relative(REPO, RESULTS)}`);

@@ -1,4 +1,5 @@
 import type { Patient } from 'fhir/r4';
+import { seededRandom } from '@fa/patient-identity';
 
 /**
  * Deterministic multi-source patient generator for identity tests: the same people as several source systems
@@ -62,18 +63,6 @@ const FAMILY = [
 const STREETS = ['Oak Street', 'Maple Avenue', 'Harbour Road', 'Hill Crescent', 'Station Lane', 'Mill Road'];
 const CITIES = ['Springfield', 'Riverton', 'Lakeside', 'Fairview', 'Greenville'];
 
-/** Small seeded PRNG (mulberry32): the same seed gives the same people on every machine. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function typo(value: string, next: () => number): string {
   const i = 1 + Math.floor(next() * (value.length - 2));
   return value.slice(0, i) + value[i + 1] + value[i] + value.slice(i + 2);
@@ -84,7 +73,7 @@ export function syntheticPeople(options: {
   sources: string[];
   seed: number;
 }): SyntheticRecord[] {
-  const next = random(options.seed);
+  const next = seededRandom(options.seed);
   const pick = <T>(list: T[]) => list[Math.floor(next() * list.length)];
   const records: SyntheticRecord[] = [];
   for (let person = 0; person < options.people; person++) {

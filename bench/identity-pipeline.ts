@@ -1,0 +1,161 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Patient } from 'fhir/r4';
+import { Pool } from 'pg';
+import { openEventStore } from '@fa/event-store';
+import { FhirStoreProjection } from '@fa/fhir-store';
+import { aggregateIdOf, FileIngestionService } from '@fa/ingestion';
+import {
+  defaultComparators,
+  fakeNamesDataset,
+  febrlDataset,
+  FellegiSunterIdentityMatcher,
+  fitParameters,
+  identityFollowers,
+  matchFeaturesOf,
+  pairwiseAccuracy,
+  RecordLinkageDataset,
+  seededRandom,
+  shuffled,
+} from '@fa/patient-identity';
+import { createAggregatorApp } from '../apps/aggregator/src/app.factory';
+
+export const RECORD_LINKAGE_DIR =
+  process.env.RECORD_LINKAGE_DATA ?? path.resolve(__dirname, '..', '..', 'shared', 'data', 'record-linkage');
+const SOURCES = ['registry-a', 'registry-b'];
+const SEED = 20240611;
+/** The published batch figure the issue compares with (Splink, Febrl3, match probability 0.5). */
+export const SPLINK_FEBRL3_F1 = 0.9929;
+
+export interface IdentityAccuracy {
+  dataset: string;
+  records: number;
+  autoPrecision: number;
+  autoRecall: number;
+  autoF1: number;
+  allPrecision: number;
+  allRecall: number;
+  allF1: number;
+  possibleLinks: number;
+  patientsPerSecond: number;
+}
+
+const DATASETS: { name: string; file: string; load: (csv: string) => RecordLinkageDataset }[] = [
+  { name: 'febrl1', file: 'dataset1.csv', load: (csv) => febrlDataset(csv) },
+  { name: 'febrl2', file: 'dataset2.csv', load: (csv) => febrlDataset(csv) },
+  { name: 'febrl3', file: 'dataset3.csv', load: (csv) => febrlDataset(csv) },
+  { name: 'fake_1000', file: 'fake_1000.csv', load: (csv) => fakeNamesDataset(csv) },
+];
+
+/**
+ * Patient matching through the real pipeline: each record-linkage dataset becomes FHIR Patients split across
+ * two sources, shuffled, written as NDJSON and ingested by the file source in alternating chunks; the matching
+ * process manager links them as they are recorded. m/u come from EM on the dataset's own records (no truth);
+ * the truth is read only to score the links the patient-identity projection holds at the end.
+ */
+export async function identityThroughPipeline(
+  freshDatabase: () => Promise<string>,
+  only?: string[],
+): Promise<IdentityAccuracy[]> {
+  const rows: IdentityAccuracy[] = [];
+  for (const dataset of DATASETS.filter((d) => !only || only.includes(d.name))) {
+    const { patients, truthClusterOf } = dataset.load(
+      await fs.readFile(path.join(RECORD_LINKAGE_DIR, dataset.file), 'utf8'),
+    );
+    const arrivals = shuffled(patients, seededRandom(SEED)).map((patient, i) => ({
+      source: SOURCES[i % SOURCES.length],
+      patient,
+    }));
+    const fitted = fitParameters(
+      arrivals.map((a) => matchFeaturesOf(a.patient)),
+      defaultComparators(),
+      { seed: SEED },
+    );
+    const url = await freshDatabase();
+    const runtime = await openEventStore(
+      { databaseUrl: url, dataDir: '' },
+      (store) => [
+        new FhirStoreProjection(),
+        ...identityFollowers(store, new FellegiSunterIdentityMatcher(fitted.parameters)),
+      ],
+      { poolSize: 8, idleDelayMs: 5 },
+    );
+    const app = await createAggregatorApp(runtime);
+    await app.init();
+    await runtime.runner.start();
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fa-identity-bench-'));
+    try {
+      // Chunks alternate between the sources, keeping the shuffled arrival order across both.
+      const chunkSize = 250;
+      const chunks: { source: string; file: string }[] = [];
+      for (let start = 0, n = 0; start < arrivals.length; start += chunkSize, n++) {
+        for (const source of SOURCES) {
+          const lines = arrivals
+            .slice(start, start + chunkSize)
+            .filter((a) => a.source === source)
+            .map((a) => JSON.stringify(a.patient));
+          const file = path.join(dir, `${String(n).padStart(4, '0')}-${source}.ndjson`);
+          await fs.writeFile(file, lines.join('\n') + '\n');
+          chunks.push({ source, file });
+        }
+      }
+      const files = app.get(FileIngestionService);
+      const started = performance.now();
+      for (const chunk of chunks) {
+        await files.ingest(chunk.source, [chunk.file], { ingestionInstance: 'bench' });
+      }
+      await runtime.runner.waitForCatchUp(30 * 60_000);
+      const seconds = (performance.now() - started) / 1000;
+      rows.push({
+        dataset: dataset.name,
+        records: patients.length,
+        ...(await score(url, arrivals, truthClusterOf)),
+        patientsPerSecond: Math.round(patients.length / seconds),
+      });
+    } finally {
+      await app.close();
+      await runtime.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }
+  return rows;
+}
+
+async function score(
+  url: string,
+  arrivals: { source: string; patient: Patient }[],
+  truthClusterOf: Map<string, string>,
+): Promise<Omit<IdentityAccuracy, 'dataset' | 'records' | 'patientsPerSecond'>> {
+  const pool = new Pool({ connectionString: url, max: 1 });
+  try {
+    const links = await pool.query<{ source_patient_id: string; golden_id: string; match_result: string }>(
+      `SELECT source_patient_id, golden_id, match_result FROM patient_identity.links WHERE recorded_to IS NULL`,
+    );
+    const linkOf = new Map(links.rows.map((row) => [row.source_patient_id, row]));
+    const auto = new Map<string, string>();
+    const all = new Map<string, string>();
+    let possibleLinks = 0;
+    for (const { source, patient } of arrivals) {
+      const link = linkOf.get(aggregateIdOf(source, 'Patient', patient.id!));
+      const own = `unlinked:${patient.id}`;
+      if (link?.match_result === 'POSSIBLE_MATCH') possibleLinks++;
+      // A provisional link counts only in "auto + possible"; alone it is its own cluster.
+      auto.set(patient.id!, link && link.match_result === 'MATCH' ? link.golden_id : own);
+      all.set(patient.id!, link ? link.golden_id : own);
+    }
+    const a = pairwiseAccuracy(auto, truthClusterOf);
+    const b = pairwiseAccuracy(all, truthClusterOf);
+    return {
+      autoPrecision: a.precision,
+      autoRecall: a.recall,
+      autoF1: a.f1,
+      allPrecision: b.precision,
+      allRecall: b.recall,
+      allF1: b.f1,
+      possibleLinks,
+    };
+  } finally {
+    await pool.end();
+  }
+}
