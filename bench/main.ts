@@ -583,10 +583,7 @@ async function main() {
       const { dataset, ...figures } = row;
       record(`identity ${dataset}`, {
         ...Object.fromEntries(
-          Object.entries(figures).map(([k, v]) => [
-            k,
-            round(v, k.endsWith('Second') || k.endsWith('Seconds') ? 0 : 4),
-          ]),
+          Object.entries(figures).map(([k, v]) => [k, round(v, k.endsWith('PerSecond') ? 0 : 4)]),
         ),
         ...(dataset === 'febrl3' ? { splinkBatchF1: SPLINK_FEBRL3_F1 } : {}),
       });

@@ -66,7 +66,10 @@ interface MemberState {
   manual: boolean;
   features: unknown;
   blockingKeys: string[];
+  /** Golden, manual or features changed: the row is written back. */
   dirty: boolean;
+  /** Blocking keys changed: the member's blocking rows are rewritten. */
+  keysChanged: boolean;
 }
 
 /**
@@ -98,8 +101,9 @@ export class PatientMatchingProcessor implements Projection {
       (event) =>
         ((event.type === RESOURCE_VERSION_RECORDED || event.type === RESOURCE_DELETED) &&
           (event.data as { resourceType?: string }).resourceType === 'Patient') ||
-        event.type === PATIENT_LINKED ||
-        event.type === PATIENT_UNLINKED ||
+        // The matcher's own decisions changed its state when it made them; only reviewers' need applying.
+        ((event.type === PATIENT_LINKED || event.type === PATIENT_UNLINKED) &&
+          (event.data as { decidedBy?: DecidedBy }).decidedBy?.kind === 'reviewer') ||
         event.type === LINK_REVIEW_RESOLVED,
     );
     if (relevant.length === 0) return;
@@ -327,6 +331,7 @@ class BatchState {
         features: row.features,
         blockingKeys: row.blocking_keys,
         dirty: false,
+        keysChanged: false,
       });
     }
     const rules = await this.client.query<{ source_patient_id: string; golden_id: string }>(
@@ -353,6 +358,7 @@ class BatchState {
       features,
       blockingKeys,
       dirty: true,
+      keysChanged: !existing || existing.blockingKeys.join('\n') !== blockingKeys.join('\n'),
     };
     this.remember(member);
     this.forgotten.delete(sourcePatientId);
@@ -368,7 +374,7 @@ class BatchState {
 
   link(sourcePatientId: string, goldenId: string, manual: boolean): void {
     const member = this.members.get(sourcePatientId);
-    if (!member) return;
+    if (!member || (member.goldenId === goldenId && member.manual === manual)) return;
     member.goldenId = goldenId;
     member.manual = manual;
     member.dirty = true;
@@ -421,7 +427,10 @@ class BatchState {
           ),
         ],
       );
-      const ids = dirty.map((m) => m.sourcePatientId);
+    }
+    const rekeyed = [...this.members.values()].filter((m) => m.keysChanged);
+    if (rekeyed.length > 0) {
+      const ids = rekeyed.map((m) => m.sourcePatientId);
       await this.client.query(
         `DELETE FROM ${this.schema}.blocking WHERE source_patient_id = ANY($1::text[])`,
         [ids],
@@ -429,7 +438,7 @@ class BatchState {
       await this.client.query(
         `INSERT INTO ${this.schema}.blocking (key, source_patient_id)
          SELECT DISTINCT r.k, r.i FROM json_to_recordset($1::json) AS r(k text, i text)`,
-        [JSON.stringify(dirty.flatMap((m) => m.blockingKeys.map((k) => ({ k, i: m.sourcePatientId }))))],
+        [JSON.stringify(rekeyed.flatMap((m) => m.blockingKeys.map((k) => ({ k, i: m.sourcePatientId }))))],
       );
     }
     if (this.forgotten.size > 0) {

@@ -113,61 +113,114 @@ export class IdentityLinksProjection implements Projection {
         ),
       ],
     );
+    const created = decisions.filter((event) => event.type === GOLDEN_PATIENT_CREATED);
+    if (created.length > 0) {
+      await client.query(
+        `INSERT INTO ${schema}.goldens (golden_id, first_source_patient_id, created_at)
+         SELECT r.g, r.s, r.a FROM json_to_recordset($1::json) AS r(g text, s text, a timestamptz)
+         ON CONFLICT (golden_id) DO NOTHING`,
+        [
+          JSON.stringify(
+            created.map((event) => {
+              const data = event.data as GoldenPatientCreatedData;
+              return { g: data.goldenId, s: data.firstSourcePatientId, a: event.recordedAt };
+            }),
+          ),
+        ],
+      );
+    }
+    await this.applyLinks(client, schema, decisions);
     for (const event of decisions) await this.applyOne(client, schema, event);
+  }
+
+  /**
+   * Links and unlinks of the batch in two statements: changes to rows opened in this batch are made in memory,
+   * and each source patient's stored open link is closed at most once, by the first decision that touches it.
+   */
+  private async applyLinks(client: PoolClient, schema: string, events: RecordedEvent[]): Promise<void> {
+    interface NewLink {
+      e: string;
+      s: string;
+      g: string;
+      src: string;
+      r: string;
+      m: boolean;
+      rule: string;
+      x: unknown;
+      d: unknown;
+      f: Date;
+      t: Date | null;
+      ub: unknown;
+      ur: string | null;
+    }
+    const inserted: NewLink[] = [];
+    const openInBatch = new Map<string, NewLink>();
+    const closeStored = new Map<
+      string,
+      { s: string; g: string | null; t: Date; ub: unknown; ur: string | null }
+    >();
+    const close = (source: string, golden: string | null, at: Date, by: unknown, reason: string | null) => {
+      const open = openInBatch.get(source);
+      if (open) {
+        if (golden !== null && open.g !== golden) return;
+        open.t = at;
+        open.ub = by;
+        open.ur = reason;
+        openInBatch.delete(source);
+      } else if (!closeStored.has(source)) {
+        closeStored.set(source, { s: source, g: golden, t: at, ub: by, ur: reason });
+      }
+    };
+    for (const event of events) {
+      if (event.type === PATIENT_LINKED) {
+        const data = event.data as PatientLinkedData;
+        // Defensive: a source patient belongs to one golden patient at a time.
+        close(data.sourcePatientId, null, event.recordedAt, null, null);
+        const link: NewLink = {
+          e: event.id,
+          s: data.sourcePatientId,
+          g: data.goldenId,
+          src: data.source,
+          r: data.matchResult,
+          m: data.manual,
+          rule: data.rule,
+          x: data.explanation ?? null,
+          d: data.decidedBy,
+          f: event.recordedAt,
+          t: null,
+          ub: null,
+          ur: null,
+        };
+        inserted.push(link);
+        openInBatch.set(data.sourcePatientId, link);
+      } else if (event.type === PATIENT_UNLINKED) {
+        const data = event.data as PatientUnlinkedData;
+        close(data.sourcePatientId, data.goldenId, event.recordedAt, data.decidedBy, data.reason);
+      }
+    }
+    if (closeStored.size > 0) {
+      await client.query(
+        `UPDATE ${schema}.links AS l SET recorded_to = c.t, unlinked_by = c.ub, unlink_reason = c.ur
+           FROM json_to_recordset($1::json) AS c(s text, g text, t timestamptz, ub jsonb, ur text)
+          WHERE l.source_patient_id = c.s AND l.recorded_to IS NULL AND (c.g IS NULL OR l.golden_id = c.g)`,
+        [JSON.stringify([...closeStored.values()])],
+      );
+    }
+    if (inserted.length > 0) {
+      await client.query(
+        `INSERT INTO ${schema}.links (event_id, source_patient_id, golden_id, source, match_result, manual, rule,
+           explanation, decided_by, recorded_from, recorded_to, unlinked_by, unlink_reason)
+         SELECT r.e, r.s, r.g, r.src, r.r, r.m, r.rule, r.x, r.d, r.f, r.t, r.ub, r.ur
+           FROM json_to_recordset($1::json) AS r(e uuid, s text, g text, src text, r text, m boolean, rule text,
+             x jsonb, d jsonb, f timestamptz, t timestamptz, ub jsonb, ur text)
+         ON CONFLICT (event_id) DO NOTHING`,
+        [JSON.stringify(inserted)],
+      );
+    }
   }
 
   private async applyOne(client: PoolClient, schema: string, event: RecordedEvent): Promise<void> {
     switch (event.type) {
-      case GOLDEN_PATIENT_CREATED: {
-        const data = event.data as GoldenPatientCreatedData;
-        await client.query(
-          `INSERT INTO ${schema}.goldens (golden_id, first_source_patient_id, created_at) VALUES ($1, $2, $3)
-           ON CONFLICT (golden_id) DO NOTHING`,
-          [data.goldenId, data.firstSourcePatientId, event.recordedAt],
-        );
-        return;
-      }
-      case PATIENT_LINKED: {
-        const data = event.data as PatientLinkedData;
-        // Defensive: a source patient belongs to one golden patient at a time.
-        await client.query(
-          `UPDATE ${schema}.links SET recorded_to = $2 WHERE source_patient_id = $1 AND recorded_to IS NULL`,
-          [data.sourcePatientId, event.recordedAt],
-        );
-        await client.query(
-          `INSERT INTO ${schema}.links (event_id, source_patient_id, golden_id, source, match_result, manual, rule,
-             explanation, decided_by, recorded_from)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (event_id) DO NOTHING`,
-          [
-            event.id,
-            data.sourcePatientId,
-            data.goldenId,
-            data.source,
-            data.matchResult,
-            data.manual,
-            data.rule,
-            data.explanation ? JSON.stringify(data.explanation) : null,
-            JSON.stringify(data.decidedBy),
-            event.recordedAt,
-          ],
-        );
-        return;
-      }
-      case PATIENT_UNLINKED: {
-        const data = event.data as PatientUnlinkedData;
-        await client.query(
-          `UPDATE ${schema}.links SET recorded_to = $3, unlinked_by = $4, unlink_reason = $5
-            WHERE source_patient_id = $1 AND golden_id = $2 AND recorded_to IS NULL`,
-          [
-            data.sourcePatientId,
-            data.goldenId,
-            event.recordedAt,
-            JSON.stringify(data.decidedBy),
-            data.reason,
-          ],
-        );
-        return;
-      }
       case GOLDEN_PATIENTS_MERGED: {
         const data = event.data as GoldenPatientsMergedData;
         await client.query(
