@@ -8,9 +8,10 @@ import {
   defaultComparators,
   FellegiSunterIdentityMatcher,
   fitParameters,
+  identityMatcherFromEnvironment,
   matchFeaturesOf,
 } from '@fa/patient-identity';
-import { AggregatorHarness, startAggregator } from './support/aggregator-harness';
+import { AggregatorHarness, runCli, startAggregator } from './support/aggregator-harness';
 import { SyntheticRecord, syntheticPeople } from './support/synthetic-people';
 
 const SOURCES = ['hospital-a', 'clinic-b'];
@@ -203,6 +204,17 @@ describe('Patient Identity: online matching into golden patients, MDM operations
         ['GoldenPatientsMerged', 'reviewer:dr.review'],
       ]),
     );
+  });
+
+  it('fits a deployment model from the stored patients (cli identity-fit) that IDENTITY_MODEL loads', async () => {
+    const out = path.join(dir, 'model.json');
+    const result = await runCli(['identity-fit', '--out', out], harness.database.url);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/fitted on 120 patients/);
+    const matcher = identityMatcherFromEnvironment({ IDENTITY_MODEL: out });
+    const [a, b] = records.filter((r) => r.truth === 'person-0').map((r) => matcher.featuresOf(r.patient));
+    const other = matcher.featuresOf(records.find((r) => r.truth === 'person-1')!.patient);
+    expect(matcher.compare(a, b).weight).toBeGreaterThan(matcher.compare(a, other).weight);
   });
 
   it('rejects bad MDM requests with precise OperationOutcomes', async () => {

@@ -100,6 +100,7 @@ async function main(): Promise<void> {
       `  search as of        ${base}/fhir/Observation?subject=${patient}&_sort=-date&_count=5&_asOf=${beforeUpdate}`,
       `  $everything         ${base}/fhir/${patient}/$everything`,
       `  $everything as of   ${base}/fhir/${patient}/$everything?_asOf=${beforeUpdate}`,
+      `  identity links      ${base}/fhir/$mdm-query-links?resourceId=${patient}`,
       `  capabilities        ${base}/fhir/metadata`,
       `  projections         ${base}/admin/projections`,
       `  OpenAPI             ${base}/openapi`,

@@ -1,19 +1,8 @@
 import { BadRequestException, Controller, Get, Param, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min, validateOrReject } from 'class-validator';
-import { plainToInstance } from 'class-transformer';
 import { ListRejectionsQuery, SOURCE_NAME_PATTERN } from '@fa/ingestion';
-
-class RejectionsParams {
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  limit = 100;
-}
+import { limitOf } from './limit-query';
 
 @ApiTags('admin')
 @Controller('admin/rejections')
@@ -29,10 +18,7 @@ export class RejectionsController {
   async list(@Param('source') source: string, @Query() query: Record<string, unknown>) {
     if (!SOURCE_NAME_PATTERN.test(source))
       throw new BadRequestException(`${JSON.stringify(source.slice(0, 64))} is not a source name`);
-    const params = plainToInstance(RejectionsParams, query);
-    await validateOrReject(params).catch((errors: { toString(): string }[]) => {
-      throw new BadRequestException(errors.map((e) => e.toString()).join('; '));
-    });
-    return { source, rejections: await this.queryBus.execute(new ListRejectionsQuery(source, params.limit)) };
+    const limit = await limitOf(query);
+    return { source, rejections: await this.queryBus.execute(new ListRejectionsQuery(source, limit)) };
   }
 }
