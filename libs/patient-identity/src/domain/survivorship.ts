@@ -137,3 +137,20 @@ function leafCount(value: unknown): number {
   if (typeof value === 'object') return Object.values(value).reduce((n: number, v) => n + leafCount(v), 0);
   return 1;
 }
+
+/**
+ * The deployment's survivorship: IDENTITY_SURVIVORSHIP holds JSON like
+ * {"rules": {"birthDate": "most-trusted"}, "trustedSources": ["registry", "hospital-a"]}, over the defaults.
+ */
+export function survivorshipFromEnvironment(env: NodeJS.ProcessEnv = process.env): SurvivorshipPolicy {
+  if (!env.IDENTITY_SURVIVORSHIP) return DEFAULT_SURVIVORSHIP;
+  const given = JSON.parse(env.IDENTITY_SURVIVORSHIP) as Partial<SurvivorshipPolicy>;
+  const rules = { ...DEFAULT_SURVIVORSHIP.rules, ...(given.rules ?? {}) };
+  const allowed = new Set<SurvivorshipRule>(['most-recent', 'most-complete', 'most-trusted', 'union']);
+  for (const [field, rule] of Object.entries(rules)) {
+    if (!(GOLDEN_FIELDS as readonly string[]).includes(field) || !allowed.has(rule)) {
+      throw new Error(`IDENTITY_SURVIVORSHIP: ${field}: ${String(rule)} is not a known field and rule`);
+    }
+  }
+  return { rules, trustedSources: given.trustedSources ?? [] };
+}

@@ -1,12 +1,14 @@
 import { IQueryHandler, QueryBus, QueryHandler } from '@nestjs/cqrs';
 import type { Patient } from 'fhir/r4';
 import { ReadResourceQuery } from '@fa/fhir-store';
-import { buildGoldenPatient, GoldenMember } from '../../domain/survivorship';
+import { buildGoldenPatient, GoldenMember, survivorshipFromEnvironment } from '../../domain/survivorship';
 import { IdentityReader } from '../identity.reader';
 import { GoldenPatientOutcome, GoldenPatientQuery } from './golden-patient.query';
 
 @QueryHandler(GoldenPatientQuery)
 export class GoldenPatientHandler implements IQueryHandler<GoldenPatientQuery, GoldenPatientOutcome> {
+  private readonly survivorship = survivorshipFromEnvironment();
+
   constructor(
     private readonly reader: IdentityReader,
     private readonly queryBus: QueryBus,
@@ -34,6 +36,10 @@ export class GoldenPatientHandler implements IQueryHandler<GoldenPatientQuery, G
         recordedAt: outcome.version.recordedFrom,
       });
     }
-    return { status: 'found', patient: buildGoldenPatient(query.goldenId, members), links };
+    return {
+      status: 'found',
+      patient: buildGoldenPatient(query.goldenId, members, this.survivorship),
+      links,
+    };
   }
 }
