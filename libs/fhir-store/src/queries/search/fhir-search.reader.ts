@@ -266,17 +266,20 @@ export class FhirSearchReader {
     if (head.rows.length === 0) return { status: 'not-found' };
     if (head.rows[0].deleted) return { status: 'deleted', at: head.rows[0].recorded_from };
 
+    // A union of keys rather than an OR of conditions: the OR made PostgreSQL scan every version.
     const q = new SqlParameters();
     const compartment = await this.pool.query<KeyRow>(
       `SELECT v.position_gp AS vkey, v.resource_type, v.id, v.recorded_from, v.lineage->>'source' AS source
          FROM ${VERSIONS_TABLE} v
         WHERE NOT v.deleted AND ${currentAt('v', criteria.asOf, q)}
-          AND ((v.resource_type = 'Patient' AND v.id = ${q.add(criteria.patientId)})
-           OR v.position_gp IN (
+          AND v.position_gp IN (
                 SELECT r.vkey FROM ${S}.search_reference r
                   JOIN unnest(${q.add(this.compartment.types)}::text[], ${q.add(this.compartment.params)}::text[]) AS c(resource_type, param)
                     ON r.resource_type = c.resource_type AND r.param = c.param
-                 WHERE r.target_id = ${q.add(criteria.patientId)} AND r.target_type = 'Patient'))`,
+                 WHERE r.target_id = ${q.add(criteria.patientId)} AND r.target_type = 'Patient'
+                UNION ALL
+                SELECT p.position_gp FROM ${VERSIONS_TABLE} p
+                 WHERE p.resource_type = 'Patient' AND p.id = ${q.add(criteria.patientId)})`,
       q.values,
     );
     const references = await this.pool.query<{ source: string; reference: string }>(
