@@ -15,6 +15,9 @@ import {
   WrongExpectedRevisionError,
 } from '../event-store.port';
 
+/** LISTEN/NOTIFY channel told of every commit that appended events. */
+export const EVENTS_APPENDED_CHANNEL = 'fa_events_appended';
+
 /**
  * Schema of the PostgreSQL event store. `streams` holds each stream's last revision so that an append locks one
  * small row per stream (optimistic concurrency without scanning events); `events` is the global log.
@@ -228,6 +231,8 @@ export class PostgresEventStore implements EventStore {
            FROM json_to_recordset($1::json) AS e(s text, r int, i uuid, t text, d jsonb, m jsonb)`,
         [JSON.stringify(rows)],
       );
+      // Delivered at commit: projection loops wake at once instead of polling an idle log.
+      await client.query('SELECT pg_notify($1, $2)', [EVENTS_APPENDED_CHANNEL, '']);
       const changed = results.filter((r) => r.written > 0);
       await client.query(
         `INSERT INTO streams (stream_id, revision)

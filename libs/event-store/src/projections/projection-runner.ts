@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { GlobalPosition, START_OF_LOG } from '../event-store.port';
 import type { Projection, ProjectionStatus } from '../projection.port';
-import type { PostgresEventStore } from '../postgres/postgres-event-store';
+import { EVENTS_APPENDED_CHANNEL, type PostgresEventStore } from '../postgres/postgres-event-store';
 
 export const PROJECTION_REGISTRY_SQL = `
 CREATE TABLE IF NOT EXISTS projections (
@@ -53,6 +53,10 @@ export class ProjectionRunner {
   /** Events applied per projection since its tables' planner statistics were last refreshed. */
   private readonly growth = new Map<string, { since: number; threshold: number }>();
   private stopped = false;
+  /** Connection LISTENing for appends; while it is up, idle loops sleep until woken instead of polling. */
+  private listener?: PoolClient;
+  private listenerRetryAt = 0;
+  private wakeWaiters: (() => void)[] = [];
 
   constructor(
     private readonly pool: Pool,
@@ -112,6 +116,13 @@ export class ProjectionRunner {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wakeAll();
+    const listener = this.listener;
+    this.listener = undefined;
+    if (listener) {
+      await listener.query(`UNLISTEN ${EVENTS_APPENDED_CHANNEL}`).catch(() => undefined);
+      listener.release();
+    }
     await Promise.allSettled([...this.loops.values(), ...this.rebuilds.values()]);
     this.loops.clear();
   }
@@ -322,7 +333,7 @@ export class ProjectionRunner {
     while (!this.stopped) {
       try {
         const applied = await this.applyNextBatch(projection);
-        if (applied === 0) await sleep(this.idleDelayMs);
+        if (applied === 0) await this.idle();
       } catch (error) {
         this.options.logger?.error(
           {
@@ -334,6 +345,55 @@ export class ProjectionRunner {
         );
         await sleep(1000);
       }
+    }
+  }
+
+  /**
+   * Waits for the next append notification, or a fallback delay: a notified commit can still be invisible
+   * behind an older open transaction, and notifications stop while the database connection is down.
+   */
+  private async idle(): Promise<void> {
+    // Never waits on the database here: while it is unreachable the loop keeps polling.
+    void this.ensureListener();
+    const fallback = this.listener ? Math.max(this.idleDelayMs, 250) : this.idleDelayMs;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, fallback);
+      this.wakeWaiters.push(done);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
+  private wakeAll(): void {
+    const waiters = this.wakeWaiters;
+    this.wakeWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private async ensureListener(): Promise<void> {
+    if (this.listener || this.stopped || Date.now() < this.listenerRetryAt) return;
+    this.listenerRetryAt = Date.now() + 5_000;
+    let client: PoolClient | undefined;
+    try {
+      client = await this.pool.connect();
+      const listener = client;
+      listener.on('notification', () => this.wakeAll());
+      listener.on('error', () => {
+        // Back to polling until a new connection can listen again.
+        if (this.listener !== listener) return;
+        this.listener = undefined;
+        listener.release(true);
+      });
+      await listener.query(`LISTEN ${EVENTS_APPENDED_CHANNEL}`);
+      if (this.stopped) {
+        listener.release();
+        return;
+      }
+      this.listener = listener;
+    } catch {
+      if (client && this.listener !== client) client.release(true);
     }
   }
 
