@@ -206,11 +206,56 @@ describe('Patient Identity: online matching into golden patients, MDM operations
     );
   });
 
+  it('merges two golden patients when a new record matches both (it bridges them)', async () => {
+    const byName: Patient = {
+      resourceType: 'Patient',
+      id: 'bridge-a',
+      name: [{ family: 'Zyxwertova', given: ['Quintessa'] }],
+      gender: 'female',
+      birthDate: '1961-07-13',
+      address: [{ line: ['9 Quarry Lane'], city: 'Lakeside', postalCode: '40404' }],
+    };
+    const byNumbers: Patient = {
+      resourceType: 'Patient',
+      id: 'bridge-b',
+      gender: 'female',
+      identifier: [{ system: 'http://example.org/national-id', value: 'MRN777000111' }],
+      telecom: [{ system: 'phone', value: '555-7171' }],
+    };
+    await ingest('bridge-a.ndjson', 'hospital-a', [byName]);
+    await ingest('bridge-b.ndjson', 'clinic-b', [byNumbers]);
+    const [a] = await links(`&resourceId=Patient/${ourId('hospital-a', 'bridge-a')}`);
+    const [b] = await links(`&resourceId=Patient/${ourId('clinic-b', 'bridge-b')}`);
+    expect(a.golden).not.toBe(b.golden);
+
+    await ingest('bridge-c.ndjson', 'lab-c', [
+      { ...byName, ...byNumbers, id: 'bridge-c', name: byName.name, birthDate: byName.birthDate },
+    ]);
+    const after = await Promise.all(
+      [ourId('hospital-a', 'bridge-a'), ourId('clinic-b', 'bridge-b'), ourId('lab-c', 'bridge-c')].map(
+        async (id) => (await links(`&resourceId=Patient/${id}`))[0].golden,
+      ),
+    );
+    expect(new Set(after).size).toBe(1);
+    const retired = after[0] === a.golden ? b.golden : a.golden;
+    await harness.http().get(`/fhir/Patient/${retired}`).expect(410);
+    const history = await harness
+      .http()
+      .get(`/fhir/$mdm-link-history?goldenResourceId=Patient/${retired}`)
+      .expect(200);
+    expect(
+      ((history.body as Parameters).parameter ?? []).map((p) => [
+        part(p, 'type')!.valueString,
+        part(p, 'decidedBy')?.valueString,
+      ]),
+    ).toContainEqual(['GoldenPatientsMerged', expect.stringMatching(/^matcher:/)]);
+  });
+
   it('fits a deployment model from the stored patients (cli identity-fit) that IDENTITY_MODEL loads', async () => {
     const out = path.join(dir, 'model.json');
     const result = await runCli(['identity-fit', '--out', out], harness.database.url);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/fitted on 120 patients/);
+    expect(result.stdout).toMatch(/fitted on 123 patients/);
     const matcher = identityMatcherFromEnvironment({ IDENTITY_MODEL: out });
     const [a, b] = records.filter((r) => r.truth === 'person-0').map((r) => matcher.featuresOf(r.patient));
     const other = matcher.featuresOf(records.find((r) => r.truth === 'person-1')!.patient);

@@ -18,7 +18,9 @@ import {
 import {
   DecidedBy,
   GOLDEN_PATIENT_CREATED,
+  GOLDEN_PATIENTS_MERGED,
   GoldenPatientCreatedData,
+  GoldenPatientsMergedData,
   identityStreamId,
   LINK_REVIEW_REQUESTED,
   LINK_REVIEW_RESOLVED,
@@ -258,6 +260,57 @@ export class PatientMatchingProcessor implements Projection {
         });
       }
       batch.link(sourcePatientId, decision.goldenId, false);
+      if (!decision.possible) {
+        // A record that MATCHes two golden patients bridges them: they are one person (what batch linkage's
+        // connected components conclude). Golden patients holding a reviewer's decision are left alone.
+        for (const other of decision.alternatives) {
+          if (other.result !== 'MATCH' || other.goldenId === decision.goldenId) continue;
+          const members = await batch.membersOf(other.goldenId);
+          const blocked = members.some(
+            (m) => m.manual || batch.notMatchingOf(m.sourcePatientId).has(decision.goldenId),
+          );
+          if (blocked || batch.notMatchingOf(sourcePatientId).has(other.goldenId)) continue;
+          for (const moved of members) {
+            emit(other.goldenId, {
+              id: id(`merge-unlink|${moved.sourcePatientId}`),
+              type: PATIENT_UNLINKED,
+              data: {
+                goldenId: other.goldenId,
+                sourcePatientId: moved.sourcePatientId,
+                reason: 'merge',
+                decidedBy,
+                causationId: event.id,
+              } satisfies PatientUnlinkedData,
+            });
+            emit(decision.goldenId, {
+              id: id(`merge-link|${moved.sourcePatientId}`),
+              type: PATIENT_LINKED,
+              data: {
+                goldenId: decision.goldenId,
+                sourcePatientId: moved.sourcePatientId,
+                source: moved.source,
+                matchResult: 'MATCH',
+                manual: false,
+                rule: 'merge',
+                explanation: other.explanation,
+                decidedBy,
+                causationId: event.id,
+              } satisfies PatientLinkedData,
+            });
+            batch.link(moved.sourcePatientId, decision.goldenId, false);
+          }
+          emit(other.goldenId, {
+            id: id(`merged|${other.goldenId}`),
+            type: GOLDEN_PATIENTS_MERGED,
+            data: {
+              fromGoldenId: other.goldenId,
+              intoGoldenId: decision.goldenId,
+              movedSourcePatientIds: members.map((m) => m.sourcePatientId),
+              decidedBy,
+            } satisfies GoldenPatientsMergedData,
+          });
+        }
+      }
     }
     const requests: AppendRequest[] = [...appends].map(([streamId, streamEvents]) => ({
       streamId,
@@ -339,6 +392,43 @@ class BatchState {
       [[...this.members.keys()]],
     );
     for (const row of rules.rows) this.addNotMatching(row.source_patient_id, row.golden_id);
+  }
+
+  /** Every source patient of a golden patient, loading those the batch has not seen, with their rules. */
+  async membersOf(goldenId: string): Promise<MemberState[]> {
+    const rows = await this.client.query<{
+      source_patient_id: string;
+      source: string;
+      golden_id: string | null;
+      manual: boolean;
+      features: unknown;
+      blocking_keys: string[];
+    }>(
+      `SELECT source_patient_id, source, golden_id, manual, features, blocking_keys
+         FROM ${this.schema}.source_patients WHERE golden_id = $1 AND NOT (source_patient_id = ANY($2::text[]))`,
+      [goldenId, [...this.members.keys()]],
+    );
+    for (const row of rows.rows) {
+      this.remember({
+        sourcePatientId: row.source_patient_id,
+        source: row.source,
+        goldenId: row.golden_id,
+        manual: row.manual,
+        features: row.features,
+        blockingKeys: row.blocking_keys,
+        dirty: false,
+        keysChanged: false,
+      });
+    }
+    const loaded = rows.rows.map((r) => r.source_patient_id);
+    if (loaded.length > 0) {
+      const rules = await this.client.query<{ source_patient_id: string; golden_id: string }>(
+        `SELECT source_patient_id, golden_id FROM ${this.schema}.not_matching WHERE source_patient_id = ANY($1::text[])`,
+        [loaded],
+      );
+      for (const row of rules.rows) this.addNotMatching(row.source_patient_id, row.golden_id);
+    }
+    return [...this.members.values()].filter((m) => m.goldenId === goldenId);
   }
 
   member(id: string): MemberState | undefined {
