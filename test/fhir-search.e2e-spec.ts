@@ -91,6 +91,12 @@ describe('FHIR search, _asOf search and Patient/$everything (service over HTTP, 
         patient('p2', 'Angstrom-Smith', '1985-12-31', '2024-01-01T00:00:00Z', { gender: 'male' }),
         patient('p3', 'Zimmer', '1970', '2024-01-01T00:00:00Z', {
           telecom: [{ system: 'phone', value: '555-0100' }],
+          // Tab and backslash travel through COPY's text format escaped.
+          name: [
+            { family: 'Zimmer', given: ['Zoë', 'Ann'] },
+            { text: 'Tab\tthere' },
+            { text: 'Back\\slash' },
+          ],
         }),
         {
           resourceType: 'Practitioner',
@@ -130,6 +136,9 @@ describe('FHIR search, _asOf search and Patient/$everything (service over HTTP, 
     expect(await allMatches('/fhir/Patient?name:contains=SMITH')).toEqual([lab('p2')]);
     expect(await allMatches('/fhir/Patient?given=zoe&family=zim')).toEqual([lab('p3')]);
     expect(await allMatches("/fhir/Patient?family=' OR 1=1 --")).toEqual([]);
+    // Tab and backslash come back intact; search syntax writes a literal backslash as \\ (FHIR 3.1.1.6).
+    expect(await allMatches('/fhir/Patient?name:exact=Tab%09there')).toEqual([lab('p3')]);
+    expect(await allMatches('/fhir/Patient?name:contains=k%5C%5Csl')).toEqual([lab('p3')]);
   });
 
   it('answers every search as of an instant: before the change the old answer, after it the new one', async () => {

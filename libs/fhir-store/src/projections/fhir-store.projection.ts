@@ -1,4 +1,7 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Projection, RecordedEvent } from '@fa/event-store';
 import { extractIndexValues, IndexValues, r4SearchParameters, SearchParameterRegistry } from '@fa/fhir';
 import {
@@ -200,17 +203,17 @@ export class FhirStoreProjection implements Projection {
     );
     const index = this.indexRows(rows);
     await Promise.all([closing, storing]);
-    await client.query(INSERT_INDEX_SQL(schema), [JSON.stringify(index)]);
+    await copyIndexRows(client, schema, index);
   }
 
-  /** Index rows of every version in the batch that is or becomes current, as one document for one statement. */
-  private indexRows(rows: VersionRow[]): Record<'t' | 's' | 'd' | 'n' | 'r', unknown[]> {
-    const index = {
-      t: [] as unknown[],
-      s: [] as unknown[],
-      d: [] as unknown[],
-      n: [] as unknown[],
-      r: [] as unknown[],
+  /** Index rows of every version in the batch that is or becomes current, one list of tuples per table. */
+  private indexRows(rows: VersionRow[]): Record<IndexTable, unknown[][]> {
+    const index: Record<IndexTable, unknown[][]> = {
+      search_token: [],
+      search_string: [],
+      search_date: [],
+      search_number: [],
+      search_reference: [],
     };
     for (const row of rows) {
       if (row.deleted || !row.supersedes || !row.resource) continue;
@@ -221,35 +224,55 @@ export class FhirStoreProjection implements Projection {
       addOriginalIdentifier(values, row, this.searchParameters);
       const k = row.positionGp;
       const t = row.resourceType;
-      for (const v of unique(values.tokens)) index.t.push({ k, t, p: v.param, s: v.system, c: v.code });
-      for (const v of unique(values.strings)) index.s.push({ k, t, p: v.param, n: v.normalized, e: v.exact });
-      for (const v of unique(values.dates)) index.d.push({ k, t, p: v.param, l: v.low, h: v.high });
+      for (const v of unique(values.tokens)) index.search_token.push([k, t, v.param, v.system, v.code]);
+      for (const v of unique(values.strings))
+        index.search_string.push([k, t, v.param, v.normalized, v.exact]);
+      for (const v of unique(values.dates)) index.search_date.push([k, t, v.param, v.low, v.high]);
       for (const v of unique(values.numbers))
-        index.n.push({ k, t, p: v.param, v: v.value, s: v.system, c: v.code });
-      for (const v of unique(values.references))
-        index.r.push({ k, t, p: v.param, y: v.targetType, i: v.targetId, r: v.raw });
+        index.search_number.push([k, t, v.param, v.value, v.system, v.code]);
+      for (const v of unique(values.references)) {
+        index.search_reference.push([k, t, v.param, v.targetType, v.targetId, v.raw]);
+      }
     }
     return index;
   }
 }
 
-/** All five index tables filled from one JSON document in one round trip. */
-const INSERT_INDEX_SQL = (schema: string) => `
-WITH doc AS (SELECT $1::json AS j),
-tokens AS (
-  INSERT INTO ${schema}.search_token (vkey, resource_type, param, system, code)
-  SELECT r.k, r.t, r.p, r.s, r.c FROM doc, json_to_recordset(doc.j->'t') AS r(k bigint, t text, p text, s text, c text)),
-strings AS (
-  INSERT INTO ${schema}.search_string (vkey, resource_type, param, normalized, exact)
-  SELECT r.k, r.t, r.p, r.n, r.e FROM doc, json_to_recordset(doc.j->'s') AS r(k bigint, t text, p text, n text, e text)),
-dates AS (
-  INSERT INTO ${schema}.search_date (vkey, resource_type, param, low, high)
-  SELECT r.k, r.t, r.p, r.l, r.h FROM doc, json_to_recordset(doc.j->'d') AS r(k bigint, t text, p text, l timestamptz, h timestamptz)),
-numbers AS (
-  INSERT INTO ${schema}.search_number (vkey, resource_type, param, value, system, code)
-  SELECT r.k, r.t, r.p, r.v, r.s, r.c FROM doc, json_to_recordset(doc.j->'n') AS r(k bigint, t text, p text, v numeric, s text, c text))
-INSERT INTO ${schema}.search_reference (vkey, resource_type, param, target_type, target_id, raw)
-SELECT r.k, r.t, r.p, r.y, r.i, r.r FROM doc, json_to_recordset(doc.j->'r') AS r(k bigint, t text, p text, y text, i text, r text)`;
+type IndexTable = (typeof SEARCH_INDEX_TABLES)[number];
+
+const INDEX_COLUMNS: Record<IndexTable, string> = {
+  search_token: 'vkey, resource_type, param, system, code',
+  search_string: 'vkey, resource_type, param, normalized, exact',
+  search_date: 'vkey, resource_type, param, low, high',
+  search_number: 'vkey, resource_type, param, value, system, code',
+  search_reference: 'vkey, resource_type, param, target_type, target_id, raw',
+};
+
+/**
+ * COPY, the fastest way into PostgreSQL: replaying synthea-79 went from 1,706 to 2,071-2,154 events/s against
+ * one json_to_recordset INSERT for all five tables.
+ */
+async function copyIndexRows(
+  client: PoolClient,
+  schema: string,
+  index: Record<IndexTable, unknown[][]>,
+): Promise<void> {
+  for (const table of SEARCH_INDEX_TABLES) {
+    const rows = index[table];
+    if (rows.length === 0) continue;
+    const text = rows.map((row) => row.map(copyField).join('\t')).join('\n') + '\n';
+    const copy = client.query(copyFrom(`COPY ${schema}.${table} (${INDEX_COLUMNS[table]}) FROM STDIN`));
+    await pipeline(Readable.from([text]), copy);
+  }
+}
+
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** COPY's text format: \N is NULL; backslash, tab, newline and carriage return are escaped. */
+function copyField(value: unknown): string {
+  if (value === null || value === undefined) return '\\N';
+  return String(value).replace(/[\\\t\n\r]/g, (ch) => COPY_ESCAPES[ch]);
+}
 
 /** Rows repeated within one version (e.g. the same code in two codings) would only inflate the index. */
 function unique<T extends object>(values: T[]): T[] {
