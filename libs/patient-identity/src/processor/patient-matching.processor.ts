@@ -361,6 +361,24 @@ class BatchState {
   ) {}
 
   async load(sourcePatientIds: string[], keys: string[]): Promise<void> {
+    await this.loadMembers(
+      `p.source_patient_id = ANY($1::text[])
+        OR p.source_patient_id IN (SELECT b.source_patient_id FROM ${this.schema}.blocking b WHERE b.key = ANY($2::text[]))`,
+      [sourcePatientIds, [...new Set(keys)]],
+    );
+  }
+
+  /** Every source patient of a golden patient, loading those the batch has not seen, with their rules. */
+  async membersOf(goldenId: string): Promise<MemberState[]> {
+    await this.loadMembers(`p.golden_id = $1 AND NOT (p.source_patient_id = ANY($2::text[]))`, [
+      goldenId,
+      [...this.members.keys()],
+    ]);
+    return [...this.members.values()].filter((m) => m.goldenId === goldenId);
+  }
+
+  /** Source patients matching `where` (over alias p), with the not-matching rules that bind them. */
+  private async loadMembers(where: string, params: unknown[]): Promise<void> {
     const rows = await this.client.query<{
       source_patient_id: string;
       source: string;
@@ -370,43 +388,8 @@ class BatchState {
       blocking_keys: string[];
     }>(
       `SELECT p.source_patient_id, p.source, p.golden_id, p.manual, p.features, p.blocking_keys
-         FROM ${this.schema}.source_patients p
-        WHERE p.source_patient_id = ANY($1::text[])
-           OR p.source_patient_id IN (SELECT b.source_patient_id FROM ${this.schema}.blocking b WHERE b.key = ANY($2::text[]))`,
-      [sourcePatientIds, [...new Set(keys)]],
-    );
-    for (const row of rows.rows) {
-      this.remember({
-        sourcePatientId: row.source_patient_id,
-        source: row.source,
-        goldenId: row.golden_id,
-        manual: row.manual,
-        features: row.features,
-        blockingKeys: row.blocking_keys,
-        dirty: false,
-        keysChanged: false,
-      });
-    }
-    const rules = await this.client.query<{ source_patient_id: string; golden_id: string }>(
-      `SELECT source_patient_id, golden_id FROM ${this.schema}.not_matching WHERE source_patient_id = ANY($1::text[])`,
-      [[...this.members.keys()]],
-    );
-    for (const row of rules.rows) this.addNotMatching(row.source_patient_id, row.golden_id);
-  }
-
-  /** Every source patient of a golden patient, loading those the batch has not seen, with their rules. */
-  async membersOf(goldenId: string): Promise<MemberState[]> {
-    const rows = await this.client.query<{
-      source_patient_id: string;
-      source: string;
-      golden_id: string | null;
-      manual: boolean;
-      features: unknown;
-      blocking_keys: string[];
-    }>(
-      `SELECT source_patient_id, source, golden_id, manual, features, blocking_keys
-         FROM ${this.schema}.source_patients WHERE golden_id = $1 AND NOT (source_patient_id = ANY($2::text[]))`,
-      [goldenId, [...this.members.keys()]],
+         FROM ${this.schema}.source_patients p WHERE ${where}`,
+      params,
     );
     for (const row of rows.rows) {
       this.remember({
@@ -421,14 +404,12 @@ class BatchState {
       });
     }
     const loaded = rows.rows.map((r) => r.source_patient_id);
-    if (loaded.length > 0) {
-      const rules = await this.client.query<{ source_patient_id: string; golden_id: string }>(
-        `SELECT source_patient_id, golden_id FROM ${this.schema}.not_matching WHERE source_patient_id = ANY($1::text[])`,
-        [loaded],
-      );
-      for (const row of rules.rows) this.addNotMatching(row.source_patient_id, row.golden_id);
-    }
-    return [...this.members.values()].filter((m) => m.goldenId === goldenId);
+    if (loaded.length === 0) return;
+    const rules = await this.client.query<{ source_patient_id: string; golden_id: string }>(
+      `SELECT source_patient_id, golden_id FROM ${this.schema}.not_matching WHERE source_patient_id = ANY($1::text[])`,
+      [loaded],
+    );
+    for (const row of rules.rows) this.addNotMatching(row.source_patient_id, row.golden_id);
   }
 
   member(id: string): MemberState | undefined {
