@@ -9,6 +9,5 @@ export * from './queries/store-digest/store-digest.query';
 export * from './queries/search-resources/search-resources.query';
 export * from './queries/patient-everything/patient-everything.query';
 export type { SearchResult, EverythingCriteria, EverythingResult } from './queries/search/fhir-search.reader';
-export { EVERYTHING_REFERENCED_TYPES } from './queries/search/fhir-search.reader';
 export * from './lineage/provenance';
 export * from './fhir-store.module';

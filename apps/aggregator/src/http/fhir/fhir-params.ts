@@ -62,15 +62,20 @@ export function periodParam(params: QueryParams, name: string): { start: Date; e
   return range;
 }
 
-export function countParam(params: QueryParams): number {
-  const value = single(params, '_count');
-  if (value === undefined) return DEFAULT_PAGE_SIZE;
-  if (!/^\d{1,6}$/.test(value))
+/** A non-negative integer parameter (_count, _offset), or undefined when absent. */
+export function nonNegativeIntegerParam(params: QueryParams, name: string): number | undefined {
+  const value = single(params, name);
+  if (value === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(value))
     throw FhirError.badRequest(
-      `_count must be a non-negative integer, got ${JSON.stringify(value.slice(0, 32))}`,
-      '_count',
+      `${name} must be a non-negative integer, got ${JSON.stringify(value.slice(0, 32))}`,
+      name,
     );
-  return Math.min(Number(value), MAX_PAGE_SIZE);
+  return Number(value);
+}
+
+export function countParam(params: QueryParams, defaultCount = DEFAULT_PAGE_SIZE): number {
+  return Math.min(nonNegativeIntegerParam(params, '_count') ?? defaultCount, MAX_PAGE_SIZE);
 }
 
 export function versionIdParam(value: string): number {

@@ -19,7 +19,6 @@ import {
   EverythingResult,
   HistoryCriteria,
   parseHistoryCursor,
-  StoredVersion,
   PatientEverythingQuery,
   SearchResourcesQuery,
   provenanceOf,
@@ -45,6 +44,7 @@ import {
   countParam,
   idParam,
   instantParam,
+  nonNegativeIntegerParam,
   periodParam,
   QueryParams,
   resourceTypeParam,
@@ -52,7 +52,12 @@ import {
   versionIdParam,
 } from './fhir-params';
 import { historyBundle, searchsetBundle } from './history-bundle';
-import { ignoredParametersOutcome, pageLinks, searchBundle } from './search-bundle';
+import { BundledResource, ignoredParametersOutcome, pageLinks, searchBundle } from './search-bundle';
+
+/** One page of $everything, of a source patient (stored versions) or of a golden patient (built on read). */
+type EverythingPage =
+  | Exclude<EverythingResult, { status: 'found' }>
+  | { status: 'found'; entries: BundledResource[]; total: number; hasMore: boolean };
 
 const EVERYTHING_DEFAULT_COUNT = 100;
 /** A golden patient's $everything gathers each member's whole answer, then pages the union. */
@@ -241,12 +246,12 @@ export class FhirController {
       if (!isR4ResourceType(t))
         throw FhirError.badRequest(`_type: unknown resource type ${JSON.stringify(t.slice(0, 64))}`, '_type');
     }
-    const count = Math.min(optionalCount(params, '_count') ?? EVERYTHING_DEFAULT_COUNT, 1000);
-    const offset = optionalCount(params, '_offset') ?? 0;
+    const count = countParam(params, EVERYTHING_DEFAULT_COUNT);
+    const offset = nonNegativeIntegerParam(params, '_offset') ?? 0;
     const asOf = asOfParam(params);
     const pinnedAt = asOf ?? new Date();
     const criteria = { patientId: id, asOf, since: instantParam(params, '_since'), types, count, offset };
-    let result = await this.queryBus.execute(new PatientEverythingQuery(criteria));
+    let result: EverythingPage = await this.queryBus.execute(new PatientEverythingQuery(criteria));
     if (result.status === 'not-found') result = await this.goldenEverything(criteria);
     if (result.status === 'not-found') {
       throw FhirError.notFound(
@@ -295,12 +300,12 @@ export class FhirController {
    * $everything of a golden patient: the union over every source patient linked to it at the instant, with the
    * golden Patient itself first.
    */
-  private async goldenEverything(criteria: EverythingCriteria): Promise<EverythingResult> {
+  private async goldenEverything(criteria: EverythingCriteria): Promise<EverythingPage> {
     const golden = await this.queryBus.execute(new GoldenPatientQuery(criteria.patientId, criteria.asOf));
     if (golden.status === 'merged') return { status: 'deleted', at: golden.at };
     if (golden.status !== 'found') return { status: 'not-found' };
     const seen = new Set<string>();
-    const entries: StoredVersion[] = [];
+    const entries: BundledResource[] = [];
     for (const link of golden.links) {
       const member = await this.queryBus.execute(
         new PatientEverythingQuery({
@@ -318,22 +323,9 @@ export class FhirController {
         entries.push(version);
       }
     }
-    const goldenFirst: StoredVersion[] =
+    const goldenFirst: BundledResource[] =
       !criteria.types || criteria.types.includes('Patient')
-        ? [
-            {
-              resourceType: 'Patient',
-              id: criteria.patientId,
-              versionId: 1,
-              recordedFrom: new Date(golden.patient.meta?.lastUpdated ?? 0),
-              recordedTo: null,
-              deleted: false,
-              resource: golden.patient,
-              eventId: '',
-              cursor: '',
-              lineage: undefined as never,
-            },
-          ]
+        ? [{ resourceType: 'Patient', id: criteria.patientId, resource: golden.patient }]
         : [];
     const all = [...goldenFirst, ...entries];
     return {
@@ -428,15 +420,4 @@ export class FhirController {
 /** Prefer: handling=strict asks for unknown parameters to be errors (FHIR search, 3.1.1.5). */
 function isStrict(prefer: string | undefined): boolean {
   return /(^|[,;\s])handling\s*=\s*strict\b/i.test(prefer ?? '');
-}
-
-function optionalCount(params: QueryParams, name: string): number | undefined {
-  const value = single(params, name);
-  if (value === undefined) return undefined;
-  if (!/^\d{1,9}$/.test(value))
-    throw FhirError.badRequest(
-      `${name} must be a non-negative integer, got ${JSON.stringify(value.slice(0, 32))}`,
-      name,
-    );
-  return Number(value);
 }

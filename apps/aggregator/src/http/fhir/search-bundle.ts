@@ -6,6 +6,9 @@ const SUBSETTED = {
   code: 'SUBSETTED',
 };
 
+/** What a searchset entry needs of a stored version (a golden Patient built on read has no more). */
+export type BundledResource = Pick<StoredVersion, 'resourceType' | 'id' | 'resource'>;
+
 export interface PageLinks {
   self: string;
   next?: string;
@@ -45,8 +48,8 @@ export function pageLinks(
 export function searchBundle(options: {
   base: string;
   links: PageLinks;
-  matches: StoredVersion[];
-  included?: StoredVersion[];
+  matches: BundledResource[];
+  included?: BundledResource[];
   total?: number;
   elements?: string[];
   outcome?: OperationOutcome;

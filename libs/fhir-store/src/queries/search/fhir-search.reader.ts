@@ -63,15 +63,6 @@ export class FhirSearchReader {
     this.compartment = patientCompartment(registry);
   }
 
-  /** Resource types in the Patient compartment and the parameters that place them there. */
-  get patientCompartment(): ReadonlyMap<string, string[]> {
-    const byType = new Map<string, string[]>();
-    this.compartment.types.forEach((type, i) =>
-      byType.set(type, [...(byType.get(type) ?? []), this.compartment.params[i]]),
-    );
-    return byType;
-  }
-
   async search(request: SearchRequest): Promise<SearchResult> {
     const p = new SqlParameters();
     const where = [
@@ -353,7 +344,7 @@ export class FhirSearchReader {
 }
 
 /** "Practitioner?identifier=<system>|<value>" → its parts; other conditional forms are not resolved. */
-export function parseConditionalIdentifier(
+function parseConditionalIdentifier(
   reference: string,
 ): { type: string; system: string | null; value: string } | undefined {
   const parsed = parseReference(reference);
