@@ -9,7 +9,7 @@ import type { RecordedEvent } from './event-store.port';
  * stable schema named by readSchema (e.g. fhir_store), which holds one view per table in `tables`; a rebuild
  * fills a new generation and then repoints those views in one transaction, so reads never stop.
  */
-export interface Projection {
+export interface Projection<Prepared = unknown> {
   /** Kebab-case name used by the CLI and admin API, e.g. "fhir-store". */
   readonly name: string;
   /** Bump when the projection's logic changes: a mismatch with the stored version triggers a rebuild. */
@@ -18,10 +18,23 @@ export interface Projection {
   readonly readSchema: string;
   /** Tables created by setup() that readers see as views in readSchema. */
   readonly tables: readonly string[];
+  /**
+   * The streams this projection reads, by id prefix (e.g. "Patient-"). Events of other streams are skipped inside
+   * PostgreSQL, their bodies never sent or parsed; omit to receive every event.
+   */
+  readonly streamPrefixes?: readonly string[];
   /** Creates tables and indexes in `schema` (a fresh, empty generation schema). */
   setup(client: PoolClient, schema: string): Promise<void>;
-  /** Applies one batch, in global order, to the tables in `schema`. Must ignore event types it does not know. */
-  apply(client: PoolClient, schema: string, events: RecordedEvent[]): Promise<void>;
+  /**
+   * The CPU-bound half of apply, without the database: the runner prepares the next batch while PostgreSQL still
+   * writes the one before, and hands the result to apply(). Optional.
+   */
+  prepare?(events: RecordedEvent[]): Prepared | Promise<Prepared>;
+  /**
+   * Applies one batch, in global order, to the tables in `schema`, with prepare()'s result when the projection
+   * has one. Must ignore event types it does not know.
+   */
+  apply(client: PoolClient, schema: string, events: RecordedEvent[], prepared?: Prepared): Promise<void>;
 }
 
 export interface ProjectionStatus {

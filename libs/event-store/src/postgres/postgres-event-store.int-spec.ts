@@ -1,4 +1,5 @@
 import { createTestDatabase } from '../../../../test/support/test-database';
+import { START_OF_LOG } from '../event-store.port';
 import { describeEventStoreContract } from '../testing/event-store.contract';
 import { PostgresEventStore } from './postgres-event-store';
 
@@ -58,6 +59,53 @@ describe('PostgresEventStore snapshot rule', () => {
       await slow.query('COMMIT');
       slow.release();
       expect((await store.readAll()).map((e) => e.type)).toEqual(['Slow', 'Fast']);
+    } finally {
+      await database.drop();
+    }
+  });
+});
+
+describe('PostgresEventStore windows filtered by stream', () => {
+  it('returns only the chosen streams, yet advances past the whole window', async () => {
+    const database = await createTestDatabase(5);
+    try {
+      const store = new PostgresEventStore(database.pool);
+      await store.migrate();
+      const event = (n: number) => [{ id: crypto.randomUUID(), type: 'Numbered', data: { n } }];
+      await store.append('Patient-1', event(1));
+      await store.append('Observation-1', event(2));
+      // "_" and "%" are LIKE wildcards: a prefix must match them literally.
+      await store.append('PatientXIdentity-1', event(3));
+      await store.append('Patient_Identity-1', event(4));
+      await store.append('Patient-2', event(5));
+      await store.append('Observation-2', event(6));
+      const numbers = (events: { data: unknown }[]) => events.map((e) => (e.data as { n: number }).n);
+      const all = await store.readAll();
+
+      const first = await store.readWindow({
+        after: START_OF_LOG,
+        maxCount: 4,
+        streamPrefixes: ['Patient-', 'Patient_Identity-'],
+      });
+      expect(numbers(first.events)).toEqual([1, 4]);
+      expect(first.scanned).toBe(4);
+      expect(first.lastPosition).toBe(all[3].position);
+      expect(first.events[0]).toEqual(all[0]);
+
+      const second = await store.readWindow({
+        after: first.lastPosition,
+        maxCount: 4,
+        streamPrefixes: ['Patient-', 'Patient_Identity-'],
+      });
+      expect(numbers(second.events)).toEqual([5]);
+      expect(second.scanned).toBe(2);
+      expect(second.lastPosition).toBe(all[5].position);
+
+      const end = await store.readWindow({ after: second.lastPosition, maxCount: 4, streamPrefixes: ['P'] });
+      expect(end).toEqual({ events: [], lastPosition: second.lastPosition, scanned: 0 });
+
+      const unfiltered = await store.readWindow({ after: START_OF_LOG, maxCount: 10 });
+      expect(numbers(unfiltered.events)).toEqual([1, 2, 3, 4, 5, 6]);
     } finally {
       await database.drop();
     }

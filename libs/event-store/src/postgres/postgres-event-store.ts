@@ -280,6 +280,43 @@ export class PostgresEventStore implements EventStore {
     return result.rows.map(toRecordedEvent);
   }
 
+  /**
+   * The next window of the log after a position, keeping only events of streams with one of `streamPrefixes`.
+   * The others still advance `lastPosition` but their data is never read: a follower of a few streams skips
+   * the rest of the log at the cost of scanning its index.
+   */
+  async readWindow(options: {
+    after: GlobalPosition;
+    maxCount: number;
+    streamPrefixes?: readonly string[];
+  }): Promise<{ events: RecordedEvent[]; lastPosition: GlobalPosition; scanned: number }> {
+    if (!options.streamPrefixes) {
+      const events = await this.readAll(options);
+      const lastPosition = events.length > 0 ? events[events.length - 1].position : options.after;
+      return { events, lastPosition, scanned: events.length };
+    }
+    const after = parsePosition(options.after);
+    const patterns = options.streamPrefixes.map((prefix) => prefix.replace(/[\\%_]/g, '\\$&') + '%');
+    const result = await this.pool.query<EventRow & { wanted: boolean }>(
+      `SELECT w.global_position, w.transaction_id::text AS transaction_id, w.stream_id, w.stream_revision,
+              w.event_id::text AS event_id, w.type, w.recorded_at, w.wanted,
+              CASE WHEN w.wanted THEN w.data END AS data, CASE WHEN w.wanted THEN w.metadata END AS metadata
+         FROM (SELECT events.*, events.stream_id LIKE ANY($4::text[]) AS wanted FROM events
+                WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint) AND ${VISIBLE}
+                ORDER BY events.transaction_id, events.global_position
+                LIMIT $3) AS w
+        ORDER BY w.transaction_id, w.global_position`,
+      [after.transactionId, after.globalPosition, options.maxCount, patterns],
+    );
+    const rows = result.rows;
+    const last = rows[rows.length - 1];
+    return {
+      events: rows.filter((row) => row.wanted).map(toRecordedEvent),
+      lastPosition: last ? formatPosition(last.transaction_id, last.global_position) : options.after,
+      scanned: rows.length,
+    };
+  }
+
   async headPosition(): Promise<GlobalPosition> {
     const result = await this.pool.query<{ transaction_id: string; global_position: string }>(
       `SELECT transaction_id::text AS transaction_id, global_position FROM events

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { GlobalPosition, START_OF_LOG } from '../event-store.port';
+import { GlobalPosition, RecordedEvent, START_OF_LOG } from '../event-store.port';
 import type { Projection, ProjectionStatus } from '../projection.port';
 import { EVENTS_APPENDED_CHANNEL, type PostgresEventStore } from '../postgres/postgres-event-store';
 
@@ -27,6 +27,13 @@ export interface ProjectionRunnerOptions {
 }
 
 type RebuildState = NonNullable<ProjectionStatus['rebuild']>;
+
+interface PreparedWindow {
+  events: RecordedEvent[];
+  lastPosition: GlobalPosition;
+  scanned: number;
+  prepared: unknown;
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -57,6 +64,8 @@ export class ProjectionRunner {
   private listener?: PoolClient;
   private listenerRetryAt = 0;
   private wakeWaiters: (() => void)[] = [];
+  /** Per projection, the window after its last applied one, read and prepared while that one was written. */
+  private readonly ahead = new Map<string, { after: GlobalPosition; window: Promise<PreparedWindow> }>();
 
   constructor(
     private readonly pool: Pool,
@@ -141,17 +150,20 @@ export class ProjectionRunner {
     const deadline = Date.now() + timeoutMs;
     // A few rounds cover decisions feeding later projections; ingestion still running is not waited for forever.
     for (let head = await this.store.lastCommittedPosition(), round = 0; round < 4; round++) {
-      for (const projection of this.projections) {
-        for (;;) {
-          const { position } = await this.activeCheckpoint(projection.name);
-          if (this.store.comparePositions(position, head) >= 0) break;
-          if (Date.now() > deadline)
-            throw new Error(`Projection ${projection.name} did not catch up in ${timeoutMs} ms`);
-          // Without a live loop here, apply batches ourselves; pause when another writer holds the snapshot back.
-          if (this.loops.has(projection.name) || (await this.applyNextBatch(projection)) === 0)
-            await sleep(10);
-        }
-      }
+      // Side by side: each projection writes on its own connection, so PostgreSQL works on them in parallel.
+      await Promise.all(
+        this.projections.map(async (projection) => {
+          for (;;) {
+            const { position } = await this.activeCheckpoint(projection.name);
+            if (this.store.comparePositions(position, head) >= 0) return;
+            if (Date.now() > deadline)
+              throw new Error(`Projection ${projection.name} did not catch up in ${timeoutMs} ms`);
+            // Without a live loop here, apply batches ourselves; pause when another writer holds the snapshot back.
+            if (this.loops.has(projection.name) || (await this.applyNextBatch(projection)) === 0)
+              await sleep(10);
+          }
+        }),
+      );
       const after = await this.store.lastCommittedPosition();
       if (this.store.comparePositions(after, head) <= 0) return;
       head = after;
@@ -259,19 +271,21 @@ export class ProjectionRunner {
     let lastReport = Date.now();
     try {
       let position: GlobalPosition = START_OF_LOG;
+      let next = this.readPrepared(projection, position);
       for (;;) {
         if (this.stopped) throw new Error('runner stopped during rebuild');
-        const events = await this.store.readAll({ after: position, maxCount: this.batchSize });
-        if (events.length === 0) break;
+        const window = await next;
+        if (window.scanned === 0) break;
+        next = this.readAhead(projection, window);
         await this.withClient((client) =>
           this.inTransaction(client, async () => {
-            await projection.apply(client, this.schemaName(projection, generation), events);
-            position = events[events.length - 1].position;
-            await this.saveCheckpoint(client, projection.name, generation, position, events.length);
+            await this.applyWindow(client, projection, generation, window);
+            position = window.lastPosition;
+            await this.saveCheckpoint(client, projection.name, generation, position, window.scanned);
           }),
         );
         state.position = position;
-        state.eventsProcessed += events.length;
+        state.eventsProcessed += window.scanned;
         if (Date.now() - lastReport > 500) {
           await report();
           lastReport = Date.now();
@@ -283,12 +297,12 @@ export class ProjectionRunner {
         this.inTransaction(client, async () => {
           await client.query('SELECT 1 FROM projections WHERE name = $1 FOR UPDATE', [projection.name]);
           for (;;) {
-            const events = await this.store.readAll({ after: position, maxCount: this.batchSize });
-            if (events.length === 0) break;
-            await projection.apply(client, this.schemaName(projection, generation), events);
-            position = events[events.length - 1].position;
-            state.eventsProcessed += events.length;
-            await this.saveCheckpoint(client, projection.name, generation, position, events.length);
+            const window = await this.readPrepared(projection, position);
+            if (window.scanned === 0) break;
+            await this.applyWindow(client, projection, generation, window);
+            position = window.lastPosition;
+            state.eventsProcessed += window.scanned;
+            await this.saveCheckpoint(client, projection.name, generation, position, window.scanned);
           }
           await this.pointViewsAt(client, projection, generation);
           state.state = 'swapped';
@@ -403,8 +417,17 @@ export class ProjectionRunner {
    */
   private async applyNextBatch(projection: Projection): Promise<number> {
     const { generation, position } = await this.activeCheckpoint(projection.name);
-    const events = await this.store.readAll({ after: position, maxCount: this.batchSize });
-    if (events.length === 0) return 0;
+    const ahead = this.ahead.get(projection.name);
+    this.ahead.delete(projection.name);
+    // A window read ahead is used only when it starts at the checkpoint and is not empty: an empty one may
+    // predate appends whose notification has already been consumed.
+    const reused = ahead && ahead.after === position ? await ahead.window.catch(() => undefined) : undefined;
+    const window = reused && reused.scanned > 0 ? reused : await this.readPrepared(projection, position);
+    if (window.scanned === 0) return 0;
+    this.ahead.set(projection.name, {
+      after: window.lastPosition,
+      window: this.readAhead(projection, window),
+    });
     const applied = await this.withClient((client) =>
       this.inTransaction(client, async () => {
         const current = await client.query<{ active_generation: number; position: string }>(
@@ -416,15 +439,9 @@ export class ProjectionRunner {
         );
         const row = current.rows[0];
         if (row.active_generation !== generation || row.position !== position) return 0;
-        await projection.apply(client, this.schemaName(projection, generation), events);
-        await this.saveCheckpoint(
-          client,
-          projection.name,
-          generation,
-          events[events.length - 1].position,
-          events.length,
-        );
-        return events.length;
+        await this.applyWindow(client, projection, generation, window);
+        await this.saveCheckpoint(client, projection.name, generation, window.lastPosition, window.scanned);
+        return window.scanned;
       }),
     );
     if (applied > 0) await this.refreshStatisticsAsTablesGrow(projection, generation, applied);
@@ -450,6 +467,41 @@ export class ProjectionRunner {
   private async analyze(projection: Projection, generation: number): Promise<void> {
     const schema = this.schemaName(projection, generation);
     await this.pool.query(`ANALYZE ${projection.tables.map((table) => `${schema}.${table}`).join(', ')}`);
+  }
+
+  /**
+   * The next window of the log after `after`, holding only the events of the projection's streams, with the
+   * projection's CPU-bound work on it done.
+   */
+  private async readPrepared(projection: Projection, after: GlobalPosition): Promise<PreparedWindow> {
+    const window = await this.store.readWindow({
+      after,
+      maxCount: this.batchSize,
+      streamPrefixes: projection.streamPrefixes,
+    });
+    const prepared =
+      projection.prepare && window.events.length > 0 ? await projection.prepare(window.events) : undefined;
+    return { ...window, prepared };
+  }
+
+  /**
+   * Reads and prepares the window after `current` while `current` is being written: this process works on the
+   * next batch while PostgreSQL works on this one, so the two use both cores.
+   */
+  private readAhead(projection: Projection, current: PreparedWindow): Promise<PreparedWindow> {
+    const next = this.readPrepared(projection, current.lastPosition);
+    next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyWindow(
+    client: PoolClient,
+    projection: Projection,
+    generation: number,
+    window: PreparedWindow,
+  ): Promise<void> {
+    if (window.events.length === 0) return;
+    await projection.apply(client, this.schemaName(projection, generation), window.events, window.prepared);
   }
 
   private async activeCheckpoint(name: string): Promise<{ generation: number; position: GlobalPosition }> {

@@ -20,8 +20,10 @@ export const IDENTITY_EVENT_TYPES = new Set([
   LINK_REVIEW_RESOLVED,
 ]);
 
+export const IDENTITY_STREAM_PREFIX = 'PatientIdentity-';
+
 export function identityStreamId(goldenId: string): string {
-  return `PatientIdentity-${goldenId}`;
+  return `${IDENTITY_STREAM_PREFIX}${goldenId}`;
 }
 
 /** MATCH and POSSIBLE_MATCH come from the matcher; a reviewer's decision is MATCH with decidedBy set to them. */

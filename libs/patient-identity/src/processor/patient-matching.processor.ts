@@ -14,6 +14,7 @@ import {
   ResourceDeletedData,
   ResourceVersionLineage,
   ResourceVersionRecordedData,
+  resourceStreamId,
 } from '@fa/ingestion';
 import {
   DecidedBy,
@@ -21,6 +22,7 @@ import {
   GOLDEN_PATIENTS_MERGED,
   GoldenPatientCreatedData,
   GoldenPatientsMergedData,
+  IDENTITY_STREAM_PREFIX,
   identityStreamId,
   LINK_REVIEW_REQUESTED,
   LINK_REVIEW_RESOLVED,
@@ -88,6 +90,8 @@ export class PatientMatchingProcessor implements Projection {
   readonly version = 1;
   readonly readSchema = 'patient_matching';
   readonly tables = ['source_patients', 'blocking', 'not_matching'] as const;
+  /** Source patients, and the golden patients' streams for reviewers' decisions. */
+  readonly streamPrefixes = [resourceStreamId('Patient', ''), IDENTITY_STREAM_PREFIX];
 
   constructor(
     private readonly matcher: IdentityMatcher,

@@ -6,6 +6,7 @@ import {
   GoldenPatientCreatedData,
   GoldenPatientsMergedData,
   IDENTITY_EVENT_TYPES,
+  IDENTITY_STREAM_PREFIX,
   LINK_REVIEW_REQUESTED,
   LINK_REVIEW_RESOLVED,
   LinkReviewRequestedData,
@@ -81,6 +82,7 @@ export class IdentityLinksProjection implements Projection {
   readonly version = 1;
   readonly readSchema = IDENTITY_READ_SCHEMA;
   readonly tables = ['links', 'goldens', 'reviews', 'decisions'] as const;
+  readonly streamPrefixes = [IDENTITY_STREAM_PREFIX];
 
   async setup(client: PoolClient, schema: string): Promise<void> {
     await client.query(SETUP_SQL(schema));
