@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setImmediate } from 'node:timers/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Projection, RecordedEvent } from '@fa/event-store';
@@ -102,7 +103,14 @@ interface VersionRow {
   supersedes: boolean;
 }
 
-export class FhirStoreProjection implements Projection {
+/** A batch made ready for PostgreSQL: ranges to close, then COPY text for the versions and each index table. */
+export interface PreparedVersions {
+  closes: { resourceType: string; id: string; at: Date }[];
+  versions: string;
+  index: Record<IndexTable, string>;
+}
+
+export class FhirStoreProjection implements Projection<PreparedVersions> {
   readonly name = FHIR_STORE_PROJECTION;
   /** 2: history ordered by record time (then log position). 3: search index. */
   readonly version = 3;
@@ -115,7 +123,8 @@ export class FhirStoreProjection implements Projection {
     await client.query(SETUP_SQL(schema));
   }
 
-  async apply(client: PoolClient, schema: string, events: RecordedEvent[]): Promise<void> {
+  /** Everything but the database: version rows, their record-time ranges and the search index values. */
+  async prepare(events: RecordedEvent[]): Promise<PreparedVersions> {
     const rows: VersionRow[] = [];
     for (const event of events) {
       if (event.type !== RESOURCE_VERSION_RECORDED && event.type !== RESOURCE_DELETED) continue;
@@ -147,7 +156,6 @@ export class FhirStoreProjection implements Projection {
         supersedes: lineage.supersedesCurrent !== false,
       });
     }
-    if (rows.length === 0) return;
 
     // Within the batch each superseding version closes the one before it; the first closes the stored current one.
     const lastCurrentByKey = new Map<string, VersionRow>();
@@ -163,51 +171,61 @@ export class FhirStoreProjection implements Projection {
       else closeStored.set(key, { resourceType: row.resourceType, id: row.id, at: row.recordedFrom });
       lastCurrentByKey.set(key, row);
     }
-    // Node-postgres sends the first query at once: PostgreSQL closes ranges and stores versions while this
-    // process extracts the search index values, which is the projection's CPU-heavy part.
-    const closes = [...closeStored.values()];
-    const closing =
-      closes.length === 0
-        ? Promise.resolve()
-        : client.query(
-            `UPDATE ${schema}.resource_versions AS v SET recorded_to = c.at
-               FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS c(resource_type, id, at)
-              WHERE v.resource_type = c.resource_type AND v.id = c.id AND v.recorded_to IS NULL`,
-            [closes.map((c) => c.resourceType), closes.map((c) => c.id), closes.map((c) => c.at)],
-          );
-    // One JSON document per batch: PostgreSQL parses it in C, where text[] parameters cost a per-element
-    // escaping pass in node-postgres.
-    const storing = client.query(
-      `INSERT INTO ${schema}.resource_versions
-         (resource_type, id, version_id, recorded_from, recorded_to, deleted, resource, event_id, position_tx, position_gp, lineage)
-       SELECT r.t, r.i, r.v, r.f, r.u, r.d, r.r, r.e, r.x, r.g, r.l
-         FROM json_to_recordset($1::json)
-           AS r(t text, i text, v int, f timestamptz, u timestamptz, d boolean, r jsonb, e uuid, x bigint, g bigint, l jsonb)`,
-      [
-        JSON.stringify(
-          rows.map((r) => ({
-            t: r.resourceType,
-            i: r.id,
-            v: r.versionId,
-            f: r.recordedFrom,
-            u: r.recordedTo,
-            d: r.deleted,
-            r: r.resource,
-            e: r.eventId,
-            x: r.positionTx,
-            g: r.positionGp,
-            l: r.lineage,
-          })),
+    const index = await this.indexRows(rows);
+    return {
+      closes: [...closeStored.values()],
+      versions: copyText(
+        rows.map((r) => [
+          r.resourceType,
+          r.id,
+          r.versionId,
+          r.recordedFrom,
+          r.recordedTo,
+          r.deleted,
+          r.resource,
+          r.eventId,
+          r.positionTx,
+          r.positionGp,
+          r.lineage,
+        ]),
+      ),
+      index: Object.fromEntries(
+        SEARCH_INDEX_TABLES.map((table) => [table, copyText(index[table])]),
+      ) as Record<IndexTable, string>,
+    };
+  }
+
+  async apply(
+    client: PoolClient,
+    schema: string,
+    events: RecordedEvent[],
+    prepared?: PreparedVersions,
+  ): Promise<void> {
+    const { closes, versions, index } = prepared ?? (await this.prepare(events));
+    // Queued on one connection without waiting in between: PostgreSQL runs them in this order, with no round
+    // trips between. Ranges close before the new current versions arrive (the unique current index needs it).
+    const writes: Promise<unknown>[] = [];
+    if (closes.length > 0) {
+      writes.push(
+        client.query(
+          `UPDATE ${schema}.resource_versions AS v SET recorded_to = c.at
+             FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS c(resource_type, id, at)
+            WHERE v.resource_type = c.resource_type AND v.id = c.id AND v.recorded_to IS NULL`,
+          [closes.map((c) => c.resourceType), closes.map((c) => c.id), closes.map((c) => c.at)],
         ),
-      ],
-    );
-    const index = this.indexRows(rows);
-    await Promise.all([closing, storing]);
-    await copyIndexRows(client, schema, index);
+      );
+    }
+    // COPY rather than an INSERT of one JSON document: PostgreSQL then parses each body once, as jsonb (a
+    // json_to_recordset INSERT parsed it twice and took 200 ms per 1,000 versions).
+    writes.push(copyInto(client, `${schema}.resource_versions`, VERSION_COLUMNS, versions));
+    for (const table of SEARCH_INDEX_TABLES) {
+      writes.push(copyInto(client, `${schema}.${table}`, INDEX_COLUMNS[table], index[table]));
+    }
+    await Promise.all(writes);
   }
 
   /** Index rows of every version in the batch that is or becomes current, one list of tuples per table. */
-  private indexRows(rows: VersionRow[]): Record<IndexTable, unknown[][]> {
+  private async indexRows(rows: VersionRow[]): Promise<Record<IndexTable, unknown[][]>> {
     const index: Record<IndexTable, unknown[][]> = {
       search_token: [],
       search_string: [],
@@ -215,7 +233,10 @@ export class FhirStoreProjection implements Projection {
       search_number: [],
       search_reference: [],
     };
-    for (const row of rows) {
+    for (const [n, row] of rows.entries()) {
+      // Prepared ahead while the batch before is written: yielding now and then lets that batch's COPY
+      // messages go out, so PostgreSQL does not wait for this loop.
+      if (n % 50 === 49) await setImmediate();
       if (row.deleted || !row.supersedes || !row.resource) continue;
       const values = extractIndexValues(
         row.resource as { resourceType: string } & Record<string, unknown>,
@@ -248,22 +269,22 @@ const INDEX_COLUMNS: Record<IndexTable, string> = {
   search_reference: 'vkey, resource_type, param, target_type, target_id, raw',
 };
 
+const VERSION_COLUMNS =
+  'resource_type, id, version_id, recorded_from, recorded_to, deleted, resource, event_id, position_tx, position_gp, lineage';
+
+/** Rows in COPY's text format. Dates go as ISO instants, objects as JSON. */
+function copyText(rows: unknown[][]): string {
+  if (rows.length === 0) return '';
+  return rows.map((row) => row.map(copyField).join('\t')).join('\n') + '\n';
+}
+
 /**
  * COPY, the fastest way into PostgreSQL: replaying synthea-79 went from 1,706 to 2,071-2,154 events/s against
- * one json_to_recordset INSERT for all five tables.
+ * one json_to_recordset INSERT for all five index tables.
  */
-async function copyIndexRows(
-  client: PoolClient,
-  schema: string,
-  index: Record<IndexTable, unknown[][]>,
-): Promise<void> {
-  for (const table of SEARCH_INDEX_TABLES) {
-    const rows = index[table];
-    if (rows.length === 0) continue;
-    const text = rows.map((row) => row.map(copyField).join('\t')).join('\n') + '\n';
-    const copy = client.query(copyFrom(`COPY ${schema}.${table} (${INDEX_COLUMNS[table]}) FROM STDIN`));
-    await pipeline(Readable.from([text]), copy);
-  }
+async function copyInto(client: PoolClient, table: string, columns: string, text: string): Promise<void> {
+  if (text === '') return;
+  await pipeline(Readable.from([text]), client.query(copyFrom(`COPY ${table} (${columns}) FROM STDIN`)));
 }
 
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
@@ -271,7 +292,13 @@ const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': 
 /** COPY's text format: \N is NULL; backslash, tab, newline and carriage return are escaped. */
 function copyField(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
-  return String(value).replace(/[\\\t\n\r]/g, (ch) => COPY_ESCAPES[ch]);
+  const text =
+    value instanceof Date
+      ? value.toISOString()
+      : typeof value === 'object'
+        ? JSON.stringify(value)
+        : String(value);
+  return text.replace(/[\\\t\n\r]/g, (ch) => COPY_ESCAPES[ch]);
 }
 
 /** Rows repeated within one version (e.g. the same code in two codings) would only inflate the index. */
