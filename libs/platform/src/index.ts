@@ -3,3 +3,4 @@ export * from './database/database';
 export * from './database/embedded-postgres';
 export * from './logger';
 export * from './tokens';
+export * from './database/copy-rows';

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { copyInto, copyText } from '@fa/platform';
 import {
   AppendRequest,
   AppendResult,
@@ -223,13 +224,11 @@ export class PostgresEventStore implements EventStore {
       results.push({ streamId: request.streamId, nextExpectedRevision: revision, written: fresh.length });
     }
     if (rows.length > 0) {
-      // One JSON document per batch: PostgreSQL parses it in C, where text[] parameters would cost a
-      // per-element escaping pass in node-postgres.
-      await client.query(
-        `INSERT INTO events (stream_id, stream_revision, event_id, type, data, metadata)
-         SELECT e.s, e.r, e.i, e.t, e.d, e.m
-           FROM json_to_recordset($1::json) AS e(s text, r int, i uuid, t text, d jsonb, m jsonb)`,
-        [JSON.stringify(rows)],
+      await copyInto(
+        client,
+        'events',
+        'stream_id, stream_revision, event_id, type, data, metadata',
+        copyText(rows.map((e) => [e.s, e.r, e.i, e.t, e.d, e.m])),
       );
       // Delivered at commit: projection loops wake at once instead of polling an idle log.
       await client.query('SELECT pg_notify($1, $2)', [EVENTS_APPENDED_CHANNEL, '']);
