@@ -200,26 +200,21 @@ export class FhirStoreProjection implements Projection<PreparedVersions> {
     prepared?: PreparedVersions,
   ): Promise<void> {
     const { closes, versions, index } = prepared ?? (await this.prepare(events));
-    // Queued on one connection without waiting in between: PostgreSQL runs them in this order, with no round
-    // trips between. Ranges close before the new current versions arrive (the unique current index needs it).
-    const writes: Promise<unknown>[] = [];
+    // Ranges close before the new current versions arrive: the unique index on current versions needs it.
     if (closes.length > 0) {
-      writes.push(
-        client.query(
-          `UPDATE ${schema}.resource_versions AS v SET recorded_to = c.at
-             FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS c(resource_type, id, at)
-            WHERE v.resource_type = c.resource_type AND v.id = c.id AND v.recorded_to IS NULL`,
-          [closes.map((c) => c.resourceType), closes.map((c) => c.id), closes.map((c) => c.at)],
-        ),
+      await client.query(
+        `UPDATE ${schema}.resource_versions AS v SET recorded_to = c.at
+           FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS c(resource_type, id, at)
+          WHERE v.resource_type = c.resource_type AND v.id = c.id AND v.recorded_to IS NULL`,
+        [closes.map((c) => c.resourceType), closes.map((c) => c.id), closes.map((c) => c.at)],
       );
     }
     // COPY: replaying synthea-79 went from 1,706 to 2,071-2,154 events/s when the index rows moved to it from
     // a json_to_recordset INSERT; the versions' INSERT took 200 ms per 1,000, parsing each body twice.
-    writes.push(copyInto(client, `${schema}.resource_versions`, VERSION_COLUMNS, versions));
+    await copyInto(client, `${schema}.resource_versions`, VERSION_COLUMNS, versions);
     for (const table of SEARCH_INDEX_TABLES) {
-      writes.push(copyInto(client, `${schema}.${table}`, INDEX_COLUMNS[table], index[table]));
+      await copyInto(client, `${schema}.${table}`, INDEX_COLUMNS[table], index[table]);
     }
-    await Promise.all(writes);
   }
 
   /** Index rows of every version in the batch that is or becomes current, one list of tuples per table. */
