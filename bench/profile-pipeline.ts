@@ -14,8 +14,7 @@ import { createEmptyDatabase } from '../test/support/test-database';
 /**
  * Where the pipeline's time goes: for each phase (append by the file source, drain of every projection, replay
  * of fhir-store) the wall time and the CPU seconds of this process and of PostgreSQL (every postgres process on
- * the machine, read from /proc, so run it on a quiet machine). `npm run bench:profile` also writes a V8 CPU
- * profile of this process to bench/results/profiles (open it in Chrome DevTools or speedscope).
+ * the machine, read from /proc, so run it on a quiet machine). Run with node --cpu-prof for a V8 profile.
  */
 function postgresCpuSeconds(): number {
   let ticks = 0;

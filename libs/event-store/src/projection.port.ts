@@ -23,8 +23,13 @@ export interface Projection<Prepared = unknown> {
    * PostgreSQL, their bodies never sent or parsed; omit to receive every event.
    */
   readonly streamPrefixes?: readonly string[];
-  /** Creates tables and indexes in `schema` (a fresh, empty generation schema). */
+  /** Creates tables and indexes in `schema` (a fresh, empty generation schema), except deferredIndexSql's. */
   setup(client: PoolClient, schema: string): Promise<void>;
+  /**
+   * Indexes that apply() never reads (a search index, say). The runner creates them right after setup(), except
+   * in a rebuild, which creates them once its bulk load is done: one sort instead of a B-tree insert per row.
+   */
+  deferredIndexSql?(schema: string): string;
   /**
    * The CPU-bound half of apply, without the database: the runner prepares the next batch while PostgreSQL still
    * writes the one before, and hands the result to apply(). Optional.

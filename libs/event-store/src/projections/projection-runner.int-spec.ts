@@ -23,6 +23,26 @@ class CountingProjection implements Projection {
   }
 }
 
+/** Counting, with an index left to rebuilds' end and a prepare() whose result apply() records. */
+class PreparingProjection extends CountingProjection {
+  readonly seen: { prepared: unknown; events: number; indexed: boolean }[] = [];
+  deferredIndexSql(schema: string) {
+    return `CREATE INDEX applied_stream ON ${schema}.applied (stream_id)`;
+  }
+  prepare(events: RecordedEvent[]) {
+    return events.map((e) => e.id).join(',');
+  }
+  override async apply(client: PoolClient, schema: string, events: RecordedEvent[], prepared?: unknown) {
+    const indexed = await client.query(
+      `SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = 'applied_stream'`,
+      [schema],
+    );
+    this.seen.push({ prepared, events: events.length, indexed: indexed.rowCount === 1 });
+    expect(prepared).toBe(events.map((e) => e.id).join(','));
+    await super.apply(client, schema, events);
+  }
+}
+
 describe('ProjectionRunner', () => {
   let database: TestDatabase;
   let store: PostgresEventStore;
@@ -113,5 +133,24 @@ describe('ProjectionRunner', () => {
     const first = runner.rebuild('counting');
     await expect(runner.rebuild('counting')).rejects.toMatchObject({ name: 'RebuildAlreadyRunningError' });
     await first;
+  });
+
+  it('hands prepare() results to apply(), and creates deferred indexes at once, or after the bulk load of a rebuild', async () => {
+    const projection = new PreparingProjection();
+    const runner = new ProjectionRunner(database.pool, store, [projection], { batchSize: 100 });
+    await appendEvents(1000);
+    await runner.drain();
+    expect(projection.seen.length).toBeGreaterThanOrEqual(10);
+    expect(projection.seen.every((s) => s.indexed)).toBe(true);
+
+    projection.seen.length = 0;
+    await runner.rebuild('counting');
+    expect(projection.seen.reduce((n, s) => n + s.events, 0)).toBe(1000);
+    expect(projection.seen.every((s) => !s.indexed)).toBe(true);
+    const index = await database.pool.query(
+      `SELECT schemaname FROM pg_indexes WHERE indexname = 'applied_stream' ORDER BY 1`,
+    );
+    expect(index.rows.map((r) => r.schemaname)).toEqual(['counting_g2']);
+    expect(await appliedCount()).toBe(1000);
   });
 });

@@ -242,7 +242,7 @@ export class ProjectionRunner {
       );
       const g = next.rows[0].next;
       await this.inTransaction(client, async () => {
-        await this.createGeneration(client, projection, g);
+        await this.createGeneration(client, projection, g, { deferIndexes: true });
         await client.query('INSERT INTO checkpoints (projection, generation, position) VALUES ($1, $2, $3)', [
           projection.name,
           g,
@@ -290,6 +290,9 @@ export class ProjectionRunner {
           await report();
           lastReport = Date.now();
         }
+      }
+      if (projection.deferredIndexSql) {
+        await this.pool.query(projection.deferredIndexSql(this.schemaName(projection, generation)));
       }
       // The new generation answers queries from the swap on: give the planner its statistics first.
       await this.analyze(projection, generation);
@@ -555,11 +558,15 @@ export class ProjectionRunner {
     client: PoolClient,
     projection: Projection,
     generation: number,
+    options: { deferIndexes?: boolean } = {},
   ): Promise<void> {
     const schema = this.schemaName(projection, generation);
     await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await client.query(`CREATE SCHEMA ${schema}`);
     await projection.setup(client, schema);
+    if (projection.deferredIndexSql && !options.deferIndexes) {
+      await client.query(projection.deferredIndexSql(schema));
+    }
   }
 
   /** Replaces the read views in one transaction: readers see either the old or the new generation, never neither. */

@@ -53,27 +53,31 @@ const SEARCH_INDEX_SQL = (schema: string) => `
 CREATE TABLE ${schema}.search_token (
   vkey bigint NOT NULL, resource_type text NOT NULL, param text NOT NULL, system text, code text NOT NULL
 );
-CREATE INDEX search_token_value ON ${schema}.search_token (resource_type, param, code, system);
-CREATE INDEX search_token_version ON ${schema}.search_token (vkey, param);
 CREATE TABLE ${schema}.search_string (
   vkey bigint NOT NULL, resource_type text NOT NULL, param text NOT NULL, normalized text NOT NULL, exact text NOT NULL
 );
-CREATE INDEX search_string_value ON ${schema}.search_string (resource_type, param, normalized text_pattern_ops);
-CREATE INDEX search_string_version ON ${schema}.search_string (vkey, param);
 CREATE TABLE ${schema}.search_date (
   vkey bigint NOT NULL, resource_type text NOT NULL, param text NOT NULL, low timestamptz NOT NULL, high timestamptz NOT NULL
 );
-CREATE INDEX search_date_value ON ${schema}.search_date (resource_type, param, low);
-CREATE INDEX search_date_version ON ${schema}.search_date (vkey, param);
 CREATE TABLE ${schema}.search_number (
   vkey bigint NOT NULL, resource_type text NOT NULL, param text NOT NULL, value numeric NOT NULL, system text, code text
 );
-CREATE INDEX search_number_value ON ${schema}.search_number (resource_type, param, value);
-CREATE INDEX search_number_version ON ${schema}.search_number (vkey, param);
 CREATE TABLE ${schema}.search_reference (
   vkey bigint NOT NULL, resource_type text NOT NULL, param text NOT NULL,
   target_type text, target_id text, raw text NOT NULL
 );
+`;
+
+/** Only searches read these: a rebuild creates them after its bulk load (see Projection.deferredIndexSql). */
+const SEARCH_INDEX_INDEXES_SQL = (schema: string) => `
+CREATE INDEX search_token_value ON ${schema}.search_token (resource_type, param, code, system);
+CREATE INDEX search_token_version ON ${schema}.search_token (vkey, param);
+CREATE INDEX search_string_value ON ${schema}.search_string (resource_type, param, normalized text_pattern_ops);
+CREATE INDEX search_string_version ON ${schema}.search_string (vkey, param);
+CREATE INDEX search_date_value ON ${schema}.search_date (resource_type, param, low);
+CREATE INDEX search_date_version ON ${schema}.search_date (vkey, param);
+CREATE INDEX search_number_value ON ${schema}.search_number (resource_type, param, value);
+CREATE INDEX search_number_version ON ${schema}.search_number (vkey, param);
 CREATE INDEX search_reference_target ON ${schema}.search_reference (target_id, target_type, param);
 CREATE INDEX search_reference_version ON ${schema}.search_reference (vkey, param);
 `;
@@ -119,6 +123,10 @@ export class FhirStoreProjection implements Projection<PreparedVersions> {
 
   async setup(client: PoolClient, schema: string): Promise<void> {
     await client.query(SETUP_SQL(schema));
+  }
+
+  deferredIndexSql(schema: string): string {
+    return SEARCH_INDEX_INDEXES_SQL(schema);
   }
 
   /** Everything but the database: version rows, their record-time ranges and the search index values. */
