@@ -84,6 +84,23 @@ describe('FHIR API over the temporal store (service over HTTP, real PostgreSQL)'
     }
   });
 
+  it('times every request: Server-Timing on the response, and a histogram by route pattern on /metrics', async () => {
+    const patient = sourceResources.find((r) => r.resourceType === 'Patient')!;
+    const read = await harness
+      .http()
+      .get(`/fhir/Patient/${ourId('Patient', patient.id as string)}`)
+      .expect(200);
+    expect(read.headers['server-timing']).toMatch(/^app;dur=\d+\.\d{2}$/);
+    const missing = await harness.http().get('/fhir/Patient/no-such-id').expect(404);
+    expect(missing.headers['server-timing']).toMatch(/^app;dur=/);
+    const metrics = await harness.http().get('/metrics').expect(200);
+    expect(metrics.text).toMatch(
+      /http_request_duration_seconds_count\{method="GET",route="\/fhir\/:type\/:id",status="200"\} [1-9]/,
+    );
+    expect(metrics.text).toMatch(/route="\/fhir\/:type\/:id",status="404"/);
+    expect(metrics.text).not.toContain(ourId('Patient', patient.id as string));
+  });
+
   it('counts every version in type-level _history totals', async () => {
     const perType = new Map<string, number>();
     for (const r of sourceResources)

@@ -7,6 +7,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { EventStoreRuntime } from '@fa/event-store';
 import { AppModule } from './app.module';
 import { FhirExceptionFilter } from './http/fhir-exception.filter';
+import { requestTiming } from './http/request-timing';
 
 /** The HTTP application on an opened runtime; used by main.ts and by the end-to-end tests. */
 export async function createAggregatorApp(runtime: EventStoreRuntime): Promise<INestApplication> {
@@ -20,6 +21,7 @@ export async function createAggregatorApp(runtime: EventStoreRuntime): Promise<I
   app.set('query parser', 'extended');
   app.set('etag', false);
   app.useGlobalFilters(new FhirExceptionFilter());
+  app.use(requestTiming);
   // Every response carries a request id (the client's, or a new one) that error logs quote.
   app.use((request: Request, response: Response, next: NextFunction) => {
     const given = request.headers['x-request-id'];
