@@ -12,7 +12,7 @@ import { Command } from 'commander';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { EventStoreRuntime, openEventStore } from '@fa/event-store';
-import { IDENTITY_LINKS_PROJECTION, identityFollowers } from '@fa/patient-identity';
+import { IDENTITY_LINKS_PROJECTION, identityFollowers, seededRandom } from '@fa/patient-identity';
 import { FHIR_STORE_PROJECTION, FhirStoreProjection } from '@fa/fhir-store';
 import {
   aggregateIdOf,
@@ -55,12 +55,21 @@ const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 /** A fresh database on the bench's embedded PostgreSQL (or BENCH_DATABASE_URL's server). */
 const freshDatabase = async (serverUrl: string) => (await createEmptyDatabase(serverUrl, 'bench')).url;
 
-/** Writes `scale` copies of the dataset with fresh ids (references follow), as NDJSON files. */
+/**
+ * Writes `scale` copies of the dataset as NDJSON files: the same shape, fresh ids (references follow), and each
+ * copy's dates (YYYY-MM-DD, with or without a time) shifted by its own whole number of days, up to ten years
+ * back, drawn from `seed`: deterministic, and copies are distinct patients' histories rather than clones.
+ */
 async function scaledCopy(
   dataDir: string,
   scale: number,
+  seed = 1,
 ): Promise<{ dir: string; resources: number; bytes: number }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `fa-bench-x${scale}-`));
+  const random = seededRandom(seed);
+  const shiftDays = Array.from({ length: scale }, (_, copy) =>
+    copy === 0 ? 0 : -Math.floor(random() * 3650),
+  );
   let resources = 0;
   let bytes = 0;
   for (const name of (await fs.readdir(dataDir)).filter((n) => /\.ndjson(\.gz)?$/.test(n))) {
@@ -78,14 +87,16 @@ async function scaledCopy(
       .filter((l) => l.trim());
     const out: string[] = [];
     for (let copy = 0; copy < scale; copy++) {
-      // Same shape, fresh ids: every id and every Type/id reference gets the copy's suffix.
       const suffix = copy === 0 ? '' : `-x${copy}`;
       for (const line of lines) {
         out.push(
           suffix
-            ? line
-                .replace(/"id":"([^"]+)"/, `"id":"$1${suffix}"`)
-                .replace(/"reference":"([A-Z][A-Za-z]+)\/([^"/?]+)"/g, `"reference":"$1/$2${suffix}"`)
+            ? shiftDates(
+                line
+                  .replace(/"id":"([^"]+)"/, `"id":"$1${suffix}"`)
+                  .replace(/"reference":"([A-Z][A-Za-z]+)\/([^"/?]+)"/g, `"reference":"$1/$2${suffix}"`),
+                shiftDays[copy],
+              )
             : line,
         );
       }
@@ -96,6 +107,14 @@ async function scaledCopy(
     bytes += Buffer.byteLength(text);
   }
   return { dir, resources, bytes };
+}
+
+/** Every JSON string value starting with a full date (YYYY-MM-DD), moved by `days`; the rest of it is kept. */
+function shiftDates(line: string, days: number): string {
+  return line.replace(/"(\d{4})-(\d{2})-(\d{2})(?=[T"])/g, (_, year: string, month: string, day: string) => {
+    const shifted = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)) + days * 86_400_000);
+    return `"${shifted.toISOString().slice(0, 10)}`;
+  });
 }
 
 async function openRuntime(url: string): Promise<EventStoreRuntime> {
@@ -636,9 +655,10 @@ async function main() {
       'ceiling,ingest-file,ingest-kafka,reads,search,identity',
     )
     .option('--scale <list>', 'dataset multiples for ingest-file, e.g. 1,10', '1')
+    .option('--seed <n>', 'seed of the date shifts of scaled copies', '1')
     .option('--data <dir>', 'NDJSON dataset', path.resolve(REPO, '..', 'shared', 'data', 'synthea-79'))
     .parse(process.argv);
-  const options = program.opts<{ scenarios: string; scale: string; data: string }>();
+  const options = program.opts<{ scenarios: string; scale: string; seed: string; data: string }>();
   const scenarios = new Set(options.scenarios.split(','));
   const scales = options.scale.split(',').map(Number);
   const serverUrl =
@@ -651,7 +671,7 @@ async function main() {
   const ceilingRate = await ceiling(serverUrl, base);
   if (scenarios.has('ingest-file')) {
     for (const scale of scales) {
-      const data = scale === 1 ? base : await scaledCopy(options.data, scale);
+      const data = scale === 1 ? base : await scaledCopy(options.data, scale, Number(options.seed));
       await ingestFile(serverUrl, data, ceilingRate, `${scale}x`);
     }
   }
