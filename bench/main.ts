@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createReadStream, promises as fs } from 'node:fs';
+import { createReadStream, promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -164,6 +164,51 @@ async function ceiling(serverUrl: string, data: { dir: string; resources: number
   return rate;
 }
 
+/** The service with ROLES=kafka in its own process, as `ROLES=kafka npm start` runs it. */
+async function startConsumerProcess(databaseUrl: string, brokers: string[]) {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/aggregator/src/main.ts'], {
+    cwd: REPO,
+    env: {
+      ...process.env,
+      ROLES: 'kafka',
+      DATABASE_URL: databaseUrl,
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_TOPICS: 'bench=bench',
+      KAFKA_GROUP_ID: 'bench',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let peak = 0;
+  const readPeak = () => {
+    // VmHWM: the process's peak resident set so far.
+    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    peak = Math.max(peak, Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024);
+  };
+  return {
+    start: async () => {
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString('utf8');
+          if (out.includes('fhir-aggregator started')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`consumer process exited (${code}): ${out}`)));
+      });
+    },
+    stop: async () => {
+      readPeak();
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+    peakRssBytes: () => {
+      readPeak();
+      return peak;
+    },
+  };
+}
+
 /** `cli ingest` as a user runs it; returns what its summary reports. */
 async function runCliIngest(
   databaseUrl: string,
@@ -215,10 +260,15 @@ async function ingestFile(
   await runtime.close();
 }
 
+/**
+ * Kafka to queryable. `split`: the consumer runs as its own service process (ROLES=kafka) and this process
+ * is the one with ROLES=api,projections; otherwise one process has every role.
+ */
 async function ingestKafka(
   serverUrl: string,
   data: { dir: string; resources: number; bytes: number },
   ceilingRate: number,
+  split: boolean,
 ) {
   const kafka = await startKafkaMock({ topics: ['bench'], partitions: 32 });
   const url = await freshDatabase(serverUrl);
@@ -226,13 +276,15 @@ async function ingestKafka(
   const app = await createAggregatorApp(runtime);
   await app.init();
   await runtime.runner.start();
-  const consumer = new KafkaIngestionConsumer(app.get(CommandBus), {
-    brokers: kafka.brokers,
-    groupId: 'bench',
-    topics: new Map([['bench', 'bench']]),
-    maxMessageBytes: 16 * 1024 * 1024,
-    ingestionInstance: 'bench',
-  });
+  const consumer = split
+    ? await startConsumerProcess(url, kafka.brokers)
+    : new KafkaIngestionConsumer(app.get(CommandBus), {
+        brokers: kafka.brokers,
+        groupId: 'bench',
+        topics: new Map([['bench', 'bench']]),
+        maxMessageBytes: 16 * 1024 * 1024,
+        ingestionInstance: 'bench',
+      });
   await consumer.start();
   let peakRss = 0;
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
@@ -244,8 +296,11 @@ async function ingestKafka(
   await runtime.runner.waitForCatchUp();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   clearInterval(rssTimer);
+  const consumerPeakRss = 'peakRssBytes' in consumer ? consumer.peakRssBytes() : 0;
   record(
-    'ingest-kafka: publish to Kafka until every resource is queryable (publisher, broker, service, PostgreSQL on one machine)',
+    split
+      ? 'ingest-kafka split: a ROLES=kafka process consumes, this one (api, projections) follows the log'
+      : 'ingest-kafka: publish to Kafka until every resource is queryable (publisher, broker, service, PostgreSQL on one machine)',
     {
       resources: data.resources,
       publishSeconds: round(published, 1),
@@ -257,6 +312,7 @@ async function ingestKafka(
       'lag publish to queryable p99 ms': Math.round(percentile(lags, 99)),
       'lag publish to queryable max ms': Math.round(lags[lags.length - 1]),
       peakRssMb: Math.round(peakRss / 1024 / 1024),
+      ...(split ? { consumerProcessPeakRssMb: Math.round(consumerPeakRss / 1024 / 1024) } : {}),
     },
   );
   await consumer.stop();
@@ -696,7 +752,10 @@ async function main() {
       await ingestFile(serverUrl, data, ceilingRate, `${scale}x`);
     }
   }
-  if (scenarios.has('ingest-kafka')) await ingestKafka(serverUrl, base, ceilingRate);
+  if (scenarios.has('ingest-kafka')) {
+    await ingestKafka(serverUrl, base, ceilingRate, false);
+    await ingestKafka(serverUrl, base, ceilingRate, true);
+  }
   if (scenarios.has('reads')) await readsAndReplay(serverUrl, base);
   if (scenarios.has('search')) await search(serverUrl, base);
   if (scenarios.has('identity')) {

@@ -25,31 +25,37 @@ async function main(): Promise<void> {
   );
   const app = await createAggregatorApp(runtime);
   app.enableShutdownHooks();
-  await app.listen(config.port);
-  await runtime.runner.start();
+  const roles = config.roles;
+  if (roles.has('api')) await app.listen(config.port);
+  else await app.init();
+  if (roles.has('projections')) await runtime.runner.start();
   collectDefaultMetrics();
-  const kafka = config.kafkaBrokers.length
-    ? new KafkaIngestionConsumer(app.get(CommandBus), {
-        brokers: config.kafkaBrokers,
-        groupId: config.kafkaGroupId,
-        topics: config.kafkaTopics,
-        maxMessageBytes: config.kafkaMaxMessageBytes,
-        sessionTimeoutMs: config.kafkaSessionTimeoutMs,
-        ingestionInstance: `${os.hostname()}:${process.pid}`,
-        logger: log,
-      })
-    : undefined;
+  const kafka =
+    roles.has('kafka') && config.kafkaBrokers.length
+      ? new KafkaIngestionConsumer(app.get(CommandBus), {
+          brokers: config.kafkaBrokers,
+          groupId: config.kafkaGroupId,
+          topics: config.kafkaTopics,
+          maxMessageBytes: config.kafkaMaxMessageBytes,
+          sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+          ingestionInstance: `${os.hostname()}:${process.pid}`,
+          logger: log,
+        })
+      : undefined;
   await kafka?.start();
-  const port = (app.getHttpServer().address() as { port: number }).port;
+  const port = roles.has('api') ? (app.getHttpServer().address() as { port: number }).port : undefined;
   log.info(
     {
+      roles: [...roles],
       port,
       database: config.databaseUrl ? 'DATABASE_URL' : `embedded (${config.dataDir})`,
       kafka: kafka
         ? { brokers: config.kafkaBrokers, topics: [...config.kafkaTopics.keys()] }
-        : 'off: set KAFKA_BROKERS',
+        : roles.has('kafka')
+          ? 'off: set KAFKA_BROKERS'
+          : 'off: not in ROLES',
     },
-    'fhir-aggregator listening',
+    'fhir-aggregator started',
   );
 
   let stopping = false;

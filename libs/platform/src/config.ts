@@ -14,6 +14,28 @@ export interface AppConfig {
   kafkaMaxMessageBytes: number;
   /** How long the group waits for a silent member (e.g. one killed with -9) before moving its partitions. */
   kafkaSessionTimeoutMs: number;
+  /** What this process does; several processes with different roles share one database (and Kafka group). */
+  roles: ReadonlySet<ServiceRole>;
+}
+
+export const SERVICE_ROLES = ['api', 'projections', 'kafka'] as const;
+export type ServiceRole = (typeof SERVICE_ROLES)[number];
+
+/**
+ * ROLES: "api,projections,kafka" (the default: everything). api serves HTTP, projections runs the projection
+ * loops, kafka consumes KAFKA_TOPICS. Processes split by role spread the work over cores and machines.
+ */
+export function parseRoles(value: string | undefined): ReadonlySet<ServiceRole> {
+  const items = (value ?? SERVICE_ROLES.join(','))
+    .split(',')
+    .map((role) => role.trim())
+    .filter(Boolean);
+  for (const item of items) {
+    if (!(SERVICE_ROLES as readonly string[]).includes(item))
+      throw new Error(`ROLES: ${JSON.stringify(item)} is not one of ${SERVICE_ROLES.join(', ')}`);
+  }
+  if (items.length === 0) throw new Error(`ROLES: name at least one of ${SERVICE_ROLES.join(', ')}`);
+  return new Set(items as ServiceRole[]);
 }
 
 /** KAFKA_TOPICS: "ehr-a=hospital-a,claims=payer-x,shared" (shared: the `source` header names the source). */
@@ -48,5 +70,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     kafkaGroupId: env.KAFKA_GROUP_ID ?? 'fhir-aggregator',
     kafkaMaxMessageBytes: Number(env.KAFKA_MAX_MESSAGE_BYTES ?? 16 * 1024 * 1024),
     kafkaSessionTimeoutMs: Number(env.KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
+    roles: parseRoles(env.ROLES),
   };
 }
