@@ -1,7 +1,7 @@
 import { setImmediate } from 'node:timers/promises';
 import type { PoolClient } from 'pg';
 import type { Projection, RecordedEvent } from '@fa/event-store';
-import { copyInto, copyText } from '@fa/platform';
+import { copyInto, copyLine, copyText } from '@fa/platform';
 import { extractIndexValues, IndexValues, r4SearchParameters, SearchParameterRegistry } from '@fa/fhir';
 import {
   RESOURCE_DELETED,
@@ -177,7 +177,7 @@ export class FhirStoreProjection implements Projection<PreparedVersions> {
       else closeStored.set(key, { resourceType: row.resourceType, id: row.id, at: row.recordedFrom });
       lastCurrentByKey.set(key, row);
     }
-    const index = await this.indexRows(rows);
+    const index = await this.indexLines(rows);
     return {
       closes: [...closeStored.values()],
       versions: copyText(
@@ -196,7 +196,10 @@ export class FhirStoreProjection implements Projection<PreparedVersions> {
         ]),
       ),
       index: Object.fromEntries(
-        SEARCH_INDEX_TABLES.map((table) => [table, copyText(index[table])]),
+        SEARCH_INDEX_TABLES.map((table) => [
+          table,
+          index[table].length === 0 ? '' : index[table].join('\n') + '\n',
+        ]),
       ) as Record<IndexTable, string>,
     };
   }
@@ -225,9 +228,12 @@ export class FhirStoreProjection implements Projection<PreparedVersions> {
     }
   }
 
-  /** Index rows of every version in the batch that is or becomes current, one list of tuples per table. */
-  private async indexRows(rows: VersionRow[]): Promise<Record<IndexTable, unknown[][]>> {
-    const index: Record<IndexTable, unknown[][]> = {
+  /**
+   * Index rows, as COPY lines, of every version in the batch that is or becomes current, per table. A row a
+   * version yields twice (the same code in two codings, say) is kept once: it would only inflate the index.
+   */
+  private async indexLines(rows: VersionRow[]): Promise<Record<IndexTable, string[]>> {
+    const index: Record<IndexTable, string[]> = {
       search_token: [],
       search_string: [],
       search_date: [],
@@ -246,15 +252,29 @@ export class FhirStoreProjection implements Projection<PreparedVersions> {
       addOriginalIdentifier(values, row, this.searchParameters);
       const k = row.positionGp;
       const t = row.resourceType;
-      for (const v of unique(values.tokens)) index.search_token.push([k, t, v.param, v.system, v.code]);
-      for (const v of unique(values.strings))
-        index.search_string.push([k, t, v.param, v.normalized, v.exact]);
-      for (const v of unique(values.dates)) index.search_date.push([k, t, v.param, v.low, v.high]);
-      for (const v of unique(values.numbers))
-        index.search_number.push([k, t, v.param, v.value, v.system, v.code]);
-      for (const v of unique(values.references)) {
-        index.search_reference.push([k, t, v.param, v.targetType, v.targetId, v.raw]);
-      }
+      const add = (table: IndexTable, lines: string[]) => {
+        for (const line of lines.length < 2 ? lines : new Set(lines)) index[table].push(line);
+      };
+      add(
+        'search_token',
+        values.tokens.map((v) => copyLine([k, t, v.param, v.system, v.code])),
+      );
+      add(
+        'search_string',
+        values.strings.map((v) => copyLine([k, t, v.param, v.normalized, v.exact])),
+      );
+      add(
+        'search_date',
+        values.dates.map((v) => copyLine([k, t, v.param, v.low, v.high])),
+      );
+      add(
+        'search_number',
+        values.numbers.map((v) => copyLine([k, t, v.param, v.value, v.system, v.code])),
+      );
+      add(
+        'search_reference',
+        values.references.map((v) => copyLine([k, t, v.param, v.targetType, v.targetId, v.raw])),
+      );
     }
     return index;
   }
@@ -272,18 +292,6 @@ const INDEX_COLUMNS: Record<IndexTable, string> = {
 
 const VERSION_COLUMNS =
   'resource_type, id, version_id, recorded_from, recorded_to, deleted, resource, event_id, position_tx, position_gp, lineage';
-
-/** Rows repeated within one version (e.g. the same code in two codings) would only inflate the index. */
-function unique<T extends object>(values: T[]): T[] {
-  if (values.length < 2) return values;
-  const seen = new Set<string>();
-  return values.filter((value) => {
-    const key = JSON.stringify(value);
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
 
 /**
  * The system under which a resource is found by its id at the source: identifier=<system>|<source id>. The same

@@ -9,7 +9,12 @@ import { from as copyFrom } from 'pg-copy-streams';
  */
 export function copyText(rows: readonly (readonly unknown[])[]): string {
   if (rows.length === 0) return '';
-  return rows.map((row) => row.map(copyField).join('\t')).join('\n') + '\n';
+  return rows.map(copyLine).join('\n') + '\n';
+}
+
+/** One row in COPY's text format, without its newline. */
+export function copyLine(row: readonly unknown[]): string {
+  return row.map(copyField).join('\t');
 }
 
 /** COPY `text` (from copyText) into `table`; nothing to send is no statement. */
@@ -24,15 +29,16 @@ export async function copyInto(
 }
 
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
 
 /** \N is NULL; backslash, tab, newline and carriage return are escaped. */
 function copyField(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
-  const text =
-    value instanceof Date
-      ? value.toISOString()
-      : typeof value === 'object'
-        ? JSON.stringify(value)
-        : String(value);
-  return text.replace(/[\\\t\n\r]/g, (ch) => COPY_ESCAPES[ch]);
+  if (typeof value === 'string') {
+    return NEEDS_ESCAPE.test(value) ? value.replace(/[\\\t\n\r]/g, (ch) => COPY_ESCAPES[ch]) : value;
+  }
+  if (value instanceof Date) return value.toISOString();
+  // JSON.stringify escapes every control character, so only its backslashes need doubling.
+  if (typeof value === 'object') return JSON.stringify(value).replaceAll('\\', '\\\\');
+  return String(value);
 }
