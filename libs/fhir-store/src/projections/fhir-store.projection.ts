@@ -35,6 +35,9 @@ CREATE TABLE ${schema}.resource_versions (
   lineage jsonb NOT NULL,
   PRIMARY KEY (resource_type, id, version_id)
 );
+-- Bodies stored uncompressed: pglz cost 12 us per version on write and 12% on reads of synthea-79, for 31%
+-- less space. The log keeps its compressed copy; this table is rebuilt from it at will.
+ALTER TABLE ${schema}.resource_versions ALTER COLUMN resource SET STORAGE EXTERNAL;
 CREATE UNIQUE INDEX resource_versions_current ON ${schema}.resource_versions (resource_type, id) WHERE recorded_to IS NULL;
 CREATE INDEX resource_versions_type_history
   ON ${schema}.resource_versions (resource_type, recorded_from, position_tx, position_gp);
