@@ -86,26 +86,31 @@ async function scaledCopy(
       .toString('utf8')
       .split('\n')
       .filter((l) => l.trim());
-    const out: string[] = [];
-    for (let copy = 0; copy < scale; copy++) {
-      const suffix = copy === 0 ? '' : `-x${copy}`;
-      for (const line of lines) {
-        out.push(
-          suffix
-            ? shiftDates(
-                line
-                  .replace(/"id":"([^"]+)"/, `"id":"$1${suffix}"`)
-                  .replace(/"reference":"([A-Z][A-Za-z]+)\/([^"/?]+)"/g, `"reference":"$1/$2${suffix}"`),
-                shiftDays[copy],
-              )
-            : line,
-        );
+    // One copy at a time straight to the file: at 100x a file's text would pass V8's longest string.
+    const file = await fs.open(path.join(dir, name.replace(/\.gz$/, '')), 'w');
+    try {
+      for (let copy = 0; copy < scale; copy++) {
+        const suffix = copy === 0 ? '' : `-x${copy}`;
+        const text =
+          lines
+            .map((line) =>
+              suffix
+                ? shiftDates(
+                    line
+                      .replace(/"id":"([^"]+)"/, `"id":"$1${suffix}"`)
+                      .replace(/"reference":"([A-Z][A-Za-z]+)\/([^"/?]+)"/g, `"reference":"$1/$2${suffix}"`),
+                    shiftDays[copy],
+                  )
+                : line,
+            )
+            .join('\n') + '\n';
+        await file.write(text);
+        resources += lines.length;
+        bytes += Buffer.byteLength(text);
       }
+    } finally {
+      await file.close();
     }
-    const text = out.join('\n') + '\n';
-    await fs.writeFile(path.join(dir, name.replace(/\.gz$/, '')), text);
-    resources += out.length;
-    bytes += Buffer.byteLength(text);
   }
   return { dir, resources, bytes };
 }
