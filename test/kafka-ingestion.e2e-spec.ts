@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { publishFiles } from '@fa/ingestion';
 import { AggregatorHarness, FIXTURES, REPO_ROOT, startAggregator } from './support/aggregator-harness';
+import { eventually } from './support/eventually';
 import { createTestDatabase } from './support/test-database';
 import { startKafkaMock } from './support/kafka-mock';
 
@@ -16,19 +17,6 @@ async function fixtureCount(): Promise<number> {
     n += (await fs.readFile(path.join(SAMPLE, name), 'utf8')).split('\n').filter((l) => l.trim()).length;
   }
   return n;
-}
-
-async function eventually<T>(
-  probe: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 const countVersions = (harness: AggregatorHarness, source: string) => async () =>

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { publishFiles } from '@fa/ingestion';
 import { FIXTURES, REPO_ROOT } from './support/aggregator-harness';
+import { eventually } from './support/eventually';
 import { startKafkaMock } from './support/kafka-mock';
 import { createTestDatabase } from './support/test-database';
 
@@ -12,15 +13,6 @@ interface StartedLine {
   roles: string[];
   port?: number;
   kafka: unknown;
-}
-
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 describe('ROLES: one service split over processes by role', () => {
@@ -71,7 +63,7 @@ describe('ROLES: one service split over processes by role', () => {
         database.pool
           .query<{ n: string }>(`SELECT count(*) AS n FROM events WHERE type = 'ResourceVersionRecorded'`)
           .then((r) => Number(r.rows[0].n));
-      expect(await until(recorded, (n) => n >= lines.length)).toBe(lines.length);
+      expect(await eventually(recorded, (n) => n >= lines.length)).toBe(lines.length);
       // Recorded, yet no projection has applied anything: that is not this process's role.
       const moved = await database.pool.query(
         `SELECT count(*) AS n FROM pg_tables WHERE tablename = 'checkpoints'`,
@@ -88,7 +80,7 @@ describe('ROLES: one service split over processes by role', () => {
         fetch(`http://127.0.0.1:${api.port}/fhir/Patient?_summary=count`)
           .then((response) => response.json() as Promise<{ total?: number }>)
           .then((bundle) => bundle.total ?? 0);
-      expect(await until(total, (n) => n >= patients)).toBe(patients);
+      expect(await eventually(total, (n) => n >= patients)).toBe(patients);
     } finally {
       for (const child of children) child.kill('SIGTERM');
       await Promise.all(

@@ -1,21 +1,14 @@
 import { defaultComparators } from './comparators';
 import { FellegiSunterModel } from './fellegi-sunter';
 import { decide, type MatchCandidate } from './match-decision';
-import { features, illustrativeParameters } from './testing/fixtures';
+import { features, HARLEY, illustrativeParameters } from './testing/fixtures';
 import type { MatchThresholds } from './thresholds';
 
 const comparators = defaultComparators();
 const model = new FellegiSunterModel(comparators, illustrativeParameters(comparators));
 const thresholds: MatchThresholds = { scale: 'probability', match: 0.99, possibleMatch: 0.5 };
 
-const harley = {
-  given: 'harley',
-  family: 'mccarthy',
-  birthDate: '1908-04-19',
-  city: 'marsden',
-  postalCode: '3165',
-  ssn: '6089216',
-};
+const harley = HARLEY;
 
 const candidate = (
   goldenId: string,

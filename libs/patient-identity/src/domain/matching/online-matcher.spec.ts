@@ -1,19 +1,12 @@
 import { defaultComparators } from './comparators';
 import { FellegiSunterModel } from './fellegi-sunter';
 import { OnlineMatcher } from './online-matcher';
-import { features, illustrativeParameters } from './testing/fixtures';
+import { features, HARLEY, illustrativeParameters } from './testing/fixtures';
 
 const comparators = defaultComparators();
 const model = new FellegiSunterModel(comparators, illustrativeParameters(comparators));
 
-const harley = {
-  given: 'harley',
-  family: 'mccarthy',
-  birthDate: '1908-04-19',
-  city: 'marsden',
-  postalCode: '3165',
-  ssn: '6089216',
-};
+const harley = HARLEY;
 
 describe('OnlineMatcher', () => {
   it('founds a golden for a new person and links later records of that person to it', () => {

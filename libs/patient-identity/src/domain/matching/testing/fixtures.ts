@@ -52,3 +52,13 @@ export function illustrativeParameters(
     }),
   };
 }
+
+/** One Febrl-style person, as the specs' reference record. */
+export const HARLEY = {
+  given: 'harley',
+  family: 'mccarthy',
+  birthDate: '1908-04-19',
+  city: 'marsden',
+  postalCode: '3165',
+  ssn: '6089216',
+};
