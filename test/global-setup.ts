@@ -1,11 +1,15 @@
 import * as path from 'node:path';
 import { ensureEmbeddedPostgres } from '../libs/platform/src/database/embedded-postgres';
+import { ensureKafkaMockBinary } from './support/kafka-mock';
 
 /**
  * One real PostgreSQL for the whole run: DATABASE_URL when given, else an embedded server under .test-data/.
  * Each test file then creates its own database (test/support/test-database.ts).
+ * The Kafka mock broker is built first (unless KAFKA_BROKERS names a real cluster): a machine that cannot
+ * build it stops the run here with one message saying what to install, instead of failing test by test.
  */
 export default async function globalSetup(): Promise<void> {
+  if (!process.env.KAFKA_BROKERS) await ensureKafkaMockBinary();
   if (process.env.DATABASE_URL) return;
   const db = await ensureEmbeddedPostgres(path.resolve(__dirname, '..', '.test-data'));
   process.env.DATABASE_URL = db.connectionString;
