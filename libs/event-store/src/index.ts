@@ -1,7 +1,6 @@
 export * from './event-store.port';
 export * from './projection.port';
 export * from './postgres/postgres-event-store';
-export * from './testing/event-store.contract';
 export * from './projections/projection-runner';
 export * from './event-store.module';
 export * from './open-event-store';

@@ -1,6 +1,6 @@
 import { createTestDatabase } from '../../../../test/support/test-database';
 import { START_OF_LOG } from '../event-store.port';
-import { describeEventStoreContract } from '../testing/event-store.contract';
+import { describeEventStoreContract } from '../testing';
 import { PostgresEventStore } from './postgres-event-store';
 
 describeEventStoreContract('PostgreSQL', async () => {
