@@ -375,4 +375,12 @@ describe('FHIR API over the temporal store (service over HTTP, real PostgreSQL)'
     const after = (await harness.http().get('/admin/projections/fhir-store/digest').expect(200)).body;
     expect(after).toEqual(before);
   });
+
+  it('refuses to rebuild a process manager (it would decide again) and names unknown projections', async () => {
+    const refused = await harness.http().post('/admin/projections/patient-matching/$rebuild').expect(409);
+    expect(JSON.stringify(refused.body)).toContain('process manager');
+    await harness.http().post('/admin/projections/no-such-projection/$rebuild').expect(404);
+    const statuses = (await harness.http().get('/admin/projections').expect(200)).body as { name: string }[];
+    expect(statuses.map((s) => s.name)).toContain('patient-matching');
+  });
 });

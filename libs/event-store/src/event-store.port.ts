@@ -1,3 +1,5 @@
+import type { PoolClient } from 'pg';
+
 /**
  * The event store port, shaped after EventStoreDB semantics so that the PostgreSQL adapter (default)
  * and the EventStoreDB adapter satisfy one contract test suite.
@@ -16,7 +18,7 @@ export interface EventToAppend<Data = unknown, Metadata = unknown> {
 
 /**
  * Opaque, totally ordered position in the global log. Adapters serialise it as a string; compare it only
- * through the adapter. The PostgreSQL adapter uses "<transaction id>:<global position>".
+ * through the adapter (comparePositions).
  */
 export type GlobalPosition = string;
 
@@ -56,27 +58,41 @@ export interface ReadStreamOptions {
 }
 
 export interface ReadAllOptions {
-  /** Exclusive: return events after this position. */
+  /** Exclusive: return events after this position (default: the start of the log). */
   after?: GlobalPosition;
   maxCount?: number;
+  /**
+   * Keep only events of streams whose id starts with one of these (e.g. "Patient-"). The others still count
+   * towards maxCount and move `lastPosition`, but adapters skip their bodies (a server-side filter).
+   */
+  streamPrefixes?: readonly string[];
 }
 
-export interface SubscribeToAllOptions {
-  /** Exclusive start position, typically a projection's checkpoint. */
-  after?: GlobalPosition;
-  batchSize?: number;
-  /** How long to wait before polling again once caught up. */
-  idleDelayMs?: number;
-  /** Called with each batch in global order; the next batch is read only after this resolves. */
-  onEvents(events: RecordedEvent[]): Promise<void>;
-  onError?(error: unknown): void;
+/** One window of the global log, in order. */
+export interface LogWindow {
+  /** The events of the window that pass the stream filter. */
+  events: RecordedEvent[];
+  /** Position of the last event scanned (filtered out or not): read on from here. `after` when none. */
+  lastPosition: GlobalPosition;
+  /** Events scanned, filtered out or not: 0 means the reader is at the head. */
+  scanned: number;
 }
 
-export interface Subscription {
-  /** Resolves once the subscription has stopped and its in-flight batch has been handled. */
-  stop(): Promise<void>;
+export interface AppendOptions {
+  /**
+   * The caller's open transaction on the read-model database. A process manager passes the transaction that also
+   * writes its state and checkpoint. The PostgreSQL adapter appends inside it (one commit for both); an adapter
+   * on another server appends before that transaction commits, and the deterministic event ids make a repeat
+   * after a crash write nothing: the same exactly-once effect.
+   */
+  within?: PoolClient;
 }
 
+/**
+ * What ingestion, the identity commands, process managers and the projection runner need of an event store.
+ * Positions are opaque: callers compare them only with comparePositions. The contract suite
+ * (`@fa/event-store/testing`) defines the behaviour; every adapter passes it.
+ */
 export interface EventStore {
   /** Appends to one stream atomically. Throws WrongExpectedRevisionError on a revision conflict. */
   append(
@@ -88,16 +104,29 @@ export interface EventStore {
    * Appends to many streams in one durable transaction (all or nothing). Ingestion uses it to batch.
    * Throws WrongExpectedRevisionError naming the first stream whose expectation failed.
    */
-  appendMany(requests: AppendRequest[]): Promise<AppendResult[]>;
+  appendMany(requests: AppendRequest[], options?: AppendOptions): Promise<AppendResult[]>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** Last event of each named stream that exists (used to compare content hashes before appending). */
   readLastEvents(streamIds: string[]): Promise<Map<string, RecordedEvent>>;
-  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
-  /** Position of the newest event that readers may see now; START_OF_LOG when empty. */
+  /**
+   * The next window of the global log after a position, in the total order every reader sees: an event that
+   * commits later never appears before one already read (readers are held back, never skip).
+   */
+  readAll(options?: ReadAllOptions): Promise<LogWindow>;
+  /**
+   * Position of the newest committed event (START_OF_LOG when empty). A reader that has reached it has seen
+   * everything committed before the call.
+   */
   headPosition(): Promise<GlobalPosition>;
+  /** Number of events readers can see after a position (a checkpoint's lag). */
+  countAfter(position: GlobalPosition): Promise<number>;
   /** Total order on positions: negative, zero or positive like a comparator. */
   comparePositions(a: GlobalPosition, b: GlobalPosition): number;
-  subscribeToAll(options: SubscribeToAllOptions): Subscription;
+  /**
+   * Resolves when events may have been appended since the call, or after at most `timeoutMs`: a caught-up reader
+   * sleeps on it instead of polling. Spurious wake-ups are allowed; a missed append costs at most the timeout.
+   */
+  waitForAppend(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,4 +1,5 @@
 import { AppConfig, Database, openDatabase } from '@fa/platform';
+import type { EventStore } from './event-store.port';
 import type { Projection } from './projection.port';
 import { PostgresEventStore } from './postgres/postgres-event-store';
 import { ProjectionRunner, ProjectionRunnerOptions } from './projections/projection-runner';
@@ -16,7 +17,7 @@ export interface EventStoreRuntime {
  */
 export async function openEventStore(
   config: Pick<AppConfig, 'databaseUrl' | 'dataDir'>,
-  projections: Projection[] | ((store: PostgresEventStore) => Projection[]),
+  projections: Projection[] | ((store: EventStore) => Projection[]),
   options: ProjectionRunnerOptions & { poolSize?: number } = {},
 ): Promise<EventStoreRuntime> {
   const database = await openDatabase(config, options.poolSize ?? 10);
@@ -32,6 +33,7 @@ export async function openEventStore(
       runner,
       close: async () => {
         await runner.stop();
+        await store.close();
         await database.close();
       },
     };

@@ -2,17 +2,20 @@ import type { PoolClient } from 'pg';
 import type { RecordedEvent } from './event-store.port';
 
 /**
- * A PostgreSQL read model fed from the global log. The projection runner owns transactions and checkpoints:
+ * A follower of the global log with state in PostgreSQL: a read model or a process manager. The projection runner owns transactions and checkpoints:
  * apply() runs inside the runner's transaction, which also writes the checkpoint (exactly-once effect).
  *
  * Each build of a projection (a "generation") lives in its own schema, e.g. fhir_store_g3. Readers query the
  * stable schema named by readSchema (e.g. fhir_store), which holds one view per table in `tables`; a rebuild
  * fills a new generation and then repoints those views in one transaction, so reads never stop.
  */
-export interface Projection<Prepared = unknown> {
+interface LogFollower<Prepared> {
   /** Kebab-case name used by the CLI and admin API, e.g. "fhir-store". */
   readonly name: string;
-  /** Bump when the projection's logic changes: a mismatch with the stored version triggers a rebuild. */
+  /**
+   * Bump when the logic changes. A read model is then rebuilt; a process manager records the new version and
+   * applies it from its checkpoint on.
+   */
   readonly version: number;
   /** Schema readers query, e.g. "fhir_store". */
   readonly readSchema: string;
@@ -40,6 +43,25 @@ export interface Projection<Prepared = unknown> {
    * has one. Must ignore event types it does not know.
    */
   apply(client: PoolClient, schema: string, events: RecordedEvent[], prepared?: Prepared): Promise<void>;
+}
+
+/** A read model: a pure function of the log, so any generation can be rebuilt from the start of the log. */
+export interface ReadModelProjection<Prepared = unknown> extends LogFollower<Prepared> {
+  readonly kind: 'read-model';
+}
+
+/**
+ * A process manager: it follows the log like a projection but decides and appends events of its own. Replaying
+ * it would decide again, so it is never rebuilt: its decisions are in the log, replayed by the read models.
+ */
+export interface ProcessManager<Prepared = unknown> extends LogFollower<Prepared> {
+  readonly kind: 'process-manager';
+}
+
+export type Projection<Prepared = unknown> = ReadModelProjection<Prepared> | ProcessManager<Prepared>;
+
+export function isRebuildable<P>(projection: Projection<P>): projection is ReadModelProjection<P> {
+  return projection.kind === 'read-model';
 }
 
 export interface ProjectionStatus {

@@ -1,4 +1,4 @@
-import type { PostgresEventStore, Projection } from '@fa/event-store';
+import type { EventStore, Projection } from '@fa/event-store';
 import type { IdentityMatcher } from './domain/identity-matcher';
 import { identityMatcherFromEnvironment } from './domain/fellegi-sunter-identity-matcher';
 import { PatientMatchingProcessor } from './processor/patient-matching.processor';
@@ -6,7 +6,7 @@ import { IdentityLinksProjection } from './projections/identity-links.projection
 
 /** The context's two log followers: the matcher that decides, and the projection that records decisions. */
 export function identityFollowers(
-  store: PostgresEventStore,
+  store: EventStore,
   matcher: IdentityMatcher = identityMatcherFromEnvironment(),
 ): Projection[] {
   return [new PatientMatchingProcessor(matcher, store), new IdentityLinksProjection()];

@@ -1,49 +1,23 @@
 import type { Pool, PoolClient } from 'pg';
 import { copyInto, copyText } from '@fa/platform';
 import {
+  AppendOptions,
   AppendRequest,
   AppendResult,
   EventStore,
   EventToAppend,
   ExpectedRevision,
   GlobalPosition,
+  LogWindow,
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
   START_OF_LOG,
-  SubscribeToAllOptions,
-  Subscription,
   WrongExpectedRevisionError,
 } from '../event-store.port';
-
-/** LISTEN/NOTIFY channel told of every commit that appended events. */
-export const EVENTS_APPENDED_CHANNEL = 'fa_events_appended';
-
-/**
- * Schema of the PostgreSQL event store. `streams` holds each stream's last revision so that an append locks one
- * small row per stream (optimistic concurrency without scanning events); `events` is the global log.
- */
-export const EVENT_STORE_SCHEMA_SQL = `
-CREATE TABLE IF NOT EXISTS streams (
-  stream_id text PRIMARY KEY,
-  revision integer NOT NULL
-);
-CREATE TABLE IF NOT EXISTS events (
-  global_position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
-  stream_id text NOT NULL,
-  stream_revision integer NOT NULL,
-  event_id uuid NOT NULL,
-  type text NOT NULL,
-  data jsonb NOT NULL,
-  metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
-  -- Milliseconds, as clients see them in meta.lastUpdated: an _asOf copied from there must find that version.
-  recorded_at timestamptz NOT NULL DEFAULT date_trunc('milliseconds', clock_timestamp()),
-  CONSTRAINT events_stream_revision_unique UNIQUE (stream_id, stream_revision),
-  CONSTRAINT events_stream_event_id_unique UNIQUE (stream_id, event_id)
-);
-CREATE INDEX IF NOT EXISTS events_global_order ON events (transaction_id, global_position);
-`;
+import { AppendListener } from './append-listener';
+import { EVENTS_APPENDED_CHANNEL, migrateEventStore } from './event-store-schema';
+import { comparePositions, formatPosition, parsePosition } from './positions';
 
 // Queries select transaction_id::text AS transaction_id, so ORDER BY must name events.transaction_id: a bare
 // name would sort by the text output column ("1000" < "999") and could not use the index.
@@ -69,18 +43,6 @@ interface EventRow {
   recorded_at: Date;
 }
 
-/** A position is "<transaction id>:<global position>"; both parts are unsigned 64-bit integers. */
-export function parsePosition(position: GlobalPosition): { transactionId: string; globalPosition: string } {
-  if (position === START_OF_LOG) return { transactionId: '0', globalPosition: '0' };
-  const match = /^(\d{1,20}):(\d{1,20})$/.exec(position);
-  if (!match) throw new Error(`Not an event store position: ${JSON.stringify(position)}`);
-  return { transactionId: match[1], globalPosition: match[2] };
-}
-
-function formatPosition(transactionId: string, globalPosition: string): GlobalPosition {
-  return `${transactionId}:${globalPosition}`;
-}
-
 function toRecordedEvent(row: EventRow): RecordedEvent {
   return {
     id: row.event_id,
@@ -101,22 +63,21 @@ function expectationHolds(expected: ExpectedRevision, actual: number): boolean {
   return expected === actual;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
+/**
+ * The default EventStore adapter: the global log is one PostgreSQL table (see event-store-schema.ts), read in
+ * (transaction id, global position) order behind the oldest running transaction, so no reader ever skips an
+ * event that commits late.
+ */
 export class PostgresEventStore implements EventStore {
-  constructor(private readonly pool: Pool) {}
+  private readonly appends: AppendListener;
+
+  constructor(private readonly pool: Pool) {
+    this.appends = new AppendListener(pool);
+  }
 
   /** Creates the tables if missing. Safe to run from several processes at once. */
-  async migrate(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      // Serialises concurrent first starts (service + CLI) so CREATE IF NOT EXISTS does not race.
-      await client.query('SELECT pg_advisory_lock(7431001)');
-      await client.query(EVENT_STORE_SCHEMA_SQL);
-    } finally {
-      await client.query('SELECT pg_advisory_unlock(7431001)').catch(() => undefined);
-      client.release();
-    }
+  migrate(): Promise<void> {
+    return migrateEventStore(this.pool);
   }
 
   append(
@@ -127,13 +88,15 @@ export class PostgresEventStore implements EventStore {
     return this.appendMany([{ streamId, events, expectedRevision }]).then((results) => results[0]);
   }
 
-  async appendMany(requests: AppendRequest[]): Promise<AppendResult[]> {
+  async appendMany(requests: AppendRequest[], options: AppendOptions = {}): Promise<AppendResult[]> {
     if (requests.length === 0) return [];
     const seen = new Set<string>();
     for (const request of requests) {
       if (seen.has(request.streamId)) throw new Error(`appendMany: stream ${request.streamId} appears twice`);
       seen.add(request.streamId);
     }
+    // A process manager's decisions commit with its own state and checkpoint, in its transaction.
+    if (options.within) return this.appendInTransaction(options.within, requests);
     // A deadlock can only come from callers holding other locks; retry it a few times, never a real conflict.
     for (let attempt = 0; ; attempt++) {
       const client = await this.pool.connect();
@@ -151,17 +114,6 @@ export class PostgresEventStore implements EventStore {
         client.release();
       }
     }
-  }
-
-  /**
-   * Appends inside the caller's open transaction: a process manager that records its decisions together with
-   * its own state and checkpoint (one commit, so a crash never leaves decisions without the state behind them).
-   */
-  appendWithin(client: PoolClient, requests: AppendRequest[]): Promise<AppendResult[]> {
-    if (new Set(requests.map((r) => r.streamId)).size !== requests.length) {
-      throw new Error('appendWithin: a stream appears twice');
-    }
-    return this.appendInTransaction(client, requests);
   }
 
   private async appendInTransaction(client: PoolClient, requests: AppendRequest[]): Promise<AppendResult[]> {
@@ -267,69 +219,42 @@ export class PostgresEventStore implements EventStore {
     return new Map(result.rows.map((row) => [row.stream_id, toRecordedEvent(row)]));
   }
 
-  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
-    const after = parsePosition(options.after ?? START_OF_LOG);
-    const result = await this.pool.query<EventRow>(
-      `SELECT ${eventColumns()} FROM events
-        WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint) AND ${VISIBLE}
-        ORDER BY events.transaction_id, events.global_position
-        LIMIT $3`,
-      [after.transactionId, after.globalPosition, options.maxCount ?? 1000],
-    );
-    return result.rows.map(toRecordedEvent);
-  }
-
   /**
-   * The next window of the log after a position, keeping only events of streams with one of `streamPrefixes`.
-   * The others still advance `lastPosition` but their data is never read: a follower of a few streams skips
-   * the rest of the log at the cost of scanning its index.
+   * The next window of the log after a position. With `streamPrefixes`, events of other streams still advance
+   * `lastPosition` but their data is never read: a follower of a few streams skips the rest of the log at the
+   * cost of scanning its index.
    */
-  async readWindow(options: {
-    after: GlobalPosition;
-    maxCount: number;
-    streamPrefixes?: readonly string[];
-  }): Promise<{ events: RecordedEvent[]; lastPosition: GlobalPosition; scanned: number }> {
-    if (!options.streamPrefixes) {
-      const events = await this.readAll(options);
-      const lastPosition = events.length > 0 ? events[events.length - 1].position : options.after;
-      return { events, lastPosition, scanned: events.length };
-    }
-    const after = parsePosition(options.after);
-    const patterns = options.streamPrefixes.map((prefix) => prefix.replace(/[\\%_]/g, '\\$&') + '%');
+  async readAll(options: ReadAllOptions = {}): Promise<LogWindow> {
+    const after = options.after ?? START_OF_LOG;
+    const from = parsePosition(after);
+    const patterns = options.streamPrefixes?.map((prefix) => prefix.replace(/[\\%_]/g, '\\$&') + '%');
     const result = await this.pool.query<EventRow & { wanted: boolean }>(
       `SELECT w.global_position, w.transaction_id::text AS transaction_id, w.stream_id, w.stream_revision,
               w.event_id::text AS event_id, w.type, w.recorded_at, w.wanted,
               CASE WHEN w.wanted THEN w.data END AS data, CASE WHEN w.wanted THEN w.metadata END AS metadata
-         FROM (SELECT events.*, events.stream_id LIKE ANY($4::text[]) AS wanted FROM events
+         FROM (SELECT events.*, ($4::text[] IS NULL OR events.stream_id LIKE ANY($4::text[])) AS wanted
+                 FROM events
                 WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint) AND ${VISIBLE}
                 ORDER BY events.transaction_id, events.global_position
                 LIMIT $3) AS w
         ORDER BY w.transaction_id, w.global_position`,
-      [after.transactionId, after.globalPosition, options.maxCount, patterns],
+      [from.transactionId, from.globalPosition, options.maxCount ?? 1000, patterns ?? null],
     );
     const rows = result.rows;
     const last = rows[rows.length - 1];
     return {
       events: rows.filter((row) => row.wanted).map(toRecordedEvent),
-      lastPosition: last ? formatPosition(last.transaction_id, last.global_position) : options.after,
+      lastPosition: last ? formatPosition(last.transaction_id, last.global_position) : after,
       scanned: rows.length,
     };
   }
 
-  async headPosition(): Promise<GlobalPosition> {
-    const result = await this.pool.query<{ transaction_id: string; global_position: string }>(
-      `SELECT transaction_id::text AS transaction_id, global_position FROM events
-        WHERE ${VISIBLE} ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1`,
-    );
-    const row = result.rows[0];
-    return row ? formatPosition(row.transaction_id, row.global_position) : START_OF_LOG;
-  }
-
   /**
-   * Position of the newest committed event, visible to readers yet or not. Waiting for a projection to reach it
-   * waits for everything committed so far (headPosition can lag while other transactions hold back the snapshot).
+   * Position of the newest committed event, visible to readers yet or not: a reader that reaches it has seen
+   * everything committed before the call (the visible head can lag while other transactions hold back the
+   * snapshot).
    */
-  async lastCommittedPosition(): Promise<GlobalPosition> {
+  async headPosition(): Promise<GlobalPosition> {
     const result = await this.pool.query<{ transaction_id: string; global_position: string }>(
       `SELECT transaction_id::text AS transaction_id, global_position FROM events
         ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1`,
@@ -350,44 +275,15 @@ export class PostgresEventStore implements EventStore {
   }
 
   comparePositions(a: GlobalPosition, b: GlobalPosition): number {
-    const pa = parsePosition(a);
-    const pb = parsePosition(b);
-    const tx = BigInt(pa.transactionId) - BigInt(pb.transactionId);
-    if (tx !== 0n) return tx < 0n ? -1 : 1;
-    const gp = BigInt(pa.globalPosition) - BigInt(pb.globalPosition);
-    return gp === 0n ? 0 : gp < 0n ? -1 : 1;
+    return comparePositions(a, b);
   }
 
-  subscribeToAll(options: SubscribeToAllOptions): Subscription {
-    let stopped = false;
-    let position = options.after ?? START_OF_LOG;
-    const batchSize = options.batchSize ?? 1000;
-    const idleDelayMs = options.idleDelayMs ?? 50;
-    const loop = (async () => {
-      while (!stopped) {
-        try {
-          const events = await this.readAll({ after: position, maxCount: batchSize });
-          if (events.length === 0) {
-            await sleep(idleDelayMs);
-            continue;
-          }
-          await options.onEvents(events);
-          position = events[events.length - 1].position;
-        } catch (error) {
-          options.onError?.(error);
-          await sleep(Math.max(idleDelayMs, 500));
-        }
-      }
-    })();
-    return {
-      stop: async () => {
-        stopped = true;
-        await loop;
-      },
-    };
+  waitForAppend(timeoutMs: number): Promise<void> {
+    return this.appends.wait(timeoutMs);
   }
 
+  /** Releases the LISTEN connection; the pool belongs to whoever opened the database. */
   async close(): Promise<void> {
-    // The pool belongs to whoever opened the database.
+    await this.appends.close();
   }
 }

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { createTestDatabase, TestDatabase } from '../../../../test/support/test-database';
 import type { RecordedEvent } from '../event-store.port';
-import type { Projection } from '../projection.port';
+import type { ProcessManager, ReadModelProjection } from '../projection.port';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
 import { ProjectionRunner } from './projection-runner';
 
 /** Counts events per stream; a unique key on event id makes any double application fail loudly. */
-class CountingProjection implements Projection {
+class CountingProjection implements ReadModelProjection {
+  readonly kind = 'read-model';
   readonly name = 'counting';
   readonly readSchema = 'counting';
   readonly tables = ['applied'] as const;
@@ -19,6 +20,23 @@ class CountingProjection implements Projection {
     await client.query(`INSERT INTO ${schema}.applied SELECT * FROM unnest($1::uuid[], $2::text[])`, [
       events.map((e) => e.id),
       events.map((e) => e.streamId),
+    ]);
+  }
+}
+
+/** Records what it sees and decides nothing, but is a process manager: never to be rebuilt. */
+class DecidingProcess implements ProcessManager {
+  readonly kind = 'process-manager';
+  readonly name = 'deciding';
+  readonly readSchema = 'deciding';
+  readonly tables = ['seen'] as const;
+  constructor(readonly version = 1) {}
+  async setup(client: PoolClient, schema: string) {
+    await client.query(`CREATE TABLE ${schema}.seen (event_id uuid PRIMARY KEY)`);
+  }
+  async apply(client: PoolClient, schema: string, events: RecordedEvent[]) {
+    await client.query(`INSERT INTO ${schema}.seen SELECT * FROM unnest($1::uuid[])`, [
+      events.map((e) => e.id),
     ]);
   }
 }
@@ -52,7 +70,10 @@ describe('ProjectionRunner', () => {
     store = new PostgresEventStore(database.pool);
     await store.migrate();
   });
-  afterEach(() => database.drop());
+  afterEach(async () => {
+    await store.close();
+    await database.drop();
+  });
 
   const appendEvents = async (n: number) => {
     for (let i = 0; i < n; i += 100) {
@@ -152,5 +173,21 @@ describe('ProjectionRunner', () => {
     );
     expect(index.rows.map((r) => r.schemaname)).toEqual(['counting_g2']);
     expect(await appliedCount()).toBe(1000);
+  });
+
+  it('never rebuilds a process manager: refused on request, and a new version applies from its checkpoint on', async () => {
+    const v1 = new ProjectionRunner(database.pool, store, [new DecidingProcess(1)]);
+    await appendEvents(200);
+    await v1.drain();
+    await expect(v1.rebuild('deciding')).rejects.toMatchObject({ name: 'NotRebuildableError' });
+    const v2 = new ProjectionRunner(database.pool, store, [new DecidingProcess(2)], { idleDelayMs: 5 });
+    await v2.start();
+    await appendEvents(100);
+    await v2.waitForCatchUp();
+    await v2.stop();
+    const [status] = await v2.status();
+    expect(status).toMatchObject({ name: 'deciding', version: 2, activeGeneration: 1, lag: 0 });
+    const seen = await database.pool.query<{ n: string }>('SELECT count(*) AS n FROM deciding.seen');
+    expect(Number(seen.rows[0].n)).toBe(300);
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EventStore, RecordedEvent, WrongExpectedRevisionError } from '../event-store.port';
+import { EventStore, RecordedEvent, START_OF_LOG, WrongExpectedRevisionError } from '../event-store.port';
 
 export interface EventStoreContractHarness {
   store: EventStore;
@@ -15,24 +15,30 @@ const event = (type = 'Happened', data: unknown = {}) => ({
   metadata: { by: 'contract' },
 });
 
-async function collectUntil(store: EventStore, count: number, timeoutMs: number, streamPrefix: string) {
+/**
+ * A catch-up reader as the projection runner is one: reads windows after its position and, at the head,
+ * sleeps on waitForAppend. Collects the events of one stream prefix until `count` arrive or time runs out.
+ */
+function collectUntil(store: EventStore, count: number, timeoutMs: number, streamPrefix: string) {
   const seen: RecordedEvent[] = [];
-  let done!: () => void;
-  const finished = new Promise<void>((resolve) => (done = resolve));
-  const subscription = store.subscribeToAll({
-    batchSize: 500,
-    idleDelayMs: 10,
-    onEvents: async (events) => {
-      seen.push(...events.filter((e) => e.streamId.startsWith(streamPrefix)));
-      if (seen.length >= count) done();
-    },
-  });
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+  let stopped = false;
+  const deadline = Date.now() + timeoutMs;
+  const finished = (async () => {
+    let after = START_OF_LOG;
+    while (!stopped && seen.length < count && Date.now() < deadline) {
+      const window = await store.readAll({ after, maxCount: 500, streamPrefixes: [streamPrefix] });
+      seen.push(...window.events);
+      after = window.lastPosition;
+      if (window.scanned === 0) await store.waitForAppend(100);
+    }
+  })();
   return {
     seen,
-    finished: Promise.race([finished, timedOut]).finally(() => clearTimeout(timer)),
-    stop: () => subscription.stop(),
+    finished,
+    stop: async () => {
+      stopped = true;
+      await finished;
+    },
   };
 }
 
@@ -134,21 +140,75 @@ export function describeEventStoreContract(
       const id = stream();
       await store.append(id, [event('A'), event('B'), event('C')]);
       const after = await store.readAll({ after: head, maxCount: 10_000 });
-      const mine = after.filter((e) => e.streamId === id);
+      const mine = after.events.filter((e) => e.streamId === id);
       expect(mine.map((e) => e.type)).toEqual(['A', 'B', 'C']);
-      for (let i = 1; i < after.length; i++) {
-        expect(store.comparePositions(after[i - 1].position, after[i].position)).toBeLessThan(0);
+      for (let i = 1; i < after.events.length; i++) {
+        expect(store.comparePositions(after.events[i - 1].position, after.events[i].position)).toBeLessThan(
+          0,
+        );
       }
-      expect(store.comparePositions(await store.headPosition(), after[after.length - 1].position)).toBe(0);
+      expect(after.lastPosition).toBe(after.events[after.events.length - 1].position);
+      expect(store.comparePositions(await store.headPosition(), after.lastPosition)).toBe(0);
+      expect(store.comparePositions(head, after.lastPosition)).toBeLessThan(0);
+      expect(await store.countAfter(head)).toBe(after.scanned);
       const page = await store.readAll({ after: mine[0].position, maxCount: 1 });
-      expect(page[0].id).toBe(mine[1].id);
+      expect(page.events[0].id).toBe(mine[1].id);
+      expect(page.scanned).toBe(1);
+      const end = await store.readAll({ after: after.lastPosition });
+      expect(end).toEqual({ events: [], lastPosition: after.lastPosition, scanned: 0 });
     });
 
-    it('8 concurrent appenders, 10,000 events into overlapping streams: a running subscriber sees each committed event once and each stream in order', async () => {
+    it('filters windows by stream prefix on the server, yet advances past the whole window', async () => {
+      const head = await store.headPosition();
+      const p = `${harness.streamPrefix}Filter${++n}`;
+      const numbered = (k: number) => [event('Numbered', { k })];
+      await store.append(`${p}Patient-1`, numbered(1));
+      await store.append(`${p}Observation-1`, numbered(2));
+      // "_" and "%" are LIKE wildcards in SQL: a prefix must match them literally.
+      await store.append(`${p}PatientXIdentity-1`, numbered(3));
+      await store.append(`${p}Patient_Identity-1`, numbered(4));
+      await store.append(`${p}Patient-2`, numbered(5));
+      await store.append(`${p}Observation-2`, numbered(6));
+      const ks = (events: RecordedEvent[]) => events.map((e) => (e.data as { k: number }).k);
+      const all = (await store.readAll({ after: head })).events;
+      expect(ks(all)).toEqual([1, 2, 3, 4, 5, 6]);
+      const prefixes = [`${p}Patient-`, `${p}Patient_Identity-`];
+
+      const first = await store.readAll({ after: head, maxCount: 4, streamPrefixes: prefixes });
+      expect(ks(first.events)).toEqual([1, 4]);
+      expect(first.scanned).toBe(4);
+      expect(first.lastPosition).toBe(all[3].position);
+      expect(first.events[0]).toEqual(all[0]);
+
+      const second = await store.readAll({
+        after: first.lastPosition,
+        maxCount: 4,
+        streamPrefixes: prefixes,
+      });
+      expect(ks(second.events)).toEqual([5]);
+      expect(second.scanned).toBe(2);
+      expect(second.lastPosition).toBe(all[5].position);
+
+      const end = await store.readAll({ after: second.lastPosition, maxCount: 4, streamPrefixes: [p] });
+      expect(end).toEqual({ events: [], lastPosition: second.lastPosition, scanned: 0 });
+    });
+
+    it('wakes a waiting reader when events are appended, and times out otherwise', async () => {
+      const idle = Date.now();
+      await store.waitForAppend(200);
+      expect(Date.now() - idle).toBeLessThan(2_000);
+      const waiting = store.waitForAppend(30_000);
+      await store.append(stream(), [event('Wake')]);
+      const woken = Date.now();
+      await waiting;
+      expect(Date.now() - woken).toBeLessThan(5_000);
+    });
+
+    it('8 concurrent appenders, 10,000 events into overlapping streams: a running reader sees each committed event once and each stream in order', async () => {
       const prefix = `${harness.streamPrefix}Concurrent-${randomUUID()}-`;
       const streams = Array.from({ length: 40 }, (_, i) => `${prefix}${i}`);
       const total = 10_000;
-      const subscriber = await collectUntil(store, total, 100_000, prefix);
+      const subscriber = collectUntil(store, total, 100_000, prefix);
       let remaining = total;
       const appender = async (worker: number) => {
         let written = 0;

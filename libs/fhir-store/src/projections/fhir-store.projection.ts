@@ -1,6 +1,6 @@
 import { setImmediate } from 'node:timers/promises';
 import type { PoolClient } from 'pg';
-import type { Projection, RecordedEvent } from '@fa/event-store';
+import type { ReadModelProjection, RecordedEvent } from '@fa/event-store';
 import { copyInto, copyLine, copyText } from '@fa/platform';
 import { extractIndexValues, IndexValues, r4SearchParameters, SearchParameterRegistry } from '@fa/fhir';
 import {
@@ -115,7 +115,8 @@ export interface PreparedVersions {
   index: Record<IndexTable, string>;
 }
 
-export class FhirStoreProjection implements Projection<PreparedVersions> {
+export class FhirStoreProjection implements ReadModelProjection<PreparedVersions> {
+  readonly kind = 'read-model';
   readonly name = FHIR_STORE_PROJECTION;
   /** 2: history ordered by record time (then log position). 3: search index. */
   readonly version = 3;

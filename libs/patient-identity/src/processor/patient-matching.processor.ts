@@ -4,8 +4,8 @@ import { v5 as uuidv5 } from 'uuid';
 import type {
   AppendRequest,
   EventToAppend,
-  PostgresEventStore,
-  Projection,
+  EventStore,
+  ProcessManager,
   RecordedEvent,
 } from '@fa/event-store';
 import {
@@ -79,13 +79,14 @@ interface MemberState {
 /**
  * The online matcher as a process manager: it follows the global log like a projection, decides for every
  * source Patient version which golden patient it belongs to, and appends those decisions as identity events in
- * the same transaction as its own state and checkpoint (PostgresEventStore.appendWithin). It also follows the
+ * the same transaction as its own state and checkpoint (EventStore.appendMany with `within`). It also follows the
  * identity events reviewers cause, so their decisions bind later automatic ones.
  *
  * Its state is not a read model to rebuild: replaying it would decide again. Its version stays fixed; the
  * patient-identity projection, which only records decisions, is the one to rebuild.
  */
-export class PatientMatchingProcessor implements Projection {
+export class PatientMatchingProcessor implements ProcessManager {
+  readonly kind = 'process-manager';
   readonly name = PATIENT_MATCHING_PROCESSOR;
   readonly version = 1;
   readonly readSchema = 'patient_matching';
@@ -95,7 +96,7 @@ export class PatientMatchingProcessor implements Projection {
 
   constructor(
     private readonly matcher: IdentityMatcher,
-    private readonly store: PostgresEventStore,
+    private readonly store: EventStore,
   ) {}
 
   async setup(client: PoolClient, schema: string): Promise<void> {
@@ -320,7 +321,7 @@ export class PatientMatchingProcessor implements Projection {
       streamId,
       events: streamEvents,
     }));
-    if (requests.length > 0) await this.store.appendWithin(client, requests);
+    if (requests.length > 0) await this.store.appendMany(requests, { within: client });
     await batch.save();
   }
 

@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { Projection, RecordedEvent } from '@fa/event-store';
+import type { ReadModelProjection, RecordedEvent } from '@fa/event-store';
 import {
   GOLDEN_PATIENT_CREATED,
   GOLDEN_PATIENTS_MERGED,
@@ -77,7 +77,8 @@ CREATE INDEX decisions_by_source ON ${schema}.decisions (source_patient_id, posi
 `;
 
 /** Read model of identity decisions: links with ranges, golden patients, the review queue and link history. */
-export class IdentityLinksProjection implements Projection {
+export class IdentityLinksProjection implements ReadModelProjection {
+  readonly kind = 'read-model';
   readonly name = IDENTITY_LINKS_PROJECTION;
   readonly version = 1;
   readonly readSchema = IDENTITY_READ_SCHEMA;

@@ -28,21 +28,28 @@ export async function openDatabase(
   };
 }
 
-/** Runs fn in a transaction on one client; rolls back on error. */
+/** Runs fn in a transaction on one client of the pool; rolls back on error. */
 export async function inTransaction<T>(
   pool: Pool,
   fn: (client: import('pg').PoolClient) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
-    const result = await fn(client);
+    return await transactionOn(client, () => fn(client));
+  } finally {
+    client.release();
+  }
+}
+
+/** Runs fn in a transaction on a client the caller holds (e.g. under a session-level advisory lock). */
+export async function transactionOn<T>(client: import('pg').PoolClient, fn: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await fn();
     await client.query('COMMIT');
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
-  } finally {
-    client.release();
   }
 }

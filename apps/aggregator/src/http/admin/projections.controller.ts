@@ -1,7 +1,12 @@
 import { ConflictException, Controller, Get, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiAcceptedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ProjectionRunner, RebuildAlreadyRunningError, UnknownProjectionError } from '@fa/event-store';
+import {
+  NotRebuildableError,
+  ProjectionRunner,
+  RebuildAlreadyRunningError,
+  UnknownProjectionError,
+} from '@fa/event-store';
 import { FHIR_STORE_PROJECTION, StoreDigestQuery } from '@fa/fhir-store';
 import { createLogger } from '@fa/platform';
 
@@ -26,7 +31,8 @@ export class ProjectionsController {
   @Post(':name/$rebuild')
   @HttpCode(202)
   @ApiOperation({
-    summary: 'Rebuild a projection into new tables from the event store, then swap atomically',
+    summary:
+      'Rebuild a read model into new tables from the event store, then swap atomically (process managers are refused: 409)',
   })
   @ApiAcceptedResponse({ description: 'Started; follow progress at GET /admin/projections' })
   async rebuild(@Param('name') name: string) {
@@ -44,9 +50,13 @@ export class ProjectionsController {
     );
     const startedInTime = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 300));
     const error = await Promise.race([refused, startedInTime]);
-    if (error instanceof RebuildAlreadyRunningError) throw new ConflictException(error.message);
+    if (error instanceof RebuildAlreadyRunningError || error instanceof NotRebuildableError)
+      throw new ConflictException(error.message);
     refused.then((failure) => {
-      if (failure && !(failure instanceof RebuildAlreadyRunningError)) {
+      if (
+        failure &&
+        !(failure instanceof RebuildAlreadyRunningError || failure instanceof NotRebuildableError)
+      ) {
         log.error(
           { projection: name, err: failure instanceof Error ? failure.name : 'unknown' },
           'rebuild failed',
