@@ -6,8 +6,7 @@ import { IngestionModule } from '@fa/ingestion';
 import { PatientIdentityModule } from '@fa/patient-identity';
 import { ProjectionsController } from './http/admin/projections.controller';
 import { RejectionsController } from './http/admin/rejections.controller';
-import { FhirController } from './http/fhir/fhir.controller';
-import { MdmController } from './http/fhir/mdm.controller';
+import { FhirHttpModule } from './http/fhir/fhir-http.module';
 import { ReviewsController } from './http/admin/reviews.controller';
 import { HealthController } from './http/health/health.controller';
 import { LineageController } from './http/lineage/lineage.controller';
@@ -24,6 +23,7 @@ export class AppModule {
         IngestionModule,
         FhirStoreModule,
         PatientIdentityModule,
+        FhirHttpModule,
       ],
       controllers: [
         HealthController,
@@ -32,9 +32,6 @@ export class AppModule {
         RejectionsController,
         LineageController,
         ReviewsController,
-        // Before FhirController: its /fhir/:type routes would take /fhir/$mdm-… otherwise.
-        MdmController,
-        FhirController,
       ],
     };
   }

@@ -5,3 +5,4 @@ export * from './references';
 export * from './search/search-parameters';
 export * from './search/index-values';
 export * from './search/search-request';
+export * from './operations/operation-definition';

@@ -5,6 +5,7 @@ import { MergeGoldenPatientsHandler } from './commands/merge-golden-patients/mer
 import { UpdateLinkHandler } from './commands/update-link/update-link.handler';
 import { IdentityReader } from './queries/identity.reader';
 import { GoldenPatientHandler } from './queries/golden-patient/golden-patient.handler';
+import { GoldenPatientEverythingHandler } from './queries/golden-patient-everything/golden-patient-everything.handler';
 import { LinkHistoryHandler } from './queries/link-history/link-history.handler';
 import { QueryLinksHandler } from './queries/query-links/query-links.handler';
 import { ReviewQueueHandler } from './queries/review-queue/review-queue.handler';
@@ -22,6 +23,7 @@ import { ReviewQueueHandler } from './queries/review-queue/review-queue.handler'
     LinkHistoryHandler,
     ReviewQueueHandler,
     GoldenPatientHandler,
+    GoldenPatientEverythingHandler,
   ],
 })
 export class PatientIdentityModule {}

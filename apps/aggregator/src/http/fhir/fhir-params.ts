@@ -1,4 +1,13 @@
-import { FHIR_ID_PATTERN, isR4ResourceType, parseFhirDateRange } from '@fa/fhir';
+import type { Parameters } from 'fhir/r4';
+import {
+  FHIR_ID_PATTERN,
+  FhirOperationDefinition,
+  isR4ResourceType,
+  OperationInput,
+  OperationParameterError,
+  parseFhirDateRange,
+  parseOperationInput,
+} from '@fa/fhir';
 import { FhirError } from '../fhir-error';
 
 export type QueryParams = Record<string, string | string[] | undefined>;
@@ -82,4 +91,35 @@ export function versionIdParam(value: string): number {
   if (!/^[1-9]\d{0,8}$/.test(value))
     throw FhirError.notFound(`Version ${JSON.stringify(value.slice(0, 32))} does not exist`);
   return Number(value);
+}
+
+/** Prefer: handling=strict asks for unknown parameters to be errors (FHIR search, 3.1.1.5). */
+export function isStrict(prefer: string | undefined): boolean {
+  return /(^|[,;\s])handling\s*=\s*strict\b/i.test(prefer ?? '');
+}
+
+/**
+ * An operation's input as its OperationDefinition declares it: malformed values are 400 naming the
+ * parameter; parameters it does not declare are rejected under Prefer: handling=strict, else returned in
+ * `unknown` for the caller to report.
+ */
+export function operationInput(
+  definition: FhirOperationDefinition,
+  input: QueryParams | Parameters | undefined,
+  prefer?: string,
+): OperationInput {
+  let parsed: OperationInput;
+  try {
+    parsed = parseOperationInput(definition, input);
+  } catch (error) {
+    if (error instanceof OperationParameterError) throw FhirError.badRequest(error.message, error.parameter);
+    throw error;
+  }
+  if (parsed.unknown.length > 0 && isStrict(prefer)) {
+    throw FhirError.badRequest(
+      `Unknown parameter ${parsed.unknown.join(', ')} for $${definition.code}`,
+      parsed.unknown[0],
+    );
+  }
+  return parsed;
 }

@@ -1,5 +1,15 @@
-import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4';
-import { R4_RESOURCE_TYPES, r4SearchParameters, RESULT_PARAMETERS, SearchParameterRegistry } from '@fa/fhir';
+import type {
+  CapabilityStatement,
+  CapabilityStatementRestResource,
+  CapabilityStatementRestResourceOperation,
+} from 'fhir/r4';
+import {
+  FhirOperationDefinition,
+  R4_RESOURCE_TYPES,
+  r4SearchParameters,
+  RESULT_PARAMETERS,
+  SearchParameterRegistry,
+} from '@fa/fhir';
 
 export const AS_OF_PARAMETER = {
   name: '_asOf',
@@ -9,14 +19,23 @@ export const AS_OF_PARAMETER = {
 };
 
 /**
- * What the server truthfully supports: generated from the same constants the routes use, so the statement
- * cannot claim an interaction that is not wired.
+ * What the server truthfully supports: the search parameters from the registry the index is built from, and the
+ * operations from the OperationDefinitions the routes are declared with (OperationRegistry), so the statement
+ * cannot list an operation that is not wired.
  */
 export function buildCapabilityStatement(
   baseUrl: string,
   software: { name: string; version: string },
+  operations: readonly FhirOperationDefinition[],
 ): CapabilityStatement {
-  const resource = (resourcesCache ??= describeResources(r4SearchParameters()));
+  const byType = new Map<string, CapabilityStatementRestResourceOperation[]>();
+  for (const operation of operations.filter((o) => !o.system)) {
+    for (const type of operation.resource ?? [])
+      byType.set(type, [...(byType.get(type) ?? []), summary(operation)]);
+  }
+  const resource = (resourcesCache ??= describeResources(r4SearchParameters())).map((r) =>
+    byType.has(r.type) ? { ...r, operation: byType.get(r.type) } : r,
+  );
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
@@ -37,6 +56,7 @@ export function buildCapabilityStatement(
           'Every read, search and Patient/$everything accepts _asOf to answer as of a past instant.',
         resource,
         interaction: [{ code: 'history-system' }],
+        operation: operations.filter((o) => o.system).map(summary),
         searchParam: RESULT_PARAMETERS.filter((name) => name !== '_format' && name !== '_pretty').map(
           (name) => (name === '_asOf' ? AS_OF_PARAMETER : { name, type: 'special' as const }),
         ),
@@ -94,18 +114,10 @@ function describeResources(registry: SearchParameterRegistry): CapabilityStateme
         })),
         AS_OF_PARAMETER,
       ],
-      ...(type === 'Patient'
-        ? {
-            operation: [
-              {
-                name: 'everything',
-                definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
-                documentation:
-                  'Compartment plus referenced Practitioner, Organization, Location and Medication; _since, _type, _count, _asOf',
-              },
-            ],
-          }
-        : {}),
     };
   });
+}
+
+function summary(operation: FhirOperationDefinition): CapabilityStatementRestResourceOperation {
+  return { name: operation.code, definition: operation.url, documentation: operation.title };
 }

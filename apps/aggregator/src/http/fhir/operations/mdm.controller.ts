@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, Get, Headers, HttpStatus, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Headers, HttpStatus, Query, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
@@ -14,12 +14,19 @@ import {
   QueryLinksQuery,
   UpdateLinkCommand,
 } from '@fa/patient-identity';
-import { FhirError } from '../fhir-error';
-import { sendFhir } from '../fhir-json';
-import { asOfParam, countParam, QueryParams, single } from './fhir-params';
+import { FhirError } from '../../fhir-error';
+import { sendFhir } from '../../fhir-json';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, operationInput, QueryParams } from '../fhir-params';
+import { FhirOperation } from './fhir-operation.decorator';
+import {
+  MDM_LINK_HISTORY,
+  MDM_MERGE_GOLDEN_RESOURCES,
+  MDM_QUERY_LINKS,
+  MDM_UPDATE_LINK,
+} from './mdm.operations';
 
 /**
- * Patient identity (MDM) operations, named as HAPI FHIR's MDM users know them. Reviewer decisions name the
+ * Patient identity (MDM) operations, named as HAPI FHIR's MDM users know them (declared in mdm.operations.ts). Reviewer decisions name the
  * reviewer in the X-Reviewer header (this service has no user authentication yet), which the decision events keep.
  */
 @ApiExcludeController()
@@ -30,16 +37,21 @@ export class MdmController {
     private readonly commandBus: CommandBus,
   ) {}
 
-  @Get('$mdm-query-links')
-  async queryLinks(@Query() params: QueryParams, @Res() response: Response) {
+  @FhirOperation(MDM_QUERY_LINKS)
+  async queryLinks(
+    @Query() params: QueryParams,
+    @Headers('prefer') prefer: string | undefined,
+    @Res() response: Response,
+  ) {
+    const { values } = operationInput(MDM_QUERY_LINKS, params, prefer);
     const links = await this.queryBus.execute(
       new QueryLinksQuery({
-        goldenId: patientIdParam(params, 'goldenResourceId'),
-        sourcePatientId: patientIdParam(params, 'resourceId'),
-        matchResult: matchResultParam(single(params, 'matchResult'), ['MATCH', 'POSSIBLE_MATCH']) as
+        goldenId: patientIdParam(values, 'goldenResourceId'),
+        sourcePatientId: patientIdParam(values, 'resourceId'),
+        matchResult: matchResultParam(values.matchResult, ['MATCH', 'POSSIBLE_MATCH']) as
           'MATCH' | 'POSSIBLE_MATCH' | undefined,
-        asOf: asOfParam(params),
-        limit: countParam(params),
+        asOf: (values._asOf as { end: Date } | undefined)?.end,
+        limit: Math.min((values._count as number | undefined) ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
       }),
     );
     sendFhir(response, {
@@ -48,10 +60,15 @@ export class MdmController {
     } satisfies Parameters);
   }
 
-  @Get('$mdm-link-history')
-  async linkHistory(@Query() params: QueryParams, @Res() response: Response) {
-    const goldenId = patientIdParam(params, 'goldenResourceId');
-    const sourcePatientId = patientIdParam(params, 'resourceId');
+  @FhirOperation(MDM_LINK_HISTORY)
+  async linkHistory(
+    @Query() params: QueryParams,
+    @Headers('prefer') prefer: string | undefined,
+    @Res() response: Response,
+  ) {
+    const { values } = operationInput(MDM_LINK_HISTORY, params, prefer);
+    const goldenId = patientIdParam(values, 'goldenResourceId');
+    const sourcePatientId = patientIdParam(values, 'resourceId');
     if (!goldenId && !sourcePatientId) {
       throw FhirError.badRequest(
         '$mdm-link-history needs goldenResourceId and/or resourceId',
@@ -65,18 +82,18 @@ export class MdmController {
     } satisfies Parameters);
   }
 
-  @Post('$mdm-update-link')
+  @FhirOperation(MDM_UPDATE_LINK)
   async updateLink(
     @Body() body: unknown,
     @Headers('x-reviewer') reviewer: string | undefined,
     @Headers('x-request-id') requestId: string | undefined,
+    @Headers('prefer') prefer: string | undefined,
     @Res() response: Response,
   ) {
-    const params = parametersBody(body);
-    const goldenId = patientIdParam(params, 'goldenResourceId', true)!;
-    const sourcePatientId = patientIdParam(params, 'resourceId', true)!;
-    const matchResult = matchResultParam(params.matchResult, ['MATCH', 'NO_MATCH'], true) as
-      'MATCH' | 'NO_MATCH';
+    const { values } = operationInput(MDM_UPDATE_LINK, parametersBody(body), prefer);
+    const goldenId = patientIdParam(values, 'goldenResourceId')!;
+    const sourcePatientId = patientIdParam(values, 'resourceId')!;
+    const matchResult = matchResultParam(values.matchResult, ['MATCH', 'NO_MATCH']) as 'MATCH' | 'NO_MATCH';
     const result = await this.run(() =>
       this.commandBus.execute(
         new UpdateLinkCommand(
@@ -99,16 +116,17 @@ export class MdmController {
     } satisfies Parameters);
   }
 
-  @Post('$mdm-merge-golden-resources')
+  @FhirOperation(MDM_MERGE_GOLDEN_RESOURCES)
   async merge(
     @Body() body: unknown,
     @Headers('x-reviewer') reviewer: string | undefined,
     @Headers('x-request-id') requestId: string | undefined,
+    @Headers('prefer') prefer: string | undefined,
     @Res() response: Response,
   ) {
-    const params = parametersBody(body);
-    const from = patientIdParam(params, 'fromGoldenResourceId', true)!;
-    const into = patientIdParam(params, 'toGoldenResourceId', true)!;
+    const { values } = operationInput(MDM_MERGE_GOLDEN_RESOURCES, parametersBody(body), prefer);
+    const from = patientIdParam(values, 'fromGoldenResourceId')!;
+    const into = patientIdParam(values, 'toGoldenResourceId')!;
     const result = await this.run(() =>
       this.commandBus.execute(
         new MergeGoldenPatientsCommand(from, into, reviewerOf(reviewer), requestId ?? randomUUID()),
@@ -207,26 +225,21 @@ function reviewerOf(header: string | undefined): string {
   return header;
 }
 
-/** A FHIR Parameters body (valueString / valueReference parts) as name → value. */
-function parametersBody(body: unknown): QueryParams {
+/** The body of a state-changing MDM operation: a FHIR Parameters resource. */
+function parametersBody(body: unknown): Parameters {
   const parameters = body as Parameters | undefined;
   if (!parameters || parameters.resourceType !== 'Parameters' || !Array.isArray(parameters.parameter)) {
     throw FhirError.badRequest('The body must be a FHIR Parameters resource', 'body');
   }
-  const values: QueryParams = {};
-  for (const parameter of parameters.parameter) {
-    const value = parameter.valueString ?? parameter.valueCode ?? parameter.valueReference?.reference;
-    if (typeof parameter.name === 'string' && typeof value === 'string') values[parameter.name] = value;
-  }
-  return values;
+  return parameters;
 }
 
-function patientIdParam(params: QueryParams, name: string, required = false): string | undefined {
-  const value = single(params, name);
-  if (value === undefined) {
-    if (required) throw FhirError.badRequest(`${name} is required`, name);
-    return undefined;
-  }
+type OperationValues = ReturnType<typeof operationInput>['values'];
+
+/** A patient named as Patient/<id> or <id> (the definition has checked presence and cardinality). */
+function patientIdParam(values: OperationValues, name: string): string | undefined {
+  const value = values[name] as string | undefined;
+  if (value === undefined) return undefined;
   const id = value.startsWith('Patient/') ? value.slice('Patient/'.length) : value;
   if (!FHIR_ID_PATTERN.test(id)) {
     throw FhirError.badRequest(
@@ -237,12 +250,8 @@ function patientIdParam(params: QueryParams, name: string, required = false): st
   return id;
 }
 
-function matchResultParam(value: unknown, allowed: string[], required = false): string | undefined {
-  if (value === undefined) {
-    if (required)
-      throw FhirError.badRequest(`matchResult is required (${allowed.join(' or ')})`, 'matchResult');
-    return undefined;
-  }
+function matchResultParam(value: unknown, allowed: string[]): string | undefined {
+  if (value === undefined) return undefined;
   if (typeof value !== 'string' || !allowed.includes(value)) {
     throw FhirError.badRequest(`matchResult must be ${allowed.join(' or ')}`, 'matchResult');
   }

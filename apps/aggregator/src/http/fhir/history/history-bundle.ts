@@ -32,21 +32,3 @@ function historyEntry(version: StoredVersion, base: string): BundleEntry {
     response,
   };
 }
-
-export function searchsetBundle<T extends BundleEntry['resource']>(
-  resources: T[],
-  selfUrl: string,
-  base: string,
-): Bundle {
-  return {
-    resourceType: 'Bundle',
-    type: 'searchset',
-    total: resources.length,
-    link: [{ relation: 'self', url: selfUrl }],
-    entry: resources.map((resource) => ({
-      fullUrl: `${base}/${resource!.resourceType}/${resource!.id}`,
-      resource,
-      search: { mode: 'match' },
-    })),
-  };
-}

@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { HistoryController } from './history/history.controller';
+import { MetadataController } from './metadata/metadata.controller';
+import { MdmController } from './operations/mdm.controller';
+import { OperationRegistry } from './operations/operation-registry';
+import { PatientEverythingController } from './operations/patient-everything.controller';
+import { ReadController } from './read/read.controller';
+import { SearchController } from './search/search.controller';
+import { NotSupportedController } from './not-supported.controller';
+
+/**
+ * The FHIR REST API under /fhir. Express tries routes in registration order, so the order below is the only
+ * precedence there is: literal first segments (metadata, _history, $operations) before the `:type` routes,
+ * and the catch-all last. Every operation is declared by its OperationDefinition (@FhirOperation).
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [OperationRegistry],
+  controllers: [
+    MetadataController,
+    MdmController,
+    PatientEverythingController,
+    HistoryController,
+    SearchController,
+    ReadController,
+    NotSupportedController,
+  ],
+})
+export class FhirHttpModule {}

@@ -1,0 +1,66 @@
+import { Controller, Headers, Param, Query, Req, Res } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { isR4ResourceType } from '@fa/fhir';
+import { EverythingCriteria, PatientEverythingQuery } from '@fa/fhir-store';
+import { GoldenPatientEverythingQuery } from '@fa/patient-identity';
+import { FhirError } from '../../fhir-error';
+import { fhirBaseUrl, sendFhir } from '../../fhir-json';
+import { idParam, MAX_PAGE_SIZE, operationInput, QueryParams } from '../fhir-params';
+import { ignoredParametersOutcome, pageLinks, searchBundle } from '../search/search-bundle';
+import { FhirOperation } from './fhir-operation.decorator';
+import { PATIENT_EVERYTHING } from './patient-everything.operation';
+
+const EVERYTHING_DEFAULT_COUNT = 100;
+
+/** Patient/<id>/$everything of a source patient (fhir-store) or, failing that, of a golden patient (identity). */
+@ApiExcludeController()
+@Controller('fhir')
+export class PatientEverythingController {
+  constructor(private readonly queryBus: QueryBus) {}
+
+  @FhirOperation(PATIENT_EVERYTHING)
+  async everything(
+    @Param('id') id: string,
+    @Query() params: QueryParams,
+    @Headers('prefer') prefer: string | undefined,
+    @Req() request: Request,
+    @Res() response: Response,
+  ) {
+    idParam(id);
+    const { values, unknown } = operationInput(PATIENT_EVERYTHING, params, prefer);
+    const types = (values._type as string | undefined)?.split(',');
+    for (const t of types ?? []) {
+      if (!isR4ResourceType(t))
+        throw FhirError.badRequest(`_type: unknown resource type ${JSON.stringify(t.slice(0, 64))}`, '_type');
+    }
+    const count = Math.min((values._count as number | undefined) ?? EVERYTHING_DEFAULT_COUNT, MAX_PAGE_SIZE);
+    const offset = (values._offset as number | undefined) ?? 0;
+    const asOf = (values._asOf as { end: Date } | undefined)?.end;
+    const since = (values._since as { start: Date } | undefined)?.start;
+    const criteria: EverythingCriteria = { patientId: id, asOf, since, types, count, offset };
+    const pinnedAt = asOf ?? new Date();
+    const stored = await this.queryBus.execute(new PatientEverythingQuery(criteria));
+    const result =
+      stored.status === 'not-found'
+        ? await this.queryBus.execute(new GoldenPatientEverythingQuery(criteria))
+        : stored;
+    if (result.status === 'not-found') {
+      throw FhirError.notFound(
+        asOf ? `Patient/${id} did not exist at ${asOf.toISOString()}` : `Patient/${id} is not known`,
+      );
+    }
+    if (result.status === 'deleted' || result.status === 'merged')
+      throw FhirError.gone(`Patient/${id} was deleted at ${result.at.toISOString()}`);
+    const base = fhirBaseUrl(request);
+    const links = pageLinks(base, request.path.replace(/^\/fhir/, ''), params, {
+      offset,
+      count,
+      hasMore: result.hasMore,
+      pinnedAt,
+    });
+    const outcome = ignoredParametersOutcome(unknown);
+    sendFhir(response, searchBundle({ base, links, matches: result.entries, total: result.total, outcome }));
+  }
+}

@@ -1,0 +1,118 @@
+import type { CapabilityStatement, OperationDefinition } from 'fhir/r4';
+import { AggregatorHarness, startAggregator } from './support/aggregator-harness';
+
+/** Every route the HTTP app serves, as "<METHOD> <path>", read from Express's own router. */
+function routeTable(harness: AggregatorHarness): string[] {
+  const express = harness.app.getHttpAdapter().getInstance() as {
+    router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] };
+  };
+  return express.router.stack
+    .filter((layer) => layer.route)
+    .flatMap((layer) =>
+      Object.keys(layer.route!.methods).map((method) => `${method.toUpperCase()} ${layer.route!.path}`),
+    );
+}
+
+/** The route an OperationDefinition declares, as the decorator derives it. */
+function declaredRoute(definition: OperationDefinition): string {
+  const method = definition.affectsState ? 'POST' : 'GET';
+  if (definition.system) return `${method} /fhir/$${definition.code}`;
+  const type = definition.resource![0];
+  return `${method} /fhir/${type}${definition.instance ? '/:id' : ''}/$${definition.code}`;
+}
+
+describe('FHIR operations: each declared once by an OperationDefinition', () => {
+  let harness: AggregatorHarness;
+  let statement: CapabilityStatement;
+  let definitions: OperationDefinition[];
+
+  beforeAll(async () => {
+    harness = await startAggregator();
+    statement = (await harness.http().get('/fhir/metadata').expect(200)).body as CapabilityStatement;
+    const listed = [
+      ...(statement.rest![0].operation ?? []),
+      ...statement.rest![0].resource!.flatMap((r) => r.operation ?? []),
+    ];
+    definitions = await Promise.all(
+      listed.map(async (operation) => {
+        const id = operation.definition.split('/').pop()!;
+        const read = await harness.http().get(`/fhir/OperationDefinition/${id}`).expect(200);
+        expect(read.body.url).toBe(operation.definition);
+        expect(read.body.code).toBe(operation.name);
+        return read.body as OperationDefinition;
+      }),
+    );
+  });
+  afterAll(() => harness.close());
+
+  it('lists exactly the $ routes the app serves, each with a readable definition', () => {
+    const operationRoutes = routeTable(harness).filter((route) => / \/fhir\/.*\$/.test(route));
+    expect(operationRoutes.length).toBeGreaterThanOrEqual(5);
+    expect(definitions.map(declaredRoute).sort()).toEqual([...new Set(operationRoutes)].sort());
+    expect(definitions.map((d) => d.code).sort()).toEqual([
+      'everything',
+      'mdm-link-history',
+      'mdm-merge-golden-resources',
+      'mdm-query-links',
+      'mdm-update-link',
+    ]);
+    const patient = statement.rest![0].resource!.find((r) => r.type === 'Patient')!;
+    expect(patient.operation!.map((o) => o.name)).toEqual(['everything']);
+  });
+
+  it('validates each GET operation input by its definition: a malformed typed value is 400 naming it', async () => {
+    const samples: Record<string, string> = {
+      unsignedInt: 'minus-one',
+      positiveInt: '0',
+      integer: 'x',
+      instant: 'not-a-date',
+      dateTime: 'not-a-date',
+      date: 'not-a-date',
+      boolean: 'maybe',
+    };
+    let checked = 0;
+    for (const definition of definitions.filter((d) => !d.affectsState)) {
+      const path = declaredRoute(definition).split(' ')[1].replace(':id', 'some-id');
+      for (const parameter of (definition.parameter ?? []).filter((p) => p.use === 'in')) {
+        const bad = samples[parameter.type ?? ''];
+        if (!bad) continue;
+        const response = await harness.http().get(`${path}?${parameter.name}=${bad}`);
+        expect([parameter.name, response.status]).toEqual([parameter.name, 400]);
+        expect(response.body.issue[0].expression).toEqual([parameter.name]);
+        checked++;
+      }
+      const repeated = definition.parameter!.find((p) => p.use === 'in' && p.max === '1')!;
+      const twice = await harness.http().get(`${path}?${repeated.name}=a&${repeated.name}=b`);
+      expect(twice.status).toBe(400);
+      expect(twice.body.issue[0].diagnostics).toMatch(/only once/);
+    }
+    expect(checked).toBeGreaterThanOrEqual(6);
+  });
+
+  it('rejects parameters a definition does not declare under Prefer: handling=strict, and reports them otherwise', async () => {
+    await harness.ingest('ops', []);
+    const strict = await harness
+      .http()
+      .get('/fhir/$mdm-query-links?bogus=1')
+      .set('Prefer', 'handling=strict')
+      .expect(400);
+    expect(strict.body.issue[0].expression).toEqual(['bogus']);
+    await harness.http().get('/fhir/$mdm-query-links?bogus=1').expect(200);
+    const required = await harness
+      .http()
+      .post('/fhir/$mdm-merge-golden-resources')
+      .set('X-Reviewer', 'r')
+      .send({
+        resourceType: 'Parameters',
+        parameter: [{ name: 'toGoldenResourceId', valueString: 'Patient/x' }],
+      })
+      .expect(400);
+    expect(required.body.issue[0].expression).toEqual(['fromGoldenResourceId']);
+  });
+
+  it('answers unknown operations and OperationDefinitions with 404 OperationOutcomes', async () => {
+    const unknown = await harness.http().get('/fhir/Patient/some-id/$frobnicate').expect(404);
+    expect(unknown.body.issue[0].diagnostics).toMatch(/Unknown operation "\$frobnicate"/);
+    await harness.http().get('/fhir/OperationDefinition/no-such-operation').expect(404);
+  });
+});
