@@ -1,4 +1,4 @@
-export * from './events/resource-version-recorded.event';
+export * from './events';
 export * from './commands/ingest-resource-versions/ingest-resource-versions.command';
 export * from './domain/aggregate-ids';
 export * from './domain/decode-fhir-json';

@@ -1,4 +1,4 @@
-import type { OriginLineage } from '../events/resource-version-recorded.event';
+import type { OriginLineage } from '../events';
 import { excerptOf, SourceRecord } from './source-record';
 
 const UNPACKED_BUNDLE_TYPES = new Set(['batch', 'transaction', 'collection', 'searchset', 'history']);

@@ -7,7 +7,7 @@ import {
   rewriteReferences,
   sha256Hex,
 } from '@fa/fhir';
-import type { Transformation, ValidationIssue } from '../events/resource-version-recorded.event';
+import type { Transformation, ValidationIssue } from '../events';
 import { aggregateIdOf, sourceSystemUri } from './aggregate-ids';
 import type { RejectionCode } from './source-record';
 

@@ -1,4 +1,4 @@
-import type { OriginLineage } from '../events/resource-version-recorded.event';
+import type { OriginLineage } from '../events';
 
 /** What a source delivered, decoded but not yet judged: the input of the IngestResourceVersions command. */
 export type SourceRecord =

@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import type { OriginLineage } from '../../events/resource-version-recorded.event';
+import type { OriginLineage } from '../../events';
 import type { RejectionCode, SourceRecord } from '../../domain/source-record';
 
 export interface IngestSummary {

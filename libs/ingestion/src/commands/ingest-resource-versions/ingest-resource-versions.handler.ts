@@ -5,33 +5,28 @@ import {
   EVENT_STORE,
   EventStore,
   EventToAppend,
-  RecordedEvent,
   WrongExpectedRevisionError,
 } from '@fa/event-store';
 import { aggregateIdOf, deterministicEventId, SOURCE_NAME_PATTERN } from '../../domain/aggregate-ids';
 import { normalizeResource } from '../../domain/normalize-resource';
-import type { SourceRecord } from '../../domain/source-record';
+import {
+  decide,
+  evolve,
+  INITIAL_RESOURCE_STATE,
+  ReceivedLineage,
+  ResourceState,
+} from '../../domain/resource-decider';
+import type { RejectionCode, SourceRecord } from '../../domain/source-record';
 import {
   INGESTION_REJECTED,
   IngestionRejectedData,
+  IngestionRejectedMetadata,
+  isResourceEvent,
   OriginLineage,
-  RESOURCE_DELETED,
-  RESOURCE_VERSION_RECORDED,
-  ResourceDeletedData,
-  ResourceVersionLineage,
-  ResourceVersionRecordedData,
   rejectionStreamId,
   resourceStreamId,
-} from '../../events/resource-version-recorded.event';
+} from '../../events';
 import { IngestResourceVersionsCommand, IngestSummary } from './ingest-resource-versions.command';
-
-/** What we know of a stream's head while deciding a batch. */
-interface StreamHead {
-  revision: number;
-  contentHash?: string;
-  deleted: boolean;
-  latestSourceLastUpdated?: string;
-}
 
 const MAX_ATTEMPTS = 5;
 
@@ -56,6 +51,7 @@ export class IngestResourceVersionsHandler implements ICommandHandler<
     }
   }
 
+  /** Loads each stream's state from its last event, decides every record in order, appends in one transaction. */
   private async decideAndAppend(command: IngestResourceVersionsCommand): Promise<IngestSummary> {
     const { source } = command;
     const receivedAt = command.receivedAt.toISOString();
@@ -68,46 +64,21 @@ export class IngestResourceVersionsHandler implements ICommandHandler<
     };
     const prepared = command.records.map((record) => this.prepare(source, record));
     const streamIds = [...new Set(prepared.flatMap((p) => (p.kind === 'rejected' ? [] : [p.streamId])))];
-    const heads = new Map<string, StreamHead>();
-    for (const [streamId, event] of await this.store.readLastEvents(streamIds))
-      heads.set(streamId, headOf(event));
+    const states = new Map<string, ResourceState>();
+    for (const [streamId, event] of await this.store.readLastEvents(streamIds)) {
+      if (isResourceEvent(event))
+        states.set(streamId, evolve(INITIAL_RESOURCE_STATE, event, event.streamRevision));
+    }
 
     const requests = new Map<string, AppendRequest>();
-    const appendTo = (streamId: string, event: EventToAppend, expectedRevision: number) => {
-      let request = requests.get(streamId);
-      if (!request) {
-        request = {
-          streamId,
-          events: [],
-          expectedRevision: expectedRevision < 0 ? 'no_stream' : expectedRevision,
-        };
-        requests.set(streamId, request);
-      }
-      request.events.push(event);
-    };
     const rejections: EventToAppend[] = [];
-
     for (const item of prepared) {
       if (item.kind === 'rejected') {
         summary.rejected.push({ code: item.code, reason: item.reason, origin: item.origin });
-        const data: IngestionRejectedData = {
-          source,
-          code: item.code,
-          reason: item.reason,
-          origin: item.origin,
-          excerpt: item.excerpt,
-          receivedAt,
-        };
-        rejections.push({
-          id: deterministicEventId(source, 'rejected', originKey(item.origin), item.code),
-          type: INGESTION_REJECTED,
-          data,
-          metadata: { source, origin: item.origin, receivedAt, ingestionInstance: command.ingestionInstance },
-        });
+        rejections.push(rejectionEvent(command, item, receivedAt));
         continue;
       }
-      const head = heads.get(item.streamId) ?? { revision: -1, deleted: false };
-      const lineageBase = {
+      const lineage: ReceivedLineage = {
         source,
         sourceResourceType: item.resourceType,
         sourceId: item.sourceId,
@@ -115,74 +86,27 @@ export class IngestResourceVersionsHandler implements ICommandHandler<
         receivedAt,
         ingestionInstance: command.ingestionInstance,
       };
-      if (item.kind === 'delete') {
-        if (head.revision < 0 || head.deleted) {
-          summary.unchanged++;
-          continue;
-        }
-        const metadata: ResourceVersionLineage = {
-          ...lineageBase,
-          contentHash: 'deleted',
-          transformations: [],
-          validationIssues: [],
-          supersedesCurrent: true,
-          latestSourceLastUpdated: head.latestSourceLastUpdated,
-        };
-        const data: ResourceDeletedData = { resourceType: item.resourceType, id: item.id };
-        appendTo(
-          item.streamId,
-          this.event(item.streamId, 'deleted', head, RESOURCE_DELETED, data, metadata),
-          head.revision,
-        );
-        heads.set(item.streamId, {
-          ...head,
-          revision: head.revision + 1,
-          deleted: true,
-          contentHash: 'deleted',
-        });
-        summary.deleted++;
-        continue;
-      }
-      const { value } = item;
-      if (!head.deleted && head.contentHash === value.contentHash) {
-        summary.unchanged++;
-        continue;
-      }
-      // A version the source stamped older than the newest we hold is history, not the current state.
-      const late =
-        value.sourceLastUpdated !== undefined &&
-        head.latestSourceLastUpdated !== undefined &&
-        Date.parse(value.sourceLastUpdated) < Date.parse(head.latestSourceLastUpdated);
-      const latestSourceLastUpdated = late
-        ? head.latestSourceLastUpdated
-        : (value.sourceLastUpdated ?? head.latestSourceLastUpdated);
-      const metadata: ResourceVersionLineage = {
-        ...lineageBase,
-        sourceVersionId: value.sourceVersionId,
-        sourceLastUpdated: value.sourceLastUpdated,
-        contentHash: value.contentHash,
-        transformations: value.transformations,
-        validationIssues: value.validationIssues,
-        supersedesCurrent: !late,
-        latestSourceLastUpdated,
-      };
-      const data: ResourceVersionRecordedData = {
-        resourceType: value.resourceType,
-        id: value.id,
-        resource: value.resource,
-      };
-      appendTo(
-        item.streamId,
-        this.event(item.streamId, value.contentHash, head, RESOURCE_VERSION_RECORDED, data, metadata),
-        head.revision,
+      const state = states.get(item.streamId) ?? INITIAL_RESOURCE_STATE;
+      const decision = decide(
+        state,
+        item.kind === 'delete'
+          ? { kind: 'delete', streamId: item.streamId, resourceType: item.resourceType, id: item.id, lineage }
+          : { kind: 'record', streamId: item.streamId, resource: item.value, lineage },
       );
-      heads.set(item.streamId, {
-        revision: head.revision + 1,
-        contentHash: value.contentHash,
-        deleted: false,
-        latestSourceLastUpdated,
-      });
-      summary.recorded++;
+      summary[decision.outcome]++;
+      if (decision.events.length === 0) continue;
+      let request = requests.get(item.streamId);
+      if (!request) {
+        // The state this batch decided on must still be the stream's when it is appended.
+        const expectedRevision = state.revision < 0 ? 'no_stream' : state.revision;
+        requests.set(item.streamId, (request = { streamId: item.streamId, events: [], expectedRevision }));
+      }
+      let next = state;
+      for (const event of decision.events) {
+        request.events.push(event);
+        next = evolve(next, event);
+      }
+      states.set(item.streamId, next);
     }
     if (rejections.length > 0) {
       requests.set(rejectionStreamId(source), {
@@ -193,18 +117,6 @@ export class IngestResourceVersionsHandler implements ICommandHandler<
     }
     if (requests.size > 0) await this.store.appendMany([...requests.values()]);
     return summary;
-  }
-
-  private event(
-    streamId: string,
-    contentHash: string,
-    head: StreamHead,
-    type: string,
-    data: unknown,
-    metadata: unknown,
-  ) {
-    // Same content at the same place in the stream always gets the same id: a re-run after a crash is a no-op.
-    return { id: deterministicEventId(streamId, contentHash, head.revision), type, data, metadata };
   }
 
   private prepare(source: string, record: SourceRecord) {
@@ -241,16 +153,6 @@ export class IngestResourceVersionsHandler implements ICommandHandler<
   }
 }
 
-function headOf(event: RecordedEvent): StreamHead {
-  const lineage = event.metadata as Partial<ResourceVersionLineage>;
-  return {
-    revision: event.streamRevision,
-    contentHash: lineage.contentHash,
-    deleted: event.type === RESOURCE_DELETED,
-    latestSourceLastUpdated: lineage.latestSourceLastUpdated,
-  };
-}
-
 function originKey(origin: OriginLineage): string {
   if (origin.file)
     return `file:${origin.file.path}:${origin.file.line ?? ''}:${origin.file.entryIndex ?? ''}`;
@@ -259,4 +161,26 @@ function originKey(origin: OriginLineage): string {
     return `kafka:${k.topic}:${k.partition}:${k.offset}:${k.entryIndex ?? ''}`;
   }
   return `http:${origin.http?.requestId ?? ''}`;
+}
+
+/** The IngestionRejected event of one record that cannot be a resource (deterministic id: once per origin). */
+function rejectionEvent(
+  command: IngestResourceVersionsCommand,
+  item: { code: RejectionCode; reason: string; origin: OriginLineage; excerpt?: string },
+  receivedAt: string,
+): EventToAppend<IngestionRejectedData, IngestionRejectedMetadata> {
+  const { source } = command;
+  return {
+    id: deterministicEventId(source, 'rejected', originKey(item.origin), item.code),
+    type: INGESTION_REJECTED,
+    data: {
+      source,
+      code: item.code,
+      reason: item.reason,
+      origin: item.origin,
+      excerpt: item.excerpt,
+      receivedAt,
+    },
+    metadata: { source, origin: item.origin, receivedAt, ingestionInstance: command.ingestionInstance },
+  };
 }

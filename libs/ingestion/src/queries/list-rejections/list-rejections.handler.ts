@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { EVENT_STORE, EventStore } from '@fa/event-store';
-import { IngestionRejectedData, rejectionStreamId } from '../../events/resource-version-recorded.event';
+import { isIngestionRejected, rejectionStreamId } from '../../events';
 import { ListRejectionsQuery, RecordedRejection } from './list-rejections.query';
 
 @QueryHandler(ListRejectionsQuery)
@@ -13,8 +13,8 @@ export class ListRejectionsHandler implements IQueryHandler<ListRejectionsQuery,
       direction: 'backwards',
       maxCount: query.limit,
     });
-    return events.map((event) => ({
-      ...(event.data as IngestionRejectedData),
+    return events.filter(isIngestionRejected).map((event) => ({
+      ...event.data,
       eventId: event.id,
       recordedAt: event.recordedAt.toISOString(),
     }));

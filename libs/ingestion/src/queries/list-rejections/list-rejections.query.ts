@@ -1,5 +1,5 @@
 import { Query } from '@nestjs/cqrs';
-import type { IngestionRejectedData } from '../../events/resource-version-recorded.event';
+import type { IngestionRejectedData } from '../../events';
 
 export interface RecordedRejection extends IngestionRejectedData {
   eventId: string;

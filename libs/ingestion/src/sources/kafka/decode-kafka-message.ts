@@ -1,7 +1,7 @@
 import { decodeFhirJson } from '../../domain/decode-fhir-json';
 import { excerptOf, SourceRecord } from '../../domain/source-record';
 import { SOURCE_NAME_PATTERN } from '../../domain/aggregate-ids';
-import type { OriginLineage } from '../../events/resource-version-recorded.event';
+import type { OriginLineage } from '../../events';
 import {
   HEADER_CONTENT_TYPE,
   HEADER_CORRELATION_ID,

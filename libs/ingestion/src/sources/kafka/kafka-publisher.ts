@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import { Kafka, logLevel, Message } from 'kafkajs';
 import { parseReference, rewriteReferences } from '@fa/fhir';
 import type { RejectionCode } from '../../domain/source-record';
-import type { OriginLineage } from '../../events/resource-version-recorded.event';
+import type { OriginLineage } from '../../events';
 import { listSourceFiles, readSourceFile } from '../file/read-source-files';
 import {
   HEADER_CONTENT_TYPE,
