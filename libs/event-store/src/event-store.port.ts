@@ -34,6 +34,12 @@ export interface RecordedEvent<Data = unknown, Metadata = unknown> {
   /** 0 for the first event of a stream. */
   streamRevision: number;
   position: GlobalPosition;
+  /**
+   * The position as two unsigned 64-bit integers (decimal text) for read models that store and sort by it in SQL:
+   * their lexicographic order is the log's order, and the second alone identifies the event. Both adapters have
+   * such a pair (PostgreSQL: transaction id and global position; EventStoreDB: commit and prepare position).
+   */
+  logOrder: readonly [string, string];
   recordedAt: Date;
 }
 

@@ -52,6 +52,7 @@ function toRecordedEvent(row: EventRow): RecordedEvent {
     streamId: row.stream_id,
     streamRevision: row.stream_revision,
     position: formatPosition(row.transaction_id, row.global_position),
+    logOrder: [row.transaction_id, row.global_position],
     recordedAt: row.recorded_at,
   };
 }

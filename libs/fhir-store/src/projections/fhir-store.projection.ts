@@ -142,7 +142,7 @@ export class FhirStoreProjection implements ReadModelProjection<PreparedVersions
       const lineage = event.metadata as ResourceVersionLineage;
       const versionId = event.streamRevision + 1;
       const lastUpdated = event.recordedAt.toISOString();
-      const [positionTx, positionGp] = event.position.split(':');
+      const [positionTx, positionGp] = event.logOrder;
       const deleted = event.type === RESOURCE_DELETED;
       const resource = deleted
         ? null

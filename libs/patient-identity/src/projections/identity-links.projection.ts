@@ -101,7 +101,7 @@ export class IdentityLinksProjection implements ReadModelProjection {
         JSON.stringify(
           decisions.map((event) => {
             const data = event.data as { goldenId?: string; intoGoldenId?: string; sourcePatientId?: string };
-            const [tx, gp] = event.position.split(':');
+            const [tx, gp] = event.logOrder;
             return {
               e: event.id,
               g: data.goldenId ?? data.intoGoldenId,
