@@ -142,11 +142,15 @@ export function describeEventStoreContract(
       const after = await store.readAll({ after: head, maxCount: 10_000 });
       const mine = after.events.filter((e) => e.streamId === id);
       expect(mine.map((e) => e.type)).toEqual(['A', 'B', 'C']);
+      const asBigInts = (e: RecordedEvent) => e.logOrder.map(BigInt);
       for (let i = 1; i < after.events.length; i++) {
-        expect(store.comparePositions(after.events[i - 1].position, after.events[i].position)).toBeLessThan(
-          0,
-        );
+        const [previous, current] = [after.events[i - 1], after.events[i]];
+        expect(store.comparePositions(previous.position, current.position)).toBeLessThan(0);
+        // logOrder sorts the same way, and its second part alone tells events apart.
+        const [[a1, a2], [b1, b2]] = [asBigInts(previous), asBigInts(current)];
+        expect(a1 < b1 || (a1 === b1 && a2 < b2)).toBe(true);
       }
+      expect(new Set(after.events.map((e) => e.logOrder[1])).size).toBe(after.events.length);
       expect(after.lastPosition).toBe(after.events[after.events.length - 1].position);
       expect(store.comparePositions(await store.headPosition(), after.lastPosition)).toBe(0);
       expect(store.comparePositions(head, after.lastPosition)).toBeLessThan(0);
