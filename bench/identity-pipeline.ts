@@ -19,7 +19,7 @@ import {
   seededRandom,
   shuffled,
 } from '@fa/patient-identity';
-import { createAggregatorApp } from '../apps/aggregator/src/app.factory';
+import { createAggregatorApp } from '../apps/aggregator/src';
 
 export const RECORD_LINKAGE_DIR =
   process.env.RECORD_LINKAGE_DATA ?? path.resolve(__dirname, '..', '..', 'shared', 'data', 'record-linkage');

@@ -12,9 +12,9 @@ import { CommandBus } from '@nestjs/cqrs';
 import { Command } from 'commander';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { EventStoreRuntime, openEventStore } from '@fa/event-store';
-import { IDENTITY_LINKS_PROJECTION, identityFollowers, seededRandom } from '@fa/patient-identity';
-import { FHIR_STORE_PROJECTION, FhirStoreProjection } from '@fa/fhir-store';
+import type { EventStoreRuntime } from '@fa/event-store';
+import { IDENTITY_LINKS_PROJECTION, seededRandom } from '@fa/patient-identity';
+import { FHIR_STORE_PROJECTION } from '@fa/fhir-store';
 import {
   aggregateIdOf,
   FileIngestionService,
@@ -23,9 +23,9 @@ import {
   publishFiles,
 } from '@fa/ingestion';
 import { ensureEmbeddedPostgres } from '@fa/platform';
-import { createAggregatorApp } from '../apps/aggregator/src/app.factory';
-import { startKafkaMock } from '../test/support/kafka-mock';
-import { createEmptyDatabase } from '../test/support/test-database';
+import { createAggregatorApp } from '../apps/aggregator/src';
+import { openAggregatorRuntime } from '@fa/composition';
+import { createEmptyDatabase, startKafkaMock } from '@fa/testkit';
 import { identityThroughPipeline, SPLINK_FEBRL3_F1 } from './identity-pipeline';
 
 /**
@@ -124,14 +124,7 @@ function shiftDates(line: string, days: number): string {
 }
 
 async function openRuntime(url: string): Promise<EventStoreRuntime> {
-  return openEventStore(
-    { databaseUrl: url, dataDir: '' },
-    (store) => [new FhirStoreProjection(), ...identityFollowers(store)],
-    {
-      poolSize: 12,
-      idleDelayMs: 10,
-    },
-  );
+  return openAggregatorRuntime({ databaseUrl: url, dataDir: '' }, { poolSize: 12, idleDelayMs: 10 });
 }
 
 /** Bare ceiling: COPY rows of the same sizes into a table with only a primary key. */

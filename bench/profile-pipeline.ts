@@ -3,13 +3,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { Client } from 'pg';
-import { openEventStore } from '@fa/event-store';
-import { FhirStoreProjection, FHIR_STORE_PROJECTION } from '@fa/fhir-store';
+import { FHIR_STORE_PROJECTION } from '@fa/fhir-store';
 import { FileIngestionService } from '@fa/ingestion';
-import { identityFollowers } from '@fa/patient-identity';
 import { ensureEmbeddedPostgres } from '@fa/platform';
-import { createAggregatorApp } from '../apps/aggregator/src/app.factory';
-import { createEmptyDatabase } from '../test/support/test-database';
+import { createAggregatorApp } from '../apps/aggregator/src';
+import { openAggregatorRuntime } from '@fa/composition';
+import { createEmptyDatabase } from '@fa/testkit';
 
 /**
  * Where the pipeline's time goes: for each phase (append by the file source, drain of every projection, replay
@@ -73,11 +72,7 @@ async function main() {
     process.env.BENCH_DATABASE_URL ??
     (await ensureEmbeddedPostgres(path.join(__dirname, '..', '.bench-data'))).connectionString;
   const database = await createEmptyDatabase(server, 'profile');
-  const runtime = await openEventStore(
-    { databaseUrl: database.url, dataDir: '' },
-    (store) => [new FhirStoreProjection(), ...identityFollowers(store)],
-    { poolSize: 12 },
-  );
+  const runtime = await openAggregatorRuntime({ databaseUrl: database.url, dataDir: '' }, { poolSize: 12 });
   const app = await createAggregatorApp(runtime);
   await app.init();
   let before = sample();

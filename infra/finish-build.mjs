@@ -8,7 +8,10 @@ import * as path from 'node:path';
 const root = path.resolve(import.meta.dirname, '..');
 const dist = path.join(root, 'dist');
 const { compilerOptions } = JSON.parse(fs.readFileSync(path.join(root, 'tsconfig.json'), 'utf8'));
+// Test and benchmark infrastructure is not part of the build (tsconfig.build.json leaves it out).
+const TEST_ONLY = new Set(['@fa/testkit']);
 for (const [alias, [target]] of Object.entries(compilerOptions.paths)) {
+  if (TEST_ONLY.has(alias)) continue;
   const compiled = path.join(dist, target.replace(/\.ts$/, '.js'));
   if (!fs.existsSync(compiled)) throw new Error(`${alias}: ${path.relative(root, compiled)} was not built`);
   const dir = path.join(dist, 'node_modules', alias);

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createTestDatabase, TestDatabase } from './support/test-database';
+import { TestDatabase, createTestDatabase } from '@fa/testkit';
 import { FIXTURES, runCli } from './support/aggregator-harness';
 
 async function count(database: TestDatabase, sql: string): Promise<number> {

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { ensureEmbeddedPostgres } from '../libs/platform/src/database/embedded-postgres';
-import { ensureKafkaMockBinary } from './support/kafka-mock';
+import { ensureKafkaMockBinary } from '../libs/testkit/src/kafka-mock';
 
 /**
  * One real PostgreSQL for the whole run: DATABASE_URL when given, else an embedded server under .test-data/.

@@ -5,9 +5,7 @@ import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { publishFiles } from '@fa/ingestion';
 import { AggregatorHarness, FIXTURES, REPO_ROOT, startAggregator } from './support/aggregator-harness';
-import { eventually } from './support/eventually';
-import { createTestDatabase } from './support/test-database';
-import { startKafkaMock } from './support/kafka-mock';
+import { createTestDatabase, eventually, startKafkaMock } from '@fa/testkit';
 
 const SAMPLE = path.join(FIXTURES, 'synthea-2-patients');
 

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from './support/aggregator-harness';
-import { createTestDatabase, TestDatabase } from './support/test-database';
+import { TestDatabase, createTestDatabase } from '@fa/testkit';
 
 /**
  * The compiled service (`npm run build`, which `npm test` runs before Jest) starts from dist/ with plain

@@ -3,9 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { publishFiles } from '@fa/ingestion';
 import { FIXTURES, REPO_ROOT } from './support/aggregator-harness';
-import { eventually } from './support/eventually';
-import { startKafkaMock } from './support/kafka-mock';
-import { createTestDatabase } from './support/test-database';
+import { createTestDatabase, eventually, startKafkaMock } from '@fa/testkit';
 
 const SAMPLE = path.join(FIXTURES, 'synthea-2-patients');
 

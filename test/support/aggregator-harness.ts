@@ -2,15 +2,14 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { EventStoreRuntime, openEventStore } from '@fa/event-store';
-import { identityFollowers, IdentityMatcher } from '@fa/patient-identity';
-import { FhirStoreProjection } from '@fa/fhir-store';
 import { CommandBus } from '@nestjs/cqrs';
+import { kafkaIngestionFor, openAggregatorRuntime } from '@fa/composition';
+import type { EventStoreRuntime } from '@fa/event-store';
+import type { IdentityMatcher } from '@fa/patient-identity';
 import { createLogger } from '@fa/platform';
 import { FileIngestionService, KafkaIngestionConsumer } from '@fa/ingestion';
-import { createAggregatorApp } from '../../apps/aggregator/src/app.factory';
-import { startTcpProxy, TcpProxy } from './tcp-proxy';
-import { createTestDatabase, TestDatabase } from './test-database';
+import { createAggregatorApp } from '../../apps/aggregator/src';
+import { TcpProxy, TestDatabase, createTestDatabase, startTcpProxy } from '@fa/testkit';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');
@@ -47,10 +46,10 @@ export async function startAggregator(
     url.port = String(databaseProxy.port);
     databaseUrl = url.toString();
   }
-  const runtime = await openEventStore(
+  const runtime = await openAggregatorRuntime(
     { databaseUrl, dataDir: '' },
-    (store) => [new FhirStoreProjection(), ...identityFollowers(store, options.identityMatcher)],
     {
+      identityMatcher: options.identityMatcher,
       poolSize: 10,
       idleDelayMs: 10,
       // TEST_LOG=1 shows projection failures (they are retried) while debugging a test.
@@ -63,17 +62,19 @@ export async function startAggregator(
   const kafkaConsumers: KafkaIngestionConsumer[] = [];
   const startKafkaConsumer = async (instance: string, groupId?: string) => {
     if (!options.kafka) throw new Error('startAggregator: no kafka options');
-    const consumer = new KafkaIngestionConsumer(app.get(CommandBus), {
-      brokers: options.kafka.brokers,
-      topics: options.kafka.topics,
-      groupId: groupId ?? options.kafka.groupId ?? 'test-group',
-      maxMessageBytes: 1024 * 1024,
-      ingestionInstance: instance,
+    const kafka = {
+      kafkaBrokers: options.kafka.brokers,
+      kafkaTopics: options.kafka.topics,
+      kafkaGroupId: groupId ?? options.kafka.groupId ?? 'test-group',
+      kafkaMaxMessageBytes: 1024 * 1024,
       // Rebalances wait for members up to the session timeout; keep test rebalances short.
-      sessionTimeoutMs: 10_000,
+      kafkaSessionTimeoutMs: 10_000,
+    };
+    const consumer = kafkaIngestionFor(app.get(CommandBus), kafka, {
+      ingestionInstance: instance,
       // TEST_LOG=1 shows the consumer's retries and errors while debugging a test.
       logger: process.env.TEST_LOG ? createLogger(`kafka-${instance}`) : undefined,
-    });
+    })!;
     await consumer.start();
     kafkaConsumers.push(consumer);
     return consumer;

@@ -1,9 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { CqrsModule } from '@nestjs/cqrs';
-import { EventStoreModule, EventStoreRuntime } from '@fa/event-store';
-import { FhirStoreModule } from '@fa/fhir-store';
-import { IngestionModule } from '@fa/ingestion';
-import { PatientIdentityModule } from '@fa/patient-identity';
+import { ContextsModule } from '@fa/composition';
+import type { EventStoreRuntime } from '@fa/event-store';
 import { ProjectionsController } from './http/admin/projections.controller';
 import { RejectionsController } from './http/admin/rejections.controller';
 import { FhirHttpModule } from './http/fhir/fhir-http.module';
@@ -17,14 +14,7 @@ export class AppModule {
   static forRoot(runtime: EventStoreRuntime): DynamicModule {
     return {
       module: AppModule,
-      imports: [
-        CqrsModule.forRoot(),
-        EventStoreModule.forRoot(runtime.database.pool, runtime.store, runtime.runner),
-        IngestionModule,
-        FhirStoreModule,
-        PatientIdentityModule,
-        FhirHttpModule,
-      ],
+      imports: [ContextsModule.forRoot(runtime), FhirHttpModule],
       controllers: [
         HealthController,
         MetricsController,

@@ -1,12 +1,11 @@
 import 'reflect-metadata';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { openEventStore } from '@fa/event-store';
-import { identityFollowers } from '@fa/patient-identity';
-import { FhirStoreProjection } from '@fa/fhir-store';
-import { CommandBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { collectDefaultMetrics } from 'prom-client';
-import { aggregateIdOf, FileIngestionService, KafkaIngestionConsumer } from '@fa/ingestion';
+import { kafkaIngestionFor, openAggregatorRuntime } from '@fa/composition';
+import { ResourceHistoryQuery } from '@fa/fhir-store';
+import { aggregateIdOf, FileIngestionService } from '@fa/ingestion';
 import { createLogger, readConfig } from '@fa/platform';
 import { createAggregatorApp } from './app.factory';
 
@@ -18,11 +17,7 @@ const SAMPLE_PATIENT = '3f6fd0bb-6cd3-eb3f-4401-cd38ace25f2b';
 async function main(): Promise<void> {
   const withSample = process.argv.includes('--sample');
   const config = readConfig();
-  const runtime = await openEventStore(
-    config,
-    (store) => [new FhirStoreProjection(), ...identityFollowers(store)],
-    { logger: log },
-  );
+  const runtime = await openAggregatorRuntime(config, { logger: log });
   const app = await createAggregatorApp(runtime);
   app.enableShutdownHooks();
   const roles = config.roles;
@@ -30,18 +25,9 @@ async function main(): Promise<void> {
   else await app.init();
   if (roles.has('projections')) await runtime.runner.start();
   collectDefaultMetrics();
-  const kafka =
-    roles.has('kafka') && config.kafkaBrokers.length
-      ? new KafkaIngestionConsumer(app.get(CommandBus), {
-          brokers: config.kafkaBrokers,
-          groupId: config.kafkaGroupId,
-          topics: config.kafkaTopics,
-          maxMessageBytes: config.kafkaMaxMessageBytes,
-          sessionTimeoutMs: config.kafkaSessionTimeoutMs,
-          ingestionInstance: `${os.hostname()}:${process.pid}`,
-          logger: log,
-        })
-      : undefined;
+  const kafka = roles.has('kafka')
+    ? kafkaIngestionFor(app.get(CommandBus), config, { logger: log })
+    : undefined;
   await kafka?.start();
   const port = roles.has('api') ? (app.getHttpServer().address() as { port: number }).port : undefined;
   log.info(
@@ -84,13 +70,16 @@ async function main(): Promise<void> {
     });
     await runtime.runner.waitForCatchUp();
     const patient = `Patient/${aggregateIdOf(SAMPLE_SOURCE, 'Patient', SAMPLE_PATIENT)}`;
-    const history = await runtime.database.pool.query<{ recorded_from: Date }>(
-      `SELECT recorded_from FROM fhir_store.resource_versions WHERE resource_type = 'Patient' AND id = $1 ORDER BY version_id`,
-      [patient.split('/')[1]],
+    // The instant just before the newest version of the sample patient was recorded.
+    const history = await app.get(QueryBus).execute(
+      new ResourceHistoryQuery({
+        resourceType: 'Patient',
+        id: patient.split('/')[1],
+        until: new Date(),
+        count: 1,
+      }),
     );
-    const beforeUpdate = new Date(
-      history.rows[history.rows.length - 1].recorded_from.getTime() - 1,
-    ).toISOString();
+    const beforeUpdate = new Date(history.versions[0].recordedFrom.getTime() - 1).toISOString();
     const base = `http://localhost:${port}`;
     const lines = [
       '',

@@ -1,20 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { CqrsModule } from '@nestjs/cqrs';
-import { EventStoreModule, EventStoreRuntime } from '@fa/event-store';
-import { FhirStoreModule } from '@fa/fhir-store';
-import { IngestionModule } from '@fa/ingestion';
+import { ContextsModule } from '@fa/composition';
+import type { EventStoreRuntime } from '@fa/event-store';
 
+/** The CLI's application context: the same contexts as the service, without HTTP. */
 @Module({})
 export class CliModule {
   static forRoot(runtime: EventStoreRuntime): DynamicModule {
-    return {
-      module: CliModule,
-      imports: [
-        CqrsModule.forRoot(),
-        EventStoreModule.forRoot(runtime.database.pool, runtime.store, runtime.runner),
-        IngestionModule,
-        FhirStoreModule,
-      ],
-    };
+    return { module: CliModule, imports: [ContextsModule.forRoot(runtime)] };
   }
 }

@@ -6,16 +6,11 @@ import { NestFactory } from '@nestjs/core';
 import { QueryBus } from '@nestjs/cqrs';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
-import type { Patient } from 'fhir/r4';
-import { EventStoreRuntime, openEventStore } from '@fa/event-store';
-import { parseReference, parseSearchRequest, r4SearchParameters } from '@fa/fhir';
-import { defaultComparators, fitParameters, identityFollowers, matchFeaturesOf } from '@fa/patient-identity';
-import {
-  FhirStoreProjection,
-  lineageJsonOf,
-  ResourceLineageQuery,
-  SearchResourcesQuery,
-} from '@fa/fhir-store';
+import { openAggregatorRuntime } from '@fa/composition';
+import type { EventStoreRuntime } from '@fa/event-store';
+import { parseReference } from '@fa/fhir';
+import { FitIdentityModelQuery } from '@fa/patient-identity';
+import { lineageJsonOf, ResourceLineageQuery } from '@fa/fhir-store';
 import { FileIngestionService, publishFiles, SOURCE_NAME_PATTERN } from '@fa/ingestion';
 import { readConfig } from '@fa/platform';
 import { CliModule } from './cli.module';
@@ -23,11 +18,7 @@ import { CliModule } from './cli.module';
 async function withContext<T>(
   fn: (runtime: EventStoreRuntime, context: INestApplicationContext) => Promise<T>,
 ): Promise<T> {
-  const runtime = await openEventStore(
-    readConfig(),
-    (store) => [new FhirStoreProjection(), ...identityFollowers(store)],
-    { poolSize: 4 },
-  );
+  const runtime = await openAggregatorRuntime(readConfig(), { poolSize: 4 });
   const context = await NestFactory.createApplicationContext(CliModule.forRoot(runtime), {
     logger: ['error', 'warn'],
   });
@@ -227,35 +218,11 @@ program
   .requiredOption('--out <file>', 'where to write the model parameters (JSON)')
   .action(async (options: { out: string }) => {
     await withContext(async (_runtime, context) => {
-      const queryBus = context.get(QueryBus);
-      const features: unknown[] = [];
-      for (let offset = 0; ; offset += 1000) {
-        const request = parseSearchRequest(
-          'Patient',
-          { _count: '1000', _offset: String(offset) },
-          r4SearchParameters(),
-        );
-        const page = await queryBus.execute(new SearchResourcesQuery(request));
-        for (const version of page.matches) features.push(matchFeaturesOf(version.resource as Patient));
-        if (!page.hasMore) break;
-      }
-      if (features.length < 2)
-        throw new InvalidArgumentError('The store holds fewer than two Patients to learn from');
-      const fit = fitParameters(features as ReturnType<typeof matchFeaturesOf>[], defaultComparators(), {
-        seed: 1,
-      });
-      const finite = [
-        fit.parameters.priorMatchProbability,
-        ...fit.parameters.fields.flatMap((f) => [...f.m, ...f.u]),
-      ];
-      if (fit.blockedPairs === 0 || !finite.every(Number.isFinite)) {
-        throw new InvalidArgumentError(
-          `No pairs of ${features.length} patients share a blocking key, so there is nothing to learn from; keep the shipped model`,
-        );
-      }
+      const fit = await context.get(QueryBus).execute(new FitIdentityModelQuery());
+      if (fit.status !== 'fitted') throw new InvalidArgumentError(fit.reason);
       await fs.writeFile(options.out, JSON.stringify(fit.parameters, null, 2) + '\n');
       process.stdout.write(
-        `fitted on ${features.length} patients (${fit.blockedPairs} blocked pairs, ~${Math.round(fit.expectedMatches)} matches among them, EM ${fit.converged ? 'converged' : 'stopped'} after ${fit.iterations} iterations); wrote ${options.out}\n`,
+        `fitted on ${fit.patients} patients (${fit.blockedPairs} blocked pairs, ~${Math.round(fit.expectedMatches)} matches among them, EM ${fit.converged ? 'converged' : 'stopped'} after ${fit.iterations} iterations); wrote ${options.out}\n`,
       );
     });
   });

@@ -9,6 +9,7 @@ export * from './queries/link-history/link-history.query';
 export * from './queries/review-queue/review-queue.query';
 export * from './queries/golden-patient/golden-patient.query';
 export * from './queries/golden-patient-everything/golden-patient-everything.query';
+export * from './queries/fit-identity-model/fit-identity-model.query';
 export * from './commands/update-link/update-link.command';
 export * from './commands/merge-golden-patients/merge-golden-patients.command';
 export * from './commands/identity-command.errors';

@@ -4,6 +4,7 @@ import { PG_POOL } from '@fa/platform';
 import { MergeGoldenPatientsHandler } from './commands/merge-golden-patients/merge-golden-patients.handler';
 import { UpdateLinkHandler } from './commands/update-link/update-link.handler';
 import { IdentityReader } from './queries/identity.reader';
+import { FitIdentityModelHandler } from './queries/fit-identity-model/fit-identity-model.handler';
 import { GoldenPatientHandler } from './queries/golden-patient/golden-patient.handler';
 import { GoldenPatientEverythingHandler } from './queries/golden-patient-everything/golden-patient-everything.handler';
 import { LinkHistoryHandler } from './queries/link-history/link-history.handler';
@@ -24,6 +25,7 @@ import { ReviewQueueHandler } from './queries/review-queue/review-queue.handler'
     ReviewQueueHandler,
     GoldenPatientHandler,
     GoldenPatientEverythingHandler,
+    FitIdentityModelHandler,
   ],
 })
 export class PatientIdentityModule {}

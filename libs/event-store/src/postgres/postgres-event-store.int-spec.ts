@@ -1,4 +1,4 @@
-import { createTestDatabase } from '../../../../test/support/test-database';
+import { createTestDatabase } from '@fa/testkit';
 import { START_OF_LOG } from '../event-store.port';
 import { describeEventStoreContract } from '../testing';
 import { PostgresEventStore } from './postgres-event-store';

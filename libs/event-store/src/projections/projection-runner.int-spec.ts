@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
-import { createTestDatabase, TestDatabase } from '../../../../test/support/test-database';
+import { TestDatabase, createTestDatabase } from '@fa/testkit';
 import type { RecordedEvent } from '../event-store.port';
 import type { ProcessManager, ReadModelProjection } from '../projection.port';
 import { PostgresEventStore } from '../postgres/postgres-event-store';

@@ -1,4 +1,4 @@
-import { createTestDatabase } from '../../../../test/support/test-database';
+import { createTestDatabase } from '@fa/testkit';
 
 describe('test database', () => {
   it('is a real PostgreSQL with xid8 snapshot functions', async () => {

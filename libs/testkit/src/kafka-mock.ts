@@ -22,7 +22,7 @@ export interface KafkaMockOptions {
   partitions?: number;
 }
 
-const REPO = path.resolve(__dirname, '..', '..');
+const REPO = path.resolve(__dirname, '..', '..', '..');
 const SOURCE = path.join(REPO, 'infra', 'kafka-mock', 'mock-cluster.c');
 const BUILD_SCRIPT = path.join(REPO, 'infra', 'kafka-mock', 'build.sh');
 const BINARY = path.join(REPO, '.test-data', 'kafka-mock', 'mock-cluster');

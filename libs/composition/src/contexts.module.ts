@@ -1,0 +1,27 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { EventStoreModule, EventStoreRuntime } from '@fa/event-store';
+import { FhirStoreModule } from '@fa/fhir-store';
+import { IngestionModule } from '@fa/ingestion';
+import { PatientIdentityModule } from '@fa/patient-identity';
+
+/**
+ * The bounded contexts' command and query handlers on one runtime, with the CQRS buses they meet through:
+ * imported by the HTTP app and by the CLI alike.
+ */
+@Module({})
+export class ContextsModule {
+  static forRoot(runtime: EventStoreRuntime): DynamicModule {
+    return {
+      module: ContextsModule,
+      imports: [
+        CqrsModule.forRoot(),
+        EventStoreModule.forRoot(runtime.database.pool, runtime.store, runtime.runner),
+        IngestionModule,
+        FhirStoreModule,
+        PatientIdentityModule,
+      ],
+      exports: [CqrsModule, EventStoreModule, IngestionModule, FhirStoreModule, PatientIdentityModule],
+    };
+  }
+}

@@ -1,0 +1,14 @@
+import { EventStoreRuntime, openEventStore, ProjectionRunnerOptions } from '@fa/event-store';
+import type { AppConfig } from '@fa/platform';
+import { logFollowers, LogFollowerOptions } from './log-followers';
+
+/**
+ * The database, the event store and the projection runner with every log follower registered: what the
+ * service, the CLI, the end-to-end tests and the benches all run on.
+ */
+export function openAggregatorRuntime(
+  config: Pick<AppConfig, 'databaseUrl' | 'dataDir'>,
+  options: ProjectionRunnerOptions & LogFollowerOptions & { poolSize?: number } = {},
+): Promise<EventStoreRuntime> {
+  return openEventStore(config, (store) => logFollowers(store, options), options);
+}
