@@ -6,3 +6,4 @@ export * from './search/search-parameters';
 export * from './search/index-values';
 export * from './search/search-request';
 export * from './operations/operation-definition';
+export * from './source-system';

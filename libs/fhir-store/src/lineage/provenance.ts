@@ -1,8 +1,8 @@
 import type { Extension, Provenance } from 'fhir/r4';
+import { SOURCE_SYSTEMS, sourceSystemUri } from '@fa/fhir';
 import type { StoredVersion } from '../queries/fhir-store.reader';
 
 export const LINEAGE_EXTENSION_BASE = 'https://fhir-aggregator.dev/StructureDefinition';
-const SOURCE_SYSTEM = 'urn:fhir-aggregator:source';
 
 /** The activity that produced a version, in HL7's DataOperation terms. */
 function activity(version: StoredVersion): string {
@@ -80,7 +80,7 @@ export function provenanceOf(version: StoredVersion): Provenance {
           ],
         },
         who: {
-          identifier: { system: SOURCE_SYSTEM, value: lineage.source },
+          identifier: { system: SOURCE_SYSTEMS, value: lineage.source },
           display: `source system ${lineage.source}`,
         },
       },
@@ -100,7 +100,7 @@ export function provenanceOf(version: StoredVersion): Provenance {
       {
         role: 'source',
         what: {
-          identifier: { system: `${SOURCE_SYSTEM}:${lineage.source}`, value: sourceRecord },
+          identifier: { system: sourceSystemUri(lineage.source), value: sourceRecord },
           display: `${sourceRecord}${lineage.sourceVersionId ? ` version ${lineage.sourceVersionId}` : ''} from ${lineage.source}`,
         },
       },

@@ -2,7 +2,13 @@ import { setImmediate } from 'node:timers/promises';
 import type { PoolClient } from 'pg';
 import type { ReadModelProjection, RecordedEvent } from '@fa/event-store';
 import { copyInto, copyLine, copyText } from '@fa/platform';
-import { extractIndexValues, IndexValues, r4SearchParameters, SearchParameterRegistry } from '@fa/fhir';
+import {
+  extractIndexValues,
+  IndexValues,
+  r4SearchParameters,
+  SearchParameterRegistry,
+  sourceSystemUri,
+} from '@fa/fhir';
 import {
   RESOURCE_DELETED,
   RESOURCE_VERSION_RECORDED,
@@ -93,7 +99,8 @@ export const SEARCH_INDEX_TABLES = [
   'search_reference',
 ] as const;
 
-interface VersionRow {
+/** A version the projection writes to resource_versions (the reader's VersionRow is what it reads back). */
+interface VersionToWrite {
   resourceType: string;
   id: string;
   versionId: number;
@@ -135,7 +142,7 @@ export class FhirStoreProjection implements ReadModelProjection<PreparedVersions
 
   /** Everything but the database: version rows, their record-time ranges and the search index values. */
   async prepare(events: RecordedEvent[]): Promise<PreparedVersions> {
-    const rows: VersionRow[] = [];
+    const rows: VersionToWrite[] = [];
     for (const event of events) {
       if (event.type !== RESOURCE_VERSION_RECORDED && event.type !== RESOURCE_DELETED) continue;
       const data = event.data as ResourceVersionRecordedData | ResourceDeletedData;
@@ -168,7 +175,7 @@ export class FhirStoreProjection implements ReadModelProjection<PreparedVersions
     }
 
     // Within the batch each superseding version closes the one before it; the first closes the stored current one.
-    const lastCurrentByKey = new Map<string, VersionRow>();
+    const lastCurrentByKey = new Map<string, VersionToWrite>();
     const closeStored = new Map<string, { resourceType: string; id: string; at: Date }>();
     for (const row of rows) {
       const key = `${row.resourceType}/${row.id}`;
@@ -236,7 +243,7 @@ export class FhirStoreProjection implements ReadModelProjection<PreparedVersions
    * Index rows, as COPY lines, of every version in the batch that is or becomes current, per table. A row a
    * version yields twice (the same code in two codings, say) is kept once: it would only inflate the index.
    */
-  private async indexLines(rows: VersionRow[]): Promise<Record<IndexTable, string[]>> {
+  private async indexLines(rows: VersionToWrite[]): Promise<Record<IndexTable, string[]>> {
     const index: Record<IndexTable, string[]> = {
       search_token: [],
       search_string: [],
@@ -297,23 +304,15 @@ const INDEX_COLUMNS: Record<IndexTable, string> = {
 const VERSION_COLUMNS =
   'resource_type, id, version_id, recorded_from, recorded_to, deleted, resource, event_id, position_tx, position_gp, lineage';
 
-/**
- * The system under which a resource is found by its id at the source: identifier=<system>|<source id>. The same
- * source prefix as meta.source, so a user who reads one can write the other.
- */
-export function originalIdentifierSystem(source: string): string {
-  return `urn:fhir-aggregator:source:${source}`;
-}
-
 function addOriginalIdentifier(
   values: IndexValues,
-  row: VersionRow,
+  row: VersionToWrite,
   registry: SearchParameterRegistry,
 ): void {
   if (!registry.get(row.resourceType, 'identifier')) return;
   values.tokens.push({
     param: 'identifier',
-    system: originalIdentifierSystem(row.lineage.source),
+    system: sourceSystemUri(row.lineage.source),
     code: row.lineage.sourceId,
   });
 }

@@ -23,7 +23,3 @@ export function deterministicEventId(...parts: (string | number)[]): string {
 }
 
 export const SOURCE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-export function sourceSystemUri(source: string): string {
-  return `urn:fhir-aggregator:source:${source}`;
-}

@@ -8,7 +8,8 @@ import {
   sha256Hex,
 } from '@fa/fhir';
 import type { Transformation, ValidationIssue } from '../events';
-import { aggregateIdOf, sourceSystemUri } from './aggregate-ids';
+import { sourceSystemUri } from '@fa/fhir';
+import { aggregateIdOf } from './aggregate-ids';
 import type { RejectionCode } from './source-record';
 
 export const NORMALIZER_VERSION = '1';
