@@ -2,6 +2,7 @@ export * from './domain/identity-events';
 export * from './domain/survivorship';
 export type { IdentityMatcher } from './domain/identity-matcher';
 export * from './processor/patient-matching.processor';
+export { IDENTITY_NAMESPACE } from './domain/identity-decider';
 export * from './projections/identity-links.projection';
 export type { PatientLink, IdentityDecision, OpenReview, LinkCriteria } from './queries/identity.reader';
 export * from './queries/query-links/query-links.query';
@@ -12,7 +13,7 @@ export * from './queries/golden-patient-everything/golden-patient-everything.que
 export * from './queries/fit-identity-model/fit-identity-model.query';
 export * from './commands/update-link/update-link.command';
 export * from './commands/merge-golden-patients/merge-golden-patients.command';
-export * from './commands/identity-command.errors';
+export * from './domain/identity-command.errors';
 export * from './patient-identity.module';
 export * from './domain/matching';
 export * from './domain/fellegi-sunter-identity-matcher';

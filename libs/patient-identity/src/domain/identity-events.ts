@@ -100,3 +100,19 @@ export interface LinkReviewResolvedData {
   resolution: 'MATCH' | 'NO_MATCH';
   decidedBy: DecidedBy;
 }
+
+/** Every identity event, discriminated by type (the shapes above, unchanged: the log is permanent). */
+export type IdentityEvent =
+  | { type: typeof GOLDEN_PATIENT_CREATED; data: GoldenPatientCreatedData }
+  | { type: typeof PATIENT_LINKED; data: PatientLinkedData }
+  | { type: typeof PATIENT_UNLINKED; data: PatientUnlinkedData }
+  | { type: typeof GOLDEN_PATIENTS_MERGED; data: GoldenPatientsMergedData }
+  | { type: typeof LINK_REVIEW_REQUESTED; data: LinkReviewRequestedData }
+  | { type: typeof LINK_REVIEW_RESOLVED; data: LinkReviewResolvedData };
+
+/** The identity event a recorded event is, or undefined for any other type. */
+export function asIdentityEvent(event: { type: string; data: unknown }): IdentityEvent | undefined {
+  return IDENTITY_EVENT_TYPES.has(event.type)
+    ? ({ type: event.type, data: event.data } as IdentityEvent)
+    : undefined;
+}

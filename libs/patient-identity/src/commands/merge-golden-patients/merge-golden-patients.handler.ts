@@ -9,9 +9,9 @@ import {
   PATIENT_LINKED,
   PATIENT_UNLINKED,
 } from '../../domain/identity-events';
-import { IDENTITY_NAMESPACE } from '../../processor/patient-matching.processor';
+import { IDENTITY_NAMESPACE } from '../../domain/identity-decider';
 import { IdentityReader } from '../../queries/identity.reader';
-import { IdentityCommandRejected } from '../identity-command.errors';
+import { IdentityCommandRejected } from '../../domain/identity-command.errors';
 import { MergeGoldenPatientsCommand } from './merge-golden-patients.command';
 
 @CommandHandler(MergeGoldenPatientsCommand)
