@@ -12,6 +12,7 @@ import {
   matchFeaturesOf,
 } from '@fa/patient-identity';
 import { AggregatorHarness, runCli, startAggregator } from './support/aggregator-harness';
+import { eventually } from '@fa/testkit';
 import { SyntheticRecord, syntheticPeople } from './support/synthetic-people';
 
 const SOURCES = ['hospital-a', 'clinic-b'];
@@ -260,6 +261,72 @@ describe('Patient Identity: online matching into golden patients, MDM operations
     const [a, b] = records.filter((r) => r.truth === 'person-0').map((r) => matcher.featuresOf(r.patient));
     const other = matcher.featuresOf(records.find((r) => r.truth === 'person-1')!.patient);
     expect(matcher.compare(a, b).weight).toBeGreaterThan(matcher.compare(a, other).weight);
+  });
+
+  it('answers two concurrent merges of one golden patient with one success and one 409 conflict', async () => {
+    const people: Patient[] = ['Oakenshield', 'Pemberton', 'Quarrington'].map((family, i) => ({
+      resourceType: 'Patient',
+      id: `concurrent-${i}`,
+      name: [{ family, given: [['Ysolde', 'Barnaby', 'Cressida'][i]] }],
+      gender: i === 1 ? 'male' : 'female',
+      birthDate: `19${50 + i * 11}-0${i + 2}-1${i}`,
+    }));
+    await ingest('concurrent.ndjson', 'hospital-a', people);
+    const [from, a, b] = await Promise.all(
+      people.map(async (p) => (await links(`&resourceId=Patient/${ourId('hospital-a', p.id!)}`))[0].golden),
+    );
+    expect(new Set([from, a, b]).size).toBe(3);
+    const merge = (into: string) =>
+      harness
+        .http()
+        .post('/fhir/$mdm-merge-golden-resources')
+        .set('X-Reviewer', `dr.${into.slice(0, 4)}`)
+        .send({
+          resourceType: 'Parameters',
+          parameter: [
+            { name: 'fromGoldenResourceId', valueString: `Patient/${from}` },
+            { name: 'toGoldenResourceId', valueString: `Patient/${into}` },
+          ],
+        })
+        .then((response) => response);
+    // Hold the from-stream's append lock so both reviewers have read it before either can append.
+    const lock = await harness.database.pool.connect();
+    try {
+      await lock.query('BEGIN');
+      await lock.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`PatientIdentity-${from}`]);
+      const responses = Promise.all([merge(a), merge(b)]);
+      const waiting = await eventually(
+        async () =>
+          (
+            await harness.database.pool.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_locks
+                WHERE locktype = 'advisory' AND NOT granted
+                  AND (classid::bigint << 32 | objid::bigint) = hashtextextended($1, 0)`,
+              [`PatientIdentity-${from}`],
+            )
+          ).rows[0].n,
+        (n) => n >= 2,
+        20_000,
+      );
+      expect(waiting).toBe(2);
+      await lock.query('COMMIT');
+      const [first, second] = await responses;
+      expect([first.status, second.status].sort()).toEqual([200, 409]);
+      const conflict = first.status === 409 ? first : second;
+      expect(conflict.body.resourceType).toBe('OperationOutcome');
+      expect(conflict.body.issue[0].code).toBe('conflict');
+      expect(conflict.body.issue[0].diagnostics).toMatch(/changed while this decision was made.*retry/);
+      const winner = first.status === 200 ? a : b;
+      await harness.runtime.runner.waitForCatchUp();
+      expect((await links(`&goldenResourceId=Patient/${winner}`)).map((l) => l.source).sort()).toEqual(
+        [ourId('hospital-a', people[0].id!), ourId('hospital-a', people[winner === a ? 1 : 2].id!)].sort(),
+      );
+      expect(await links(`&goldenResourceId=Patient/${from}`)).toEqual([]);
+      expect(await links(`&goldenResourceId=Patient/${winner === a ? b : a}`)).toHaveLength(1);
+    } finally {
+      await lock.query('ROLLBACK').catch(() => undefined);
+      lock.release();
+    }
   });
 
   it('rejects bad MDM requests with precise OperationOutcomes', async () => {

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { PG_POOL } from '@fa/platform';
+import { GoldenPatientStreams } from './commands/golden-patient-streams';
 import { MergeGoldenPatientsHandler } from './commands/merge-golden-patients/merge-golden-patients.handler';
 import { UpdateLinkHandler } from './commands/update-link/update-link.handler';
 import { IdentityReader } from './queries/identity.reader';
@@ -18,6 +19,7 @@ import { ReviewQueueHandler } from './queries/review-queue/review-queue.handler'
 @Module({
   providers: [
     { provide: IdentityReader, useFactory: (pool: Pool) => new IdentityReader(pool), inject: [PG_POOL] },
+    GoldenPatientStreams,
     UpdateLinkHandler,
     MergeGoldenPatientsHandler,
     QueryLinksHandler,

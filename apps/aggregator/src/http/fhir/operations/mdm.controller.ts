@@ -14,7 +14,7 @@ import {
   QueryLinksQuery,
   UpdateLinkCommand,
 } from '@fa/patient-identity';
-import { FhirError } from '../../fhir-error';
+import { FhirError, IssueCode } from '../../fhir-error';
 import { sendFhir } from '../../fhir-json';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, operationInput, QueryParams } from '../fhir-params';
 import { FhirOperation } from './fhir-operation.decorator';
@@ -146,20 +146,22 @@ export class MdmController {
       return await command();
     } catch (error) {
       if (error instanceof IdentityCommandRejected) {
-        throw new FhirError(
-          error.reason === 'unknown-golden' || error.reason === 'unknown-source-patient'
-            ? HttpStatus.NOT_FOUND
-            : HttpStatus.UNPROCESSABLE_ENTITY,
-          error.reason === 'unknown-golden' || error.reason === 'unknown-source-patient'
-            ? 'not-found'
-            : 'business-rule',
-          error.message,
-        );
+        const [status, code] = REJECTION_STATUS[error.reason];
+        throw new FhirError(status, code, error.message);
       }
       throw error;
     }
   }
 }
+
+/** How each rejection answers: unknown ids 404, broken rules 422, a stream changed meanwhile 409 (retry). */
+const REJECTION_STATUS: Record<IdentityCommandRejected['reason'], [HttpStatus, IssueCode]> = {
+  'unknown-golden': [HttpStatus.NOT_FOUND, 'not-found'],
+  'unknown-source-patient': [HttpStatus.NOT_FOUND, 'not-found'],
+  'golden-merged': [HttpStatus.UNPROCESSABLE_ENTITY, 'business-rule'],
+  'same-golden': [HttpStatus.UNPROCESSABLE_ENTITY, 'business-rule'],
+  'concurrent-change': [HttpStatus.CONFLICT, 'conflict'],
+};
 
 function linkParameter(link: PatientLink): ParametersParameter {
   const part: ParametersParameter[] = [
