@@ -8,17 +8,14 @@ import { FhirStoreProjection } from '@fa/fhir-store';
 import { aggregateIdOf, FileIngestionService } from '@fa/ingestion';
 import {
   defaultComparators,
-  fakeNamesDataset,
-  febrlDataset,
   FellegiSunterIdentityMatcher,
   fitParameters,
   identityFollowers,
   matchFeaturesOf,
-  pairwiseAccuracy,
-  RecordLinkageDataset,
   seededRandom,
   shuffled,
 } from '@fa/patient-identity';
+import { fakeNamesDataset, febrlDataset, pairwiseAccuracy, RecordLinkageDataset } from '@fa/testkit';
 import { createAggregatorApp } from '../apps/aggregator/src';
 
 export const RECORD_LINKAGE_DIR =

@@ -1,9 +1,12 @@
 /**
  * Test and benchmark infrastructure (`@fa/testkit`): real components for tests and benches to run against —
  * a fresh database on the run's PostgreSQL, librdkafka's mock Kafka broker, a TCP proxy that can cut a
- * connection — and a polling helper. Never imported by production code (dependency rule).
+ * connection — a polling helper, and the public record-linkage datasets (Febrl, fake names) with their pairwise
+ * scoring, read by the identity bench. Never imported by production code (dependency rule).
  */
 export * from './eventually';
 export * from './kafka-mock';
 export * from './tcp-proxy';
 export * from './test-database';
+export * from './record-linkage/pairwise-evaluation';
+export * from './record-linkage/record-linkage-datasets';

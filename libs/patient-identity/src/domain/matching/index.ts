@@ -1,5 +1,5 @@
+/** The matching engine (its record-linkage datasets and pairwise scoring for the bench are in @fa/testkit). */
 export * from './features';
-export * from './record-linkage-datasets';
 export * from './nicknames';
 export * from './comparators';
 export * from './blocking';
@@ -7,8 +7,4 @@ export * from './fellegi-sunter';
 export * from './em';
 export * from './model-fitting';
 export * from './thresholds';
-export * from './match-decision';
-export * from './candidate-index';
-export * from './online-matcher';
-export * from './pairwise-evaluation';
 export * from './seeded-random';

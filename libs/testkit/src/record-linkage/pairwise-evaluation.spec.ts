@@ -1,4 +1,4 @@
-import { clustersOfLinks, pairwiseAccuracy } from './pairwise-evaluation';
+import { pairwiseAccuracy } from './pairwise-evaluation';
 
 describe('pairwiseAccuracy', () => {
   it('counts pairs within predicted clusters against pairs within true clusters', () => {
@@ -28,20 +28,5 @@ describe('pairwiseAccuracy', () => {
     const truth = new Map([['a', '1']]);
     expect(pairwiseAccuracy(new Map([['a', 'x']]), truth).precision).toBe(1);
     expect(() => pairwiseAccuracy(new Map(), truth)).toThrow(/a/);
-  });
-});
-
-describe('clustersOfLinks', () => {
-  it('joins records connected through any chain of links', () => {
-    const clusters = clustersOfLinks(
-      ['a', 'b', 'c', 'd'],
-      [
-        ['a', 'b'],
-        ['c', 'b'],
-      ],
-    );
-    expect(clusters.get('a')).toBe(clusters.get('c'));
-    expect(clusters.get('d')).not.toBe(clusters.get('a'));
-    expect(() => clustersOfLinks(['a'], [['a', 'z']])).toThrow(/z/);
   });
 });

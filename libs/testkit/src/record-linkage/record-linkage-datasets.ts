@@ -1,6 +1,6 @@
 import type { Address, ContactPoint, HumanName, Patient } from 'fhir/r4';
 import { parse } from 'csv-parse/sync';
-import { isCalendarDate, SOURCE_BIRTH_DATE_EXTENSION_URL } from './features';
+import { isCalendarDate, SOURCE_BIRTH_DATE_EXTENSION_URL } from '@fa/patient-identity';
 
 /**
  * Public record-linkage benchmark files (Febrl dedup sets, Splink's fake_1000) as FHIR R4 Patients with their

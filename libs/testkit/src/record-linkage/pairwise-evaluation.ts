@@ -44,26 +44,3 @@ export function pairwiseAccuracy(
     f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall),
   };
 }
-
-/** Clusters made by a set of links (union–find): every record maps to a representative of its component. */
-export function clustersOfLinks(
-  recordIds: readonly string[],
-  links: readonly (readonly [string, string])[],
-): Map<string, string> {
-  const parent = new Map(recordIds.map((id) => [id, id]));
-  const root = (id: string): string => {
-    let node = id;
-    while (parent.get(node) !== node) {
-      const up = parent.get(parent.get(node) as string) as string;
-      parent.set(node, up);
-      node = up;
-    }
-    return node;
-  };
-  for (const [a, b] of links) {
-    for (const id of [a, b]) if (!parent.has(id)) throw new Error(`Link to unknown record ${id}`);
-    const [rootA, rootB] = [root(a), root(b)];
-    if (rootA !== rootB) parent.set(rootA, rootB);
-  }
-  return new Map(recordIds.map((id) => [id, root(id)]));
-}

@@ -1,4 +1,4 @@
-import { matchFeaturesOf } from './features';
+import { matchFeaturesOf } from '@fa/patient-identity';
 import { fakeNamesDataset, FEBRL_SSN_SYSTEM, febrlDataset } from './record-linkage-datasets';
 
 const FEBRL = `rec_id, given_name, surname, street_number, address_1, address_2, suburb, postcode, state, date_of_birth, soc_sec_id
