@@ -1,5 +1,5 @@
 import type { AppendRequest, ExpectedRevision } from '@fa/event-store';
-import type { DecidedIdentityEvent } from './domain/identity-decider';
+import type { DecidedIdentityEvent } from './domain/decided-identity-event';
 import { identityStreamId } from './domain/identity-events';
 
 /**

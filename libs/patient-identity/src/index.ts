@@ -2,7 +2,7 @@ export * from './domain/identity-events';
 export * from './domain/survivorship';
 export type { IdentityMatcher } from './domain/identity-matcher';
 export * from './processor/patient-matching.processor';
-export { IDENTITY_NAMESPACE } from './domain/identity-decider';
+export { IDENTITY_NAMESPACE } from './domain/decided-identity-event';
 export * from './projections/identity-links.projection';
 export type { PatientLink, IdentityDecision, OpenReview, LinkCriteria } from './queries/identity.reader';
 export * from './queries/query-links/query-links.query';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EVENT_STORE, EventStore, ExpectedRevision, WrongExpectedRevisionError } from '@fa/event-store';
 import { IdentityCommandRejected } from '../domain/identity-command.errors';
-import type { DecidedIdentityEvent } from '../domain/identity-decider';
+import type { DecidedIdentityEvent } from '../domain/decided-identity-event';
 import { asIdentityEvent, identityStreamId } from '../domain/identity-events';
 import { foldGoldenPatient, GoldenPatientState } from '../domain/identity-state';
 import { appendRequests } from '../identity-appends';

@@ -1,61 +1,25 @@
-import { v5 as uuidv5 } from 'uuid';
-import { IdentityCommandRejected } from './identity-command.errors';
+import { decideMatching, MatchingCommand, MatchingState } from './identity-decider';
+import type { DecidedIdentityEvent } from './decided-identity-event';
 import {
-  DecidedIdentityEvent,
-  decideMatching,
-  decideMergeGoldenPatients,
-  decideUpdateLink,
-  IDENTITY_NAMESPACE,
-  MatchingCommand,
-  MatchingState,
-} from './identity-decider';
-import {
-  DecidedBy,
   GOLDEN_PATIENT_CREATED,
   GOLDEN_PATIENTS_MERGED,
   IdentityEvent,
   LINK_REVIEW_REQUESTED,
-  LINK_REVIEW_RESOLVED,
   PATIENT_LINKED,
   PATIENT_UNLINKED,
 } from './identity-events';
-import {
-  evolveSourcePatient,
-  foldGoldenPatient,
-  initialSourcePatient,
-  SourcePatientState,
-} from './identity-state';
+import { evolveSourcePatient, initialSourcePatient, SourcePatientState } from './identity-state';
 import type { ScoredGolden } from './link-decision';
-
-const matcher: DecidedBy = { kind: 'matcher', version: 'test/1' };
-const reviewer: DecidedBy = { kind: 'reviewer', reviewer: 'dr.review' };
-const idOf = (seed: string, name: string) => uuidv5(`${seed}|${name}`, IDENTITY_NAMESPACE);
-
-// Given: identity events as the log holds them.
-const created = (goldenId: string, first: string, by: DecidedBy = matcher): IdentityEvent => ({
-  type: GOLDEN_PATIENT_CREATED,
-  data: { goldenId, firstSourcePatientId: first, decidedBy: by },
-});
-const linked = (goldenId: string, sourcePatientId: string, by: DecidedBy = matcher): IdentityEvent => ({
-  type: PATIENT_LINKED,
-  data: {
-    goldenId,
-    sourcePatientId,
-    source: 'hospital-a',
-    matchResult: 'MATCH',
-    manual: by.kind === 'reviewer',
-    rule: by.kind === 'reviewer' ? 'reviewer-match' : 'auto-match',
-    decidedBy: by,
-  },
-});
-const unlinkedByReviewer = (goldenId: string, sourcePatientId: string): IdentityEvent => ({
-  type: PATIENT_UNLINKED,
-  data: { goldenId, sourcePatientId, reason: 'reviewer-no-match', decidedBy: reviewer },
-});
-const resolvedNoMatch = (goldenId: string, sourcePatientId: string): IdentityEvent => ({
-  type: LINK_REVIEW_RESOLVED,
-  data: { goldenId, sourcePatientId, resolution: 'NO_MATCH', decidedBy: reviewer },
-});
+import {
+  created,
+  idOf,
+  linked,
+  matcher,
+  resolvedNoMatch,
+  reviewer,
+  summary,
+  unlinkedByReviewer,
+} from './testing/identity-history';
 
 /** The matcher's state rebuilt from the log, one source patient at a time (evolve). */
 function matcherState(history: IdentityEvent[]): MatchingState {
@@ -92,9 +56,6 @@ const version = (sourcePatientId: string, scored: ScoredGolden[]): MatchingComma
 function when(history: IdentityEvent[], command: MatchingCommand): DecidedIdentityEvent[] {
   return decideMatching(matcherState(history), command);
 }
-const summary = (events: DecidedIdentityEvent[]) =>
-  events.map((e) => [e.type, e.streamGoldenId, 'sourcePatientId' in e.data ? e.data.sourcePatientId : '']);
-
 describe('decideMatching (the matcher)', () => {
   it('no match: the source patient gets a golden patient of its own, with deterministic ids', () => {
     for (const scored of [[], [score('g1', 'NO_MATCH', -5)]]) {
@@ -246,134 +207,5 @@ describe('decideMatching (the matcher)', () => {
     expect(summary(events)).toEqual([[PATIENT_UNLINKED, 'g1', 'a']]);
     expect(events[0].data).toMatchObject({ reason: 'source-deleted', causationId: 'deleted' });
     expect(when([], forget('unknown'))).toEqual([]);
-  });
-});
-
-describe('decideUpdateLink (a reviewer, on the golden patients’ streams)', () => {
-  const g1 = foldGoldenPatient('g1', [created('g1', 'a'), linked('g1', 'a'), linked('g1', 'x')]);
-  const g2 = foldGoldenPatient('g2', [created('g2', 'b'), linked('g2', 'b')]);
-  const command = (goldenId: string, matchResult: 'MATCH' | 'NO_MATCH') => ({
-    kind: 'update-link' as const,
-    goldenId,
-    sourcePatientId: 'x',
-    matchResult,
-    reviewer: 'dr.review',
-    requestId: 'req-1',
-  });
-
-  it('MATCH elsewhere moves the source patient for good (manual)', () => {
-    const { goldenId, events } = decideUpdateLink({ golden: g2, current: g1 }, command('g2', 'MATCH'));
-    expect(goldenId).toBe('g2');
-    expect(summary(events)).toEqual([
-      [PATIENT_UNLINKED, 'g1', 'x'],
-      [PATIENT_LINKED, 'g2', 'x'],
-      [LINK_REVIEW_RESOLVED, 'g2', 'x'],
-    ]);
-    expect(events[1].data).toMatchObject({ manual: true, rule: 'reviewer-match', decidedBy: reviewer });
-  });
-
-  it('NO_MATCH of a member separates it into a golden patient of its own', () => {
-    const { goldenId, events } = decideUpdateLink({ golden: g1, current: g1 }, command('g1', 'NO_MATCH'));
-    expect(goldenId).toBe(idOf('req-1', 'golden'));
-    expect(summary(events)).toEqual([
-      [PATIENT_UNLINKED, 'g1', 'x'],
-      [GOLDEN_PATIENT_CREATED, goldenId, ''],
-      [PATIENT_LINKED, goldenId, 'x'],
-      [LINK_REVIEW_RESOLVED, 'g1', 'x'],
-    ]);
-    expect(events[0].data).toMatchObject({ reason: 'reviewer-no-match' });
-    // Which the matcher's state remembers: x is never g1 again.
-    const after = events.reduce(evolveSourcePatient, initialSourcePatient('x', 'hospital-a'));
-    expect([after.goldenId, after.manual, [...after.notMatching]]).toEqual([goldenId, true, ['g1']]);
-  });
-
-  it('NO_MATCH of a non-member only records the resolution', () => {
-    const { goldenId, events } = decideUpdateLink({ golden: g2, current: g1 }, command('g2', 'NO_MATCH'));
-    expect(goldenId).toBe('g1');
-    expect(summary(events)).toEqual([[LINK_REVIEW_RESOLVED, 'g2', 'x']]);
-  });
-
-  it('refuses unknown or merged golden patients and unlinked source patients', () => {
-    const reason = (run: () => unknown) => {
-      try {
-        run();
-      } catch (error) {
-        return (error as IdentityCommandRejected).reason;
-      }
-      return 'accepted';
-    };
-    const unknown = foldGoldenPatient('g0', []);
-    const merged = foldGoldenPatient('g3', [
-      created('g3', 'c'),
-      {
-        type: GOLDEN_PATIENTS_MERGED,
-        data: { fromGoldenId: 'g3', intoGoldenId: 'g1', movedSourcePatientIds: [], decidedBy: reviewer },
-      },
-    ]);
-    expect(reason(() => decideUpdateLink({ golden: unknown, current: g1 }, command('g0', 'MATCH')))).toBe(
-      'unknown-golden',
-    );
-    expect(reason(() => decideUpdateLink({ golden: merged, current: g1 }, command('g3', 'MATCH')))).toBe(
-      'golden-merged',
-    );
-    expect(reason(() => decideUpdateLink({ golden: g2 }, command('g2', 'MATCH')))).toBe(
-      'unknown-source-patient',
-    );
-    expect(reason(() => decideUpdateLink({ golden: g2, current: g2 }, command('g2', 'MATCH')))).toBe(
-      'unknown-source-patient',
-    );
-    expect(reason(() => decideUpdateLink({ golden: g2, current: g1 }, command('g2', 'MATCH')))).toBe(
-      'accepted',
-    );
-  });
-});
-
-describe('decideMergeGoldenPatients (a reviewer)', () => {
-  const g1 = foldGoldenPatient('g1', [created('g1', 'a'), linked('g1', 'a')]);
-  const g2 = foldGoldenPatient('g2', [created('g2', 'c'), linked('g2', 'c'), linked('g2', 'b')]);
-  const command = (fromGoldenId: string, intoGoldenId: string) => ({
-    kind: 'merge-golden-patients' as const,
-    fromGoldenId,
-    intoGoldenId,
-    reviewer: 'dr.review',
-    requestId: 'req-2',
-  });
-
-  it('moves every member of one golden patient into the other, manually, with the same rule as the matcher', () => {
-    const { moved, events } = decideMergeGoldenPatients({ from: g2, into: g1 }, command('g2', 'g1'));
-    expect(moved).toEqual(['b', 'c']);
-    expect(summary(events)).toEqual([
-      [PATIENT_UNLINKED, 'g2', 'b'],
-      [PATIENT_LINKED, 'g1', 'b'],
-      [PATIENT_UNLINKED, 'g2', 'c'],
-      [PATIENT_LINKED, 'g1', 'c'],
-      [GOLDEN_PATIENTS_MERGED, 'g2', ''],
-    ]);
-    expect(events[1].data).toMatchObject({ manual: true, rule: 'merge', decidedBy: reviewer });
-    expect(events[1].data).not.toHaveProperty('causationId');
-    const folded = foldGoldenPatient('g2', [
-      created('g2', 'c'),
-      linked('g2', 'c'),
-      linked('g2', 'b'),
-      ...events,
-    ]);
-    expect([folded.mergedInto, folded.members.size]).toEqual(['g1', 0]);
-  });
-
-  it('refuses a merge into itself, and unknown or already merged golden patients', () => {
-    const merged = foldGoldenPatient('g3', [
-      created('g3', 'c'),
-      {
-        type: GOLDEN_PATIENTS_MERGED,
-        data: { fromGoldenId: 'g3', intoGoldenId: 'g1', movedSourcePatientIds: [], decidedBy: reviewer },
-      },
-    ]);
-    expect(() => decideMergeGoldenPatients({ from: g1, into: g1 }, command('g1', 'g1'))).toThrow(/itself/);
-    expect(() =>
-      decideMergeGoldenPatients({ from: foldGoldenPatient('g0', []), into: g1 }, command('g0', 'g1')),
-    ).toThrow(/not a golden patient/);
-    expect(() => decideMergeGoldenPatients({ from: g2, into: merged }, command('g2', 'g3'))).toThrow(
-      /merged into/,
-    );
   });
 });

@@ -10,7 +10,8 @@ import {
   resourceStreamId,
 } from '@fa/ingestion';
 import { scoreCandidates } from '../domain/candidate-scoring';
-import { DecidedIdentityEvent, decideMatching, MatchingCommand } from '../domain/identity-decider';
+import type { DecidedIdentityEvent } from '../domain/decided-identity-event';
+import { decideMatching, MatchingCommand } from '../domain/identity-decider';
 import { appendRequests } from '../identity-appends';
 import { asIdentityEvent, DecidedBy, IDENTITY_STREAM_PREFIX, IdentityEvent } from '../domain/identity-events';
 import { bindsMatcher } from '../domain/identity-state';

@@ -1,5 +1,5 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { decideMergeGoldenPatients } from '../../domain/identity-decider';
+import { decideMergeGoldenPatients } from '../../domain/reviewer-decider';
 import { GoldenPatientStreams } from '../golden-patient-streams';
 import { MergeGoldenPatientsCommand } from './merge-golden-patients.command';
 

@@ -1,6 +1,6 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { IdentityCommandRejected } from '../../domain/identity-command.errors';
-import { decideUpdateLink } from '../../domain/identity-decider';
+import { decideUpdateLink } from '../../domain/reviewer-decider';
 import { IdentityReader } from '../../queries/identity.reader';
 import { GoldenPatientStreams } from '../golden-patient-streams';
 import { UpdateLinkCommand, UpdateLinkResult } from './update-link.command';
