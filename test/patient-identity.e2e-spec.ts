@@ -4,11 +4,12 @@ import * as path from 'node:path';
 import type { Bundle, Parameters, ParametersParameter, Patient } from 'fhir/r4';
 import { v5 as uuidv5 } from 'uuid';
 import { AGGREGATOR_NAMESPACE } from '@fa/ingestion';
+import { readIdentityConfig } from '@fa/platform';
 import {
   defaultComparators,
   FellegiSunterIdentityMatcher,
   fitParameters,
-  identityMatcherFromEnvironment,
+  identityMatcherFromConfig,
   matchFeaturesOf,
 } from '@fa/patient-identity';
 import { AggregatorHarness, runCli, startAggregator } from './support/aggregator-harness';
@@ -257,7 +258,7 @@ describe('Patient Identity: online matching into golden patients, MDM operations
     const result = await runCli(['identity-fit', '--out', out], harness.database.url);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/fitted on 123 patients/);
-    const matcher = identityMatcherFromEnvironment({ IDENTITY_MODEL: out });
+    const matcher = identityMatcherFromConfig(readIdentityConfig({ IDENTITY_MODEL: out }));
     const [a, b] = records.filter((r) => r.truth === 'person-0').map((r) => matcher.featuresOf(r.patient));
     const other = matcher.featuresOf(records.find((r) => r.truth === 'person-1')!.patient);
     expect(matcher.compare(a, b).weight).toBeGreaterThan(matcher.compare(a, other).weight);

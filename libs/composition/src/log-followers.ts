@@ -1,10 +1,13 @@
 import type { EventStore, Projection } from '@fa/event-store';
 import { FhirStoreProjection } from '@fa/fhir-store';
-import { identityFollowers, type IdentityMatcher } from '@fa/patient-identity';
+import { identityFollowers, identityMatcherFromConfig, type IdentityMatcher } from '@fa/patient-identity';
+import { type IdentityConfig, readIdentityConfig } from '@fa/platform';
 
 export interface LogFollowerOptions {
-  /** The Patient Identity matcher (default: the deployment's, from IDENTITY_MODEL or the shipped model). */
+  /** The Patient Identity matcher (default: the deployment's, from `identity` or the IDENTITY_* settings). */
   identityMatcher?: IdentityMatcher;
+  /** The deployment's identity configuration (readConfig().identity); read from the environment when absent. */
+  identity?: IdentityConfig;
 }
 
 /**
@@ -12,5 +15,7 @@ export interface LogFollowerOptions {
  * matcher (a process manager) and its links read model.
  */
 export function logFollowers(store: EventStore, options: LogFollowerOptions = {}): Projection[] {
-  return [new FhirStoreProjection(), ...identityFollowers(store, options.identityMatcher)];
+  const matcher =
+    options.identityMatcher ?? identityMatcherFromConfig(options.identity ?? readIdentityConfig());
+  return [new FhirStoreProjection(), ...identityFollowers(store, matcher)];
 }

@@ -1,13 +1,12 @@
 import type { EventStore, Projection } from '@fa/event-store';
 import type { IdentityMatcher } from './domain/identity-matcher';
-import { identityMatcherFromEnvironment } from './domain/fellegi-sunter-identity-matcher';
 import { PatientMatchingProcessor } from './processor/patient-matching.processor';
 import { IdentityLinksProjection } from './projections/identity-links.projection';
 
-/** The context's two log followers: the matcher that decides, and the projection that records decisions. */
-export function identityFollowers(
-  store: EventStore,
-  matcher: IdentityMatcher = identityMatcherFromEnvironment(),
-): Projection[] {
+/**
+ * The context's two log followers: the matcher that decides, and the projection that records decisions. The
+ * deployment's matcher comes from its configuration: identityMatcherFromConfig(readConfig().identity).
+ */
+export function identityFollowers(store: EventStore, matcher: IdentityMatcher): Projection[] {
   return [new PatientMatchingProcessor(matcher, store), new IdentityLinksProjection()];
 }

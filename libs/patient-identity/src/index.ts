@@ -18,3 +18,4 @@ export * from './patient-identity.module';
 export * from './domain/matching';
 export * from './domain/fellegi-sunter-identity-matcher';
 export * from './identity-followers';
+export * from './identity-config';

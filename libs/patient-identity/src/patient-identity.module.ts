@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { PG_POOL } from '@fa/platform';
+import { PG_POOL, readIdentityConfig } from '@fa/platform';
 import { GoldenPatientStreams } from './commands/golden-patient-streams';
 import { MergeGoldenPatientsHandler } from './commands/merge-golden-patients/merge-golden-patients.handler';
 import { UpdateLinkHandler } from './commands/update-link/update-link.handler';
+import { survivorshipFromConfig } from './identity-config';
+import { SURVIVORSHIP_POLICY } from './identity-tokens';
 import { IdentityReader } from './queries/identity.reader';
 import { FitIdentityModelHandler } from './queries/fit-identity-model/fit-identity-model.handler';
 import { GoldenPatientHandler } from './queries/golden-patient/golden-patient.handler';
@@ -19,6 +21,8 @@ import { ReviewQueueHandler } from './queries/review-queue/review-queue.handler'
 @Module({
   providers: [
     { provide: IdentityReader, useFactory: (pool: Pool) => new IdentityReader(pool), inject: [PG_POOL] },
+    // Checked when the module starts: a bad IDENTITY_SURVIVORSHIP stops the service with its message.
+    { provide: SURVIVORSHIP_POLICY, useFactory: () => survivorshipFromConfig(readIdentityConfig()) },
     GoldenPatientStreams,
     UpdateLinkHandler,
     MergeGoldenPatientsHandler,

@@ -1,4 +1,7 @@
-import { parseRoles, readConfig } from './config';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseRoles, readConfig, readIdentityConfig } from './config';
 
 describe('ROLES', () => {
   it('defaults to every role', () => {
@@ -12,5 +15,59 @@ describe('ROLES', () => {
   it('names the unknown role, and refuses none at all', () => {
     expect(() => parseRoles('api,workers')).toThrow('ROLES: "workers" is not one of api, projections, kafka');
     expect(() => parseRoles(' , ')).toThrow('ROLES: name at least one of api, projections, kafka');
+  });
+});
+
+describe('IDENTITY_* settings', () => {
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'fa-config-'))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('defaults to the shipped model and thresholds 0.99 / 0.5', () => {
+    expect(readIdentityConfig({})).toEqual({
+      model: undefined,
+      matchProbability: 0.99,
+      possibleMatchProbability: 0.5,
+      survivorship: undefined,
+    });
+    expect(readConfig({}).identity.matchProbability).toBe(0.99);
+  });
+
+  it('reads the model file and the survivorship JSON once, at start', () => {
+    const file = path.join(dir, 'model.json');
+    writeFileSync(file, '{"priorMatchProbability":0.01,"fields":[]}');
+    const config = readIdentityConfig({
+      IDENTITY_MODEL: file,
+      IDENTITY_MATCH_PROBABILITY: '0.995',
+      IDENTITY_POSSIBLE_MATCH_PROBABILITY: '0.7',
+      IDENTITY_SURVIVORSHIP: '{"trustedSources":["registry"]}',
+    });
+    expect(config).toEqual({
+      model: { path: file, parameters: { priorMatchProbability: 0.01, fields: [] } },
+      matchProbability: 0.995,
+      possibleMatchProbability: 0.7,
+      survivorship: { trustedSources: ['registry'] },
+    });
+  });
+
+  it('stops with a message naming the setting for each bad value', () => {
+    const bad = path.join(dir, 'bad.json');
+    writeFileSync(bad, '{"fields": [');
+    const cases: [NodeJS.ProcessEnv, RegExp][] = [
+      [{ IDENTITY_MATCH_PROBABILITY: 'high' }, /IDENTITY_MATCH_PROBABILITY must be a probability .*"high"/],
+      [{ IDENTITY_MATCH_PROBABILITY: '1' }, /IDENTITY_MATCH_PROBABILITY must be .* strictly between 0 and 1/],
+      [{ IDENTITY_POSSIBLE_MATCH_PROBABILITY: '0' }, /IDENTITY_POSSIBLE_MATCH_PROBABILITY must be/],
+      [
+        { IDENTITY_MATCH_PROBABILITY: '0.9', IDENTITY_POSSIBLE_MATCH_PROBABILITY: '0.95' },
+        /IDENTITY_POSSIBLE_MATCH_PROBABILITY \(0.95\) must not exceed IDENTITY_MATCH_PROBABILITY \(0.9\)/,
+      ],
+      [{ IDENTITY_MODEL: path.join(dir, 'missing.json') }, /IDENTITY_MODEL: cannot read .*missing\.json/],
+      [{ IDENTITY_MODEL: bad }, /IDENTITY_MODEL: .*bad\.json is not JSON/],
+      [{ IDENTITY_SURVIVORSHIP: '{rules:' }, /IDENTITY_SURVIVORSHIP: is not JSON/],
+    ];
+    for (const [env, message] of cases) {
+      expect(() => readIdentityConfig(env)).toThrow(message);
+      expect(() => readConfig(env)).toThrow(message);
+    }
   });
 });

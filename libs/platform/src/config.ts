@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 export interface AppConfig {
@@ -16,6 +17,62 @@ export interface AppConfig {
   kafkaSessionTimeoutMs: number;
   /** What this process does; several processes with different roles share one database (and Kafka group). */
   roles: ReadonlySet<ServiceRole>;
+  identity: IdentityConfig;
+}
+
+/** Patient matching and golden patients (the patient-identity context checks the shapes it alone knows). */
+export interface IdentityConfig {
+  /** IDENTITY_MODEL: the model file `cli identity-fit` wrote, read and parsed at start; absent: the shipped one. */
+  model?: { path: string; parameters: unknown };
+  /** IDENTITY_MATCH_PROBABILITY (0.99): links automatically at or above it. */
+  matchProbability: number;
+  /** IDENTITY_POSSIBLE_MATCH_PROBABILITY (0.5): links provisionally and asks for review at or above it. */
+  possibleMatchProbability: number;
+  /** IDENTITY_SURVIVORSHIP: per-field rules and trusted sources, parsed JSON. */
+  survivorship?: unknown;
+}
+
+function probability(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n >= 1)
+    throw new Error(`${name} must be a probability strictly between 0 and 1, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function json(name: string, text: string, where = ''): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new Error(`${name}: ${where}is not JSON (${(error as Error).message})`);
+  }
+}
+
+/** The IDENTITY_* settings, validated: a bad value stops the start with a message naming it. */
+export function readIdentityConfig(env: NodeJS.ProcessEnv = process.env): IdentityConfig {
+  const matchProbability = probability(env, 'IDENTITY_MATCH_PROBABILITY', 0.99);
+  const possibleMatchProbability = probability(env, 'IDENTITY_POSSIBLE_MATCH_PROBABILITY', 0.5);
+  if (possibleMatchProbability > matchProbability) {
+    throw new Error(
+      `IDENTITY_POSSIBLE_MATCH_PROBABILITY (${possibleMatchProbability}) must not exceed IDENTITY_MATCH_PROBABILITY (${matchProbability})`,
+    );
+  }
+  let model: IdentityConfig['model'];
+  if (env.IDENTITY_MODEL) {
+    const file = path.resolve(env.IDENTITY_MODEL);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new Error(`IDENTITY_MODEL: cannot read ${file} (${(error as Error).message})`);
+    }
+    model = { path: file, parameters: json('IDENTITY_MODEL', text, `${file} `) };
+  }
+  const survivorship = env.IDENTITY_SURVIVORSHIP
+    ? json('IDENTITY_SURVIVORSHIP', env.IDENTITY_SURVIVORSHIP)
+    : undefined;
+  return { model, matchProbability, possibleMatchProbability, survivorship };
 }
 
 export const SERVICE_ROLES = ['api', 'projections', 'kafka'] as const;
@@ -71,5 +128,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     kafkaMaxMessageBytes: Number(env.KAFKA_MAX_MESSAGE_BYTES ?? 16 * 1024 * 1024),
     kafkaSessionTimeoutMs: Number(env.KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
     roles: parseRoles(env.ROLES),
+    identity: readIdentityConfig(env),
   };
 }

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { Patient } from 'fhir/r4';
+import { canonicalJson, sha256Hex } from '@fa/fhir';
 import type { MatchExplanation, MatchResult } from './identity-events';
 import type { IdentityMatcher } from './identity-matcher';
 import {
@@ -14,19 +14,23 @@ import {
   MatchThresholds,
   validateThresholds,
 } from './matching';
-import defaultParameters from './default-model.json';
 
-/** The Fellegi–Sunter model behind the IdentityMatcher port, with per-deployment parameters and thresholds. */
+/**
+ * The Fellegi–Sunter model behind the IdentityMatcher port, with per-deployment parameters and thresholds. Its
+ * version names the model's content (SHA-256 of its canonical JSON), so every automatic link says which
+ * parameters made it.
+ */
 export class FellegiSunterIdentityMatcher implements IdentityMatcher {
   private readonly model: FellegiSunterModel;
+  readonly version: string;
 
   constructor(
     parameters: FellegiSunterParameters,
     private readonly thresholds: MatchThresholds = DEFAULT_THRESHOLDS,
-    readonly version = 'fellegi-sunter/1',
   ) {
     this.model = new FellegiSunterModel(defaultComparators(), parameters);
     validateThresholds(thresholds);
+    this.version = `fellegi-sunter/1@sha256:${sha256Hex(canonicalJson(parameters)).slice(0, 16)}`;
   }
 
   featuresOf(patient: Patient): unknown {
@@ -53,26 +57,4 @@ export class FellegiSunterIdentityMatcher implements IdentityMatcher {
   classify(explanation: MatchExplanation): MatchResult {
     return classify(explanation.weight, this.thresholds);
   }
-}
-
-/**
- * The deployment's matcher: parameters from IDENTITY_MODEL (a JSON file written by `cli identity-fit`, fitted by
- * EM on the deployment's own patients) or the shipped default, fitted the same way on the public Febrl data.
- */
-export function identityMatcherFromEnvironment(
-  env: NodeJS.ProcessEnv = process.env,
-): FellegiSunterIdentityMatcher {
-  const parameters = env.IDENTITY_MODEL
-    ? (JSON.parse(readFileSync(env.IDENTITY_MODEL, 'utf8')) as FellegiSunterParameters)
-    : (defaultParameters as FellegiSunterParameters);
-  const match = env.IDENTITY_MATCH_PROBABILITY ? Number(env.IDENTITY_MATCH_PROBABILITY) : undefined;
-  const possible = env.IDENTITY_POSSIBLE_MATCH_PROBABILITY
-    ? Number(env.IDENTITY_POSSIBLE_MATCH_PROBABILITY)
-    : undefined;
-  const thresholds: MatchThresholds = {
-    scale: 'probability',
-    match: match ?? (DEFAULT_THRESHOLDS as { match: number }).match,
-    possibleMatch: possible ?? (DEFAULT_THRESHOLDS as { possibleMatch: number }).possibleMatch,
-  };
-  return new FellegiSunterIdentityMatcher(parameters, thresholds);
 }

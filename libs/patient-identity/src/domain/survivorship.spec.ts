@@ -1,5 +1,5 @@
 import type { Patient } from 'fhir/r4';
-import { buildGoldenPatient, FIELD_SOURCE_EXTENSION, survivorshipFromEnvironment } from './survivorship';
+import { buildGoldenPatient, FIELD_SOURCE_EXTENSION, survivorshipPolicyOf } from './survivorship';
 
 const member = (id: string, source: string, recordedAt: string, patient: Partial<Patient>) => ({
   sourcePatientId: id,
@@ -26,13 +26,7 @@ describe('buildGoldenPatient', () => {
       .extension![2].valueReference!.reference;
 
   it('takes each field by its rule, unions identifiers, links every member and names each field source', () => {
-    const golden = buildGoldenPatient(
-      'g',
-      members,
-      survivorshipFromEnvironment({
-        IDENTITY_SURVIVORSHIP: JSON.stringify({ trustedSources: ['clinic'] }),
-      }),
-    );
+    const golden = buildGoldenPatient('g', members, survivorshipPolicyOf({ trustedSources: ['clinic'] }));
     expect(golden.name).toEqual([{ family: 'New', given: ['Ann'] }]);
     expect(sourceOf(golden, 'name')).toBe('Patient/b');
     expect(golden.birthDate).toBe('1970-01-02');
@@ -43,8 +37,6 @@ describe('buildGoldenPatient', () => {
   });
 
   it('rejects a survivorship configuration naming an unknown field or rule', () => {
-    expect(() =>
-      survivorshipFromEnvironment({ IDENTITY_SURVIVORSHIP: '{"rules":{"name":"loudest"}}' }),
-    ).toThrow(/name: loudest/);
+    expect(() => survivorshipPolicyOf({ rules: { name: 'loudest' } })).toThrow(/name: loudest/);
   });
 });

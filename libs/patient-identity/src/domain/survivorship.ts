@@ -139,18 +139,30 @@ function leafCount(value: unknown): number {
 }
 
 /**
- * The deployment's survivorship: IDENTITY_SURVIVORSHIP holds JSON like
- * {"rules": {"birthDate": "most-trusted"}, "trustedSources": ["registry", "hospital-a"]}, over the defaults.
+ * A deployment's survivorship (IDENTITY_SURVIVORSHIP) over the defaults, e.g.
+ * {"rules": {"birthDate": "most-trusted"}, "trustedSources": ["registry", "hospital-a"]}.
  */
-export function survivorshipFromEnvironment(env: NodeJS.ProcessEnv = process.env): SurvivorshipPolicy {
-  if (!env.IDENTITY_SURVIVORSHIP) return DEFAULT_SURVIVORSHIP;
-  const given = JSON.parse(env.IDENTITY_SURVIVORSHIP) as Partial<SurvivorshipPolicy>;
-  const rules = { ...DEFAULT_SURVIVORSHIP.rules, ...(given.rules ?? {}) };
+export function survivorshipPolicyOf(given: unknown): SurvivorshipPolicy {
+  if (given === undefined) return DEFAULT_SURVIVORSHIP;
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    throw new Error('expected an object with "rules" and/or "trustedSources"');
+  }
+  const { rules: givenRules, trustedSources } = given as { rules?: unknown; trustedSources?: unknown };
+  if (givenRules !== undefined && (typeof givenRules !== 'object' || givenRules === null)) {
+    throw new Error('"rules" must map fields to rules');
+  }
+  if (
+    trustedSources !== undefined &&
+    !(Array.isArray(trustedSources) && trustedSources.every((t) => typeof t === 'string'))
+  ) {
+    throw new Error('"trustedSources" must be a list of source names');
+  }
+  const rules = { ...DEFAULT_SURVIVORSHIP.rules, ...((givenRules ?? {}) as SurvivorshipPolicy['rules']) };
   const allowed = new Set<SurvivorshipRule>(['most-recent', 'most-complete', 'most-trusted', 'union']);
   for (const [field, rule] of Object.entries(rules)) {
     if (!(GOLDEN_FIELDS as readonly string[]).includes(field) || !allowed.has(rule)) {
-      throw new Error(`IDENTITY_SURVIVORSHIP: ${field}: ${String(rule)} is not a known field and rule`);
+      throw new Error(`${field}: ${String(rule)} is not a known field and rule`);
     }
   }
-  return { rules, trustedSources: given.trustedSources ?? [] };
+  return { rules, trustedSources: (trustedSources as string[] | undefined) ?? [] };
 }

@@ -1,17 +1,18 @@
+import { Inject } from '@nestjs/common';
 import { IQueryHandler, QueryBus, QueryHandler } from '@nestjs/cqrs';
 import type { Patient } from 'fhir/r4';
 import { ReadResourceQuery } from '@fa/fhir-store';
-import { buildGoldenPatient, GoldenMember, survivorshipFromEnvironment } from '../../domain/survivorship';
+import { buildGoldenPatient, GoldenMember, SurvivorshipPolicy } from '../../domain/survivorship';
+import { SURVIVORSHIP_POLICY } from '../../identity-tokens';
 import { IdentityReader } from '../identity.reader';
 import { GoldenPatientOutcome, GoldenPatientQuery } from './golden-patient.query';
 
 @QueryHandler(GoldenPatientQuery)
 export class GoldenPatientHandler implements IQueryHandler<GoldenPatientQuery, GoldenPatientOutcome> {
-  private readonly survivorship = survivorshipFromEnvironment();
-
   constructor(
     private readonly reader: IdentityReader,
     private readonly queryBus: QueryBus,
+    @Inject(SURVIVORSHIP_POLICY) private readonly survivorship: SurvivorshipPolicy,
   ) {}
 
   async execute(query: GoldenPatientQuery): Promise<GoldenPatientOutcome> {
