@@ -2,11 +2,9 @@ import type { PoolClient } from 'pg';
 import type { Patient } from 'fhir/r4';
 import type { EventStore, ProcessManager, RecordedEvent } from '@fa/event-store';
 import {
+  asIngestionEvent,
   RESOURCE_DELETED,
   RESOURCE_VERSION_RECORDED,
-  ResourceDeletedData,
-  ResourceVersionLineage,
-  ResourceVersionRecordedData,
   resourceStreamId,
 } from '@fa/ingestion';
 import { scoreCandidates } from '../domain/candidate-scoring';
@@ -97,9 +95,9 @@ export class PatientMatchingProcessor implements ProcessManager {
 
   /** What one recorded event asks of the matcher, if anything. */
   private inputOf(event: RecordedEvent): MatcherInput[] {
-    if (event.type === RESOURCE_VERSION_RECORDED) {
-      const data = event.data as ResourceVersionRecordedData;
-      const lineage = event.metadata as ResourceVersionLineage;
+    const ingestion = asIngestionEvent(event);
+    if (ingestion?.type === RESOURCE_VERSION_RECORDED) {
+      const { data, metadata: lineage } = ingestion;
       // A late version that does not become current does not move anyone.
       if (data.resourceType !== 'Patient' || lineage.supersedesCurrent === false) return [];
       const features = this.matcher.featuresOf(data.resource as Patient);
@@ -114,10 +112,9 @@ export class PatientMatchingProcessor implements ProcessManager {
         },
       ];
     }
-    if (event.type === RESOURCE_DELETED) {
-      const data = event.data as ResourceDeletedData;
-      if (data.resourceType !== 'Patient') return [];
-      return [{ kind: 'deleted', sourcePatientId: data.id, causationId: event.id }];
+    if (ingestion?.type === RESOURCE_DELETED) {
+      if (ingestion.data.resourceType !== 'Patient') return [];
+      return [{ kind: 'deleted', sourcePatientId: ingestion.data.id, causationId: event.id }];
     }
     const identity = asIdentityEvent(event);
     if (!identity || !bindsMatcher(identity) || !('sourcePatientId' in identity.data)) return [];
