@@ -330,6 +330,49 @@ describe('Patient Identity: online matching into golden patients, MDM operations
     }
   });
 
+  it("moves a source patient to another golden patient on a reviewer's MATCH, for good", async () => {
+    const x = ourId('hospital-a', 'hospital-a-p7');
+    const y = ourId('hospital-a', 'hospital-a-p8');
+    const [linkX] = await links(`&resourceId=Patient/${x}`);
+    const [linkY] = await links(`&resourceId=Patient/${y}`);
+    expect(linkX.golden).not.toBe(linkY.golden);
+    const response = await harness
+      .http()
+      .post('/fhir/$mdm-update-link')
+      .set('X-Reviewer', 'dr.review')
+      .send({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'goldenResourceId', valueString: `Patient/${linkY.golden}` },
+          { name: 'resourceId', valueString: `Patient/${x}` },
+          { name: 'matchResult', valueString: 'MATCH' },
+        ],
+      })
+      .expect(200);
+    expect((response.body as Parameters).parameter).toContainEqual({
+      name: 'goldenResourceId',
+      valueString: `Patient/${linkY.golden}`,
+    });
+    await harness.runtime.runner.waitForCatchUp();
+    const [moved] = await links(`&resourceId=Patient/${x}`);
+    expect([moved.golden, moved.linkSource, moved.decidedBy]).toEqual([
+      linkY.golden,
+      'MANUAL',
+      'reviewer:dr.review',
+    ]);
+    expect((await links(`&goldenResourceId=Patient/${linkX.golden}`)).map((l) => l.source)).not.toContain(x);
+    // A new version of x that still resembles its old golden patient does not move it back.
+    const record = records.find((r) => r.source === 'hospital-a' && r.patient.id === 'hospital-a-p7')!;
+    await ingest('p7-v2.ndjson', 'hospital-a', [
+      {
+        ...record.patient,
+        meta: { lastUpdated: '2024-07-01T00:00:00Z' },
+        telecom: [{ system: 'phone', value: '555-0707' }],
+      },
+    ]);
+    expect((await links(`&resourceId=Patient/${x}`))[0].golden).toBe(linkY.golden);
+  });
+
   it('rejects bad MDM requests with precise OperationOutcomes', async () => {
     const cases: [() => ReturnType<ReturnType<AggregatorHarness['http']>['get']>, number, RegExp][] = [
       [() => harness.http().get('/fhir/$mdm-query-links?matchResult=MAYBE'), 400, /matchResult/],
