@@ -1,8 +1,13 @@
 import { createHash } from 'node:crypto';
+import { FhirDecimal } from './fhir-json';
 
-/** JSON with object keys sorted at every level, so equal content always gives equal bytes. */
+/**
+ * JSON with object keys sorted at every level, so equal content always gives equal bytes. A decimal is written
+ * as it was written (FhirDecimal): 1.5 and 1.50 are different content.
+ */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (value instanceof FhirDecimal) return value.text;
   // Loops rather than map/filter/join: this runs over every ingested resource (content hash), and the
   // intermediate arrays were most of its cost.
   if (Array.isArray(value)) {

@@ -1,5 +1,6 @@
 export * from './resource-types';
 export * from './canonical-json';
+export * from './fhir-json';
 export * from './fhir-instant';
 export * from './references';
 export * from './search/search-parameters';
