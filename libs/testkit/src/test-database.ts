@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
+import { FHIR_JSON_PG_TYPES } from '@fa/platform';
 
 export interface TestDatabase {
   url: string;
@@ -28,7 +29,7 @@ export async function createTestDatabase(poolSize = 20): Promise<TestDatabase> {
   if (!serverUrl)
     throw new Error('DATABASE_URL is not set: run the tests through jest (global setup starts PostgreSQL)');
   const { name, url } = await createEmptyDatabase(serverUrl, 'test');
-  const pool = new Pool({ connectionString: url, max: poolSize });
+  const pool = new Pool({ connectionString: url, max: poolSize, types: FHIR_JSON_PG_TYPES });
   pool.on('error', () => undefined);
   return {
     url,

@@ -1,3 +1,5 @@
+import { parseFhirJson, stringifyFhirJson } from '@fa/fhir';
+import { openDatabase } from '@fa/platform';
 import { createTestDatabase } from '@fa/testkit';
 import { START_OF_LOG } from '../event-store.port';
 import { describeEventStoreContract } from '../testing';
@@ -66,6 +68,38 @@ describe('PostgresEventStore snapshot rule', () => {
       expect((await store.readAll()).events.map((e) => e.type)).toEqual(['Slow', 'Fast']);
       expect(await store.countAfter(START_OF_LOG)).toBe(2);
     } finally {
+      await database.drop();
+    }
+  });
+});
+
+describe('PostgresEventStore and decimals', () => {
+  it('gives back every decimal as written: COPY of the lossless text, jsonb numeric, lossless type parser', async () => {
+    const database = await createTestDatabase(2);
+    // The service's own pool (openDatabase), not the test's: its type parsers are what is under test.
+    const service = await openDatabase({ databaseUrl: database.url, dataDir: '' }, 2);
+    try {
+      const store = new PostgresEventStore(service.pool);
+      await store.migrate();
+      const written = '{"a":1.50,"b":[100.0,0.00,-0.50,12345678901234567890.5,66.899999999999991,1.5,42]}';
+      await store.append('Decimal-1', [
+        { id: '00000000-0000-4000-8000-000000000001', type: 'Written', data: parseFhirJson(written) },
+      ]);
+      const [event] = await store.readStream('Decimal-1');
+      expect(stringifyFhirJson(event.data)).toBe(written);
+      expect((event.data as { b: unknown[] }).b.slice(-2)).toEqual([1.5, 42]);
+      // PostgreSQL writes exponents positionally (numeric): the value and its digits stay, the notation goes.
+      await store.append('Decimal-2', [
+        {
+          id: '00000000-0000-4000-8000-000000000002',
+          type: 'Written',
+          data: parseFhirJson('{"e":[1E-3,1.50e1]}'),
+        },
+      ]);
+      const [exponents] = await store.readStream('Decimal-2');
+      expect(stringifyFhirJson(exponents.data)).toBe('{"e":[0.001,15.0]}');
+    } finally {
+      await service.close();
       await database.drop();
     }
   });

@@ -1,3 +1,4 @@
+import { FhirDecimal, stringifyFhirJson } from '@fa/fhir';
 import { decodeFhirJson } from './decode-fhir-json';
 
 const origin = { file: { path: 'x.json', line: 3 } };
@@ -46,5 +47,15 @@ describe('decodeFhirJson', () => {
     );
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ kind: 'resource', resource: { resourceType: 'Bundle' } });
+  });
+
+  it('keeps decimals as written, in a resource and in Bundle entries', () => {
+    const text =
+      '{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Observation","id":"o",' +
+      '"valueQuantity":{"value":1.50}}},{"resource":{"resourceType":"Basic","id":"b","n":[100.0,2.5]}}]}';
+    const records = decodeFhirJson(text, origin);
+    const resources = records.map((r) => (r.kind === 'resource' ? r.resource : undefined));
+    expect(resources[0]).toMatchObject({ valueQuantity: { value: new FhirDecimal('1.50') } });
+    expect(stringifyFhirJson(resources[1])).toBe('{"resourceType":"Basic","id":"b","n":[100.0,2.5]}');
   });
 });

@@ -1,3 +1,4 @@
+import { parseFhirJson, stringifyFhirJson } from '@fa/fhir';
 import type { OriginLineage } from '../events';
 import { excerptOf, SourceRecord } from './source-record';
 
@@ -7,12 +8,12 @@ const UNPACKED_BUNDLE_TYPES = new Set(['batch', 'transaction', 'collection', 'se
  * Decodes one JSON document from a source (an NDJSON line, a .json file, a Kafka message) into source records.
  * A batch/transaction/collection/searchset/history Bundle yields its entries — a bad entry is rejected on its own
  * and its siblings still go in; a transaction entry with request.method DELETE becomes a delete. Documents and
- * messages are recorded as Bundles.
+ * messages are recorded as Bundles. Decimals keep their written text (parseFhirJson).
  */
 export function decodeFhirJson(text: string, origin: OriginLineage): SourceRecord[] {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseFhirJson(text);
   } catch (error) {
     return [
       {
@@ -75,7 +76,7 @@ function decodeBundleEntries(bundle: Record<string, unknown>, origin: OriginLine
         code: 'bundle-entry-without-resource',
         reason: `Bundle entry ${entryIndex} has no resource`,
         origin: at,
-        excerpt: excerptOf(JSON.stringify(entry ?? null)),
+        excerpt: excerptOf(stringifyFhirJson(entry ?? null)),
       };
     }
     const record = resource as Record<string, unknown>;

@@ -1,4 +1,4 @@
-import { canonicalJson, sha256Hex } from '@fa/fhir';
+import { canonicalJson, parseFhirJson, sha256Hex, stringifyFhirJson } from '@fa/fhir';
 import { aggregateIdOf } from './aggregate-ids';
 import { MAX_NESTING_DEPTH, normalizeResource } from './normalize-resource';
 
@@ -97,5 +97,20 @@ describe('normalizeResource', () => {
     const root = { resourceType: 'Basic', extension: deep };
     for (let i = 0; i < MAX_NESTING_DEPTH + 5; i++) deep = (deep.nested = {}) as Record<string, unknown>;
     expect(normalizeResource('a', root)).toMatchObject({ ok: false, code: 'too-deep' });
+  });
+
+  it('keeps decimals as written, and hashes 1.5 and 1.50 as different content', () => {
+    const normalize = (text: string) => {
+      const result = normalizeResource('a', parseFhirJson(text) as Record<string, unknown>);
+      if (!result.ok) throw new Error(result.reason);
+      return result.value;
+    };
+    const precise = normalize('{"resourceType":"Observation","id":"o","valueQuantity":{"value":1.50}}');
+    const plain = normalize('{"resourceType":"Observation","id":"o","valueQuantity":{"value":1.5}}');
+    expect(stringifyFhirJson((precise.resource as { valueQuantity?: unknown }).valueQuantity)).toBe(
+      '{"value":1.50}',
+    );
+    expect(precise.contentHash).not.toBe(plain.contentHash);
+    expect(precise.contentHash).toBe(sha256Hex(canonicalJson(precise.resource)));
   });
 });

@@ -2,6 +2,8 @@ import type { Resource } from 'fhir/r4';
 import {
   FHIR_ID_PATTERN,
   canonicalJson,
+  cloneFhirJson,
+  isFhirDecimal,
   isR4ResourceType,
   parseReference,
   rewriteReferences,
@@ -53,7 +55,7 @@ export function normalizeResource(
   if (nestingDepth(input) > MAX_NESTING_DEPTH) {
     return reject('too-deep', `nesting deeper than ${MAX_NESTING_DEPTH} levels`);
   }
-  const resource = structuredClone(input) as Record<string, unknown> & { meta?: Record<string, unknown> };
+  const resource = cloneFhirJson(input) as Record<string, unknown> & { meta?: Record<string, unknown> };
   const issues: ValidationIssue[] = [];
   const transformations: Transformation[] = [];
 
@@ -159,7 +161,7 @@ export function nestingDepth(value: unknown): number {
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length > 0) {
     const [node, depth] = stack.pop()!;
-    if (node === null || typeof node !== 'object') continue;
+    if (node === null || typeof node !== 'object' || isFhirDecimal(node)) continue;
     if (depth > max) max = depth;
     if (max > MAX_NESTING_DEPTH) return max;
     for (const child of Object.values(node as Record<string, unknown>)) stack.push([child, depth + 1]);

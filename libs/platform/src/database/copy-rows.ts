@@ -1,11 +1,13 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
+import { stringifyFhirJson } from '@fa/fhir';
 import { from as copyFrom } from 'pg-copy-streams';
 
 /**
  * Rows in COPY's text format, the fastest way into PostgreSQL: each jsonb value is parsed once, where an INSERT
- * from one JSON document (json_to_recordset) parses it twice. Dates go as ISO instants, objects as JSON.
+ * from one JSON document (json_to_recordset) parses it twice. Dates go as ISO instants, objects as JSON with
+ * decimals as written (stringifyFhirJson; jsonb keeps them: `1.50` stays `1.50`).
  */
 export function copyText(rows: readonly (readonly unknown[])[]): string {
   if (rows.length === 0) return '';
@@ -39,6 +41,6 @@ function copyField(value: unknown): string {
   }
   if (value instanceof Date) return value.toISOString();
   // JSON.stringify escapes every control character, so only its backslashes need doubling.
-  if (typeof value === 'object') return JSON.stringify(value).replaceAll('\\', '\\\\');
+  if (typeof value === 'object') return stringifyFhirJson(value).replaceAll('\\', '\\\\');
   return String(value);
 }

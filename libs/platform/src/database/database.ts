@@ -1,4 +1,5 @@
-import { Pool } from 'pg';
+import { Pool, types as pgTypes } from 'pg';
+import { parseFhirJson } from '@fa/fhir';
 import { AppConfig } from '../config';
 import { ensureEmbeddedPostgres } from './embedded-postgres';
 
@@ -8,6 +9,21 @@ export interface Database {
   close(): Promise<void>;
 }
 
+const JSON_OID = 114;
+const JSONB_OID = 3802;
+
+/**
+ * Type parsers of every pool the project opens: json and jsonb values are parsed with parseFhirJson, so a
+ * decimal PostgreSQL kept as written (jsonb stores numbers as numeric: `1.50` stays `1.50`) reaches Node as
+ * written too, instead of as JSON.parse's double. Everything else is pg's default.
+ */
+export const FHIR_JSON_PG_TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    (oid === JSON_OID || oid === JSONB_OID) && format !== 'binary'
+      ? parseFhirJson
+      : pgTypes.getTypeParser(oid, format)) as typeof pgTypes.getTypeParser,
+};
+
 /** Connects to DATABASE_URL, or to the embedded PostgreSQL of DATA_DIR (starting it if no process has). */
 export async function openDatabase(
   config: Pick<AppConfig, 'databaseUrl' | 'dataDir'>,
@@ -15,7 +31,7 @@ export async function openDatabase(
 ): Promise<Database> {
   const embedded = config.databaseUrl ? undefined : await ensureEmbeddedPostgres(config.dataDir);
   const connectionString = config.databaseUrl ?? embedded!.connectionString;
-  const pool = new Pool({ connectionString, max: poolSize });
+  const pool = new Pool({ connectionString, max: poolSize, types: FHIR_JSON_PG_TYPES });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   return {

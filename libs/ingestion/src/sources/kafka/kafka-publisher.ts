@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { Kafka, logLevel, Message } from 'kafkajs';
-import { parseReference, rewriteReferences } from '@fa/fhir';
+import { parseReference, rewriteReferences, stringifyFhirJson } from '@fa/fhir';
 import type { RejectionCode } from '../../domain/source-record';
 import type { OriginLineage } from '../../events';
 import { listSourceFiles, readSourceFile } from '../file/read-source-files';
@@ -79,7 +79,7 @@ export async function publishFiles(
             }
             messages.push({
               key: `${String(resource.resourceType)}/${String(resource.id ?? '')}`,
-              value: JSON.stringify(resource),
+              value: stringifyFhirJson(resource),
               headers: { ...headers, [HEADER_CONTENT_TYPE]: 'application/fhir+json' },
             });
           }
