@@ -1,14 +1,18 @@
 import type { Response } from 'express';
+import { stringifyFhirJson } from '@fa/fhir';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
-/** Sends a FHIR resource with the FHIR media type and, for versioned resources, ETag and Last-Modified. */
+/**
+ * Sends a FHIR resource with the FHIR media type and, for versioned resources, ETag and Last-Modified. Decimals go
+ * out as written (stringifyFhirJson): every FHIR response (read, vread, history, search, $everything) comes here.
+ */
 export function sendFhir(response: Response, body: unknown, status = 200): void {
   const resource = body as { meta?: { versionId?: string; lastUpdated?: string } };
   if (resource.meta?.versionId) response.setHeader('ETag', `W/"${resource.meta.versionId}"`);
   if (resource.meta?.lastUpdated)
     response.setHeader('Last-Modified', new Date(resource.meta.lastUpdated).toUTCString());
-  response.status(status).type(FHIR_JSON).send(JSON.stringify(body));
+  response.status(status).type(FHIR_JSON).send(stringifyFhirJson(body));
 }
 
 /** Base URL of the FHIR endpoint as the client addressed it (honours a proxy's forwarded headers). */

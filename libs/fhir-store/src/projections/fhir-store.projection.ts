@@ -125,8 +125,11 @@ export interface PreparedVersions {
 export class FhirStoreProjection implements ReadModelProjection<PreparedVersions> {
   readonly kind = 'read-model';
   readonly name = FHIR_STORE_PROJECTION;
-  /** 2: history ordered by record time (then log position). 3: search index. */
-  readonly version = 3;
+  /**
+   * 2: history ordered by record time (then log position). 3: search index. 4: decimals as written in bodies and
+   * number index rows (read losslessly from the log's jsonb, so a rebuild restores what earlier ones rounded).
+   */
+  readonly version = 4;
   readonly readSchema = FHIR_STORE_READ_SCHEMA;
   readonly tables = ['resource_versions', ...SEARCH_INDEX_TABLES] as const;
 

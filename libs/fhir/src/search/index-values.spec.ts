@@ -1,3 +1,4 @@
+import { parseFhirJson } from '../fhir-json';
 import { extractIndexValues } from './index-values';
 import { expressionForType, r4SearchParameters } from './search-parameters';
 
@@ -68,7 +69,7 @@ describe('extractIndexValues', () => {
     });
     expect(values.numbers).toContainEqual({
       param: 'value-quantity',
-      value: 5.4,
+      value: '5.4',
       system: 'http://unitsofmeasure.org',
       code: 'mmol/L',
     });
@@ -96,5 +97,27 @@ describe('extractIndexValues', () => {
         .map((s) => s.normalized)
         .sort(),
     ).toEqual(['angstrom', 'zoe']);
+  });
+
+  it('indexes numbers and quantities as written, through the member walk and through fhirpath.js', () => {
+    const observation = parseFhirJson(
+      '{"resourceType":"Observation","valueQuantity":{"value":1.50,"code":"mg"},' +
+        '"component":[{"valueQuantity":{"value":66.899999999999991}}]}',
+    ) as { resourceType: string };
+    expect(
+      extractIndexValues(observation, registry)
+        .numbers.filter((n) => n.param === 'value-quantity' || n.param === 'component-value-quantity')
+        .map((n) => n.value)
+        .sort(),
+    ).toEqual(['1.50', '66.899999999999991']);
+    // prediction.probability[x] is a choice: fhirpath.js evaluates it.
+    const risk = parseFhirJson(
+      '{"resourceType":"RiskAssessment","status":"final","prediction":[{"probabilityDecimal":0.001530},{"probabilityDecimal":0.5}]}',
+    ) as { resourceType: string };
+    expect(
+      extractIndexValues(risk, registry)
+        .numbers.filter((n) => n.param === 'probability')
+        .map((n) => n.value),
+    ).toEqual(['0.001530', '0.5']);
   });
 });

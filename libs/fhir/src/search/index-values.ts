@@ -1,6 +1,7 @@
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
 import { parseFhirDateRange } from '../fhir-instant';
+import { decimalText, isFhirDecimal } from '../fhir-json';
 import { parseReference } from '../references';
 import type { SearchParameterDefinition, SearchParameterRegistry } from './search-parameters';
 import { COLUMN_SEARCH_PARAMETERS, splitTopLevelUnion } from './search-parameters';
@@ -24,7 +25,8 @@ export interface DateIndexValue {
 }
 export interface NumberIndexValue {
   param: string;
-  value: number;
+  /** The number as written ("1.50", "66.899999999999991"): PostgreSQL's numeric keeps every digit. */
+  value: string;
   system: string | null;
   code: string | null;
 }
@@ -167,17 +169,18 @@ function addValue(values: IndexValues, definition: SearchParameterDefinition, va
     case 'date':
       for (const range of dateRangesOf(value)) values.dates.push({ param, ...range });
       return;
-    case 'number':
-      if (typeof value === 'number' && Number.isFinite(value)) {
-        values.numbers.push({ param, value, system: null, code: null });
-      }
+    case 'number': {
+      const text = decimalText(value);
+      if (text !== undefined) values.numbers.push({ param, value: text, system: null, code: null });
       return;
+    }
     case 'quantity': {
       const quantity = value as { value?: unknown; system?: string; code?: string; unit?: string };
-      if (quantity && typeof quantity.value === 'number' && Number.isFinite(quantity.value)) {
+      const text = quantity ? decimalText(quantity.value) : undefined;
+      if (text !== undefined) {
         values.numbers.push({
           param,
-          value: quantity.value,
+          value: text,
           system: quantity.system ?? null,
           code: quantity.code ?? quantity.unit ?? null,
         });
@@ -231,6 +234,7 @@ export function tokensOf(value: unknown): { system: string | null; code: string 
   if (Array.isArray(value)) return value.flatMap(tokensOf);
   if (typeof value === 'string') return [{ system: null, code: value }];
   if (typeof value === 'boolean' || typeof value === 'number') return [{ system: null, code: String(value) }];
+  if (isFhirDecimal(value)) return [{ system: null, code: value.text }];
   if (typeof value !== 'object') return [];
   const record = value as Record<string, unknown>;
   if (Array.isArray(record.coding)) return tokensOf(record.coding);

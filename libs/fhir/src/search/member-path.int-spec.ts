@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
+import { parseFhirJson, stringifyFhirJson } from '../fhir-json';
 import { memberPathEvaluator } from './index-values';
 import { r4SearchParameters } from './search-parameters';
 
@@ -11,7 +12,7 @@ const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const EXAMPLES = path.resolve(ROOT, '..', 'shared', 'data', 'fhir-r4-examples', 'r4-examples.tar.gz');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'synthea-2-patients');
 
-/** The FHIR R4 specification's examples (712 resources of most types) and the Synthea fixture. */
+/** The FHIR R4 specification's examples (712 resources of most types) and the Synthea fixture, parsed as ingestion does. */
 function corpus(): Record<string, unknown>[] {
   if (!existsSync(EXAMPLES))
     throw new Error(`${EXAMPLES} is missing: place ../shared/data beside the project`);
@@ -20,7 +21,7 @@ function corpus(): Record<string, unknown>[] {
     execFileSync('tar', ['xzf', EXAMPLES, '-C', dir]);
     const resources: Record<string, unknown>[] = [];
     for (const name of readdirSync(dir).filter((n) => n.endsWith('.json'))) {
-      const resource = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as Record<string, unknown>;
+      const resource = parseFhirJson(readFileSync(path.join(dir, name), 'utf8')) as Record<string, unknown>;
       resources.push(resource);
       if (resource.resourceType === 'Bundle') {
         for (const entry of (resource.entry as { resource?: Record<string, unknown> }[] | undefined) ?? []) {
@@ -30,7 +31,7 @@ function corpus(): Record<string, unknown>[] {
     }
     for (const name of readdirSync(FIXTURES)) {
       for (const line of readFileSync(path.join(FIXTURES, name), 'utf8').split('\n')) {
-        if (line.trim()) resources.push(JSON.parse(line));
+        if (line.trim()) resources.push(parseFhirJson(line) as Record<string, unknown>);
       }
     }
     return resources;
@@ -39,7 +40,7 @@ function corpus(): Record<string, unknown>[] {
   }
 }
 
-const canonical = (values: unknown[]) => [...new Set(values.map((v) => JSON.stringify(v)))].sort();
+const canonical = (values: unknown[]) => [...new Set(values.map((v) => stringifyFhirJson(v)))].sort();
 
 describe('member-path fast evaluation', () => {
   it('selects exactly what fhirpath.js selects, for every parameter of every resource in the R4 examples', () => {

@@ -35,12 +35,27 @@ describe('parseSearchRequest', () => {
     const [filter] = parse('Observation', { 'value-quantity': 'lt5.4|http://unitsofmeasure.org|mg' }).filters;
     expect(filter).toMatchObject({
       kind: 'number',
-      values: [{ prefix: 'lt', value: 5.4, system: 'http://unitsofmeasure.org', code: 'mg' }],
+      values: [{ prefix: 'lt', value: '5.4', system: 'http://unitsofmeasure.org', code: 'mg' }],
     });
-    const [eq] = parse('RiskAssessment', { probability: '100' }).filters as {
-      values: { low: number; high: number }[];
-    }[];
-    expect([eq.values[0].low, eq.values[0].high]).toEqual([99.5, 100.5]);
+    const range = (value: string) => {
+      const [eq] = parse('RiskAssessment', { probability: value }).filters as {
+        values: { value: string; low: string; high: string }[];
+      }[];
+      return [eq.values[0].value, eq.values[0].low, eq.values[0].high];
+    };
+    // Exact decimal text, not doubles: 5.4 - 0.05 is 5.3500000000000005 in floating point.
+    expect(range('5.4')).toEqual(['5.4', '5.35', '5.45']);
+    expect(range('100')).toEqual(['100', '99.5', '100.5']);
+    expect(range('1.50')).toEqual(['1.50', '1.495', '1.505']);
+    expect(range('-0.5')).toEqual(['-0.5', '-0.55', '-0.45']);
+    expect(range('0.001')).toEqual(['0.001', '0.0005', '0.0015']);
+    expect(range('5.4e2')).toEqual(['540', '535', '545']);
+    expect(range('1e-2')).toEqual(['0.01', '0.005', '0.015']);
+    expect(range('12345678901234567890.5')).toEqual([
+      '12345678901234567890.5',
+      '12345678901234567890.45',
+      '12345678901234567890.55',
+    ]);
   });
 
   it('reads references as Type/id, bare id, :Type and :identifier', () => {

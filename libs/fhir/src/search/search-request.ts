@@ -29,12 +29,13 @@ export interface DateValue {
   start: Date;
   end: Date;
 }
+/** Numbers as exact decimal text (for PostgreSQL's numeric): no double rounding at any step. */
 export interface NumberValue {
   prefix: Prefix;
-  value: number;
-  /** The implicit range of the value's precision ("5.4" is [5.35, 5.45)). */
-  low: number;
-  high: number;
+  value: string;
+  /** The implicit range of the value's written precision ("5.4" is [5.35, 5.45)), computed exactly. */
+  low: string;
+  high: string;
   system?: string;
   code?: string;
 }
@@ -452,17 +453,27 @@ function parseNumberValue(name: string, raw: string, quantity: boolean): NumberV
     const hint = /^[a-z]{2}/.test(raw) ? ' (unknown prefix; use eq ne lt gt le ge sa eb ap)' : '';
     throw new SearchParameterError(name, `${name}: ${quote(raw)} is not a number${hint}`);
   }
-  const value = Number(numberText);
-  const exponent = match[3] ? Number(match[3]) : 0;
-  const halfStep = 0.5 * 10 ** (exponent - (match[2]?.length ?? 0));
+  // numberText = digits × 10^-scale exactly; half a unit of the last written digit is 5 × 10^-(scale + 1).
+  const digits = BigInt(`${numberText.startsWith('-') ? '-' : ''}${match[1]}${match[2] ?? ''}`);
+  const scale = (match[2]?.length ?? 0) - (match[3] ? Number(match[3]) : 0);
+  if (Math.abs(scale) > 1000)
+    throw new SearchParameterError(name, `${name}: ${quote(raw)} has an exponent out of range`);
   return {
     prefix,
-    value,
-    low: value - halfStep,
-    high: value + halfStep,
+    value: decimalString(digits, scale),
+    low: decimalString(digits * 10n - 5n, scale + 1),
+    high: decimalString(digits * 10n + 5n, scale + 1),
     ...(system ? { system } : {}),
     ...(code ? { code } : {}),
   };
+}
+
+/** digits × 10^-scale as plain decimal text. */
+function decimalString(digits: bigint, scale: number): string {
+  if (scale <= 0) return (digits * 10n ** BigInt(-scale)).toString();
+  const negative = digits < 0n;
+  const text = (negative ? -digits : digits).toString().padStart(scale + 1, '0');
+  return `${negative ? '-' : ''}${text.slice(0, -scale)}.${text.slice(-scale)}`;
 }
 
 function parseReferenceValue(name: string, value: string, type: string | undefined): ReferenceValue {

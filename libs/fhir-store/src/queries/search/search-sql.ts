@@ -162,33 +162,35 @@ function dateCondition(low: string, high: string, value: DateValue, p: SqlParame
   }
 }
 
+/** Values and ranges are exact decimal text compared as numeric, as the index stores what was written. */
 function numberCondition(value: NumberValue, p: SqlParameters): string {
   const v = 's.value';
+  const n = (text: string) => `${p.add(text)}::numeric`;
   let condition: string;
   switch (value.prefix) {
     case 'eq':
-      condition = `${v} >= ${p.add(value.low)} AND ${v} < ${p.add(value.high)}`;
+      condition = `${v} >= ${n(value.low)} AND ${v} < ${n(value.high)}`;
       break;
     case 'ne':
-      condition = `NOT (${v} >= ${p.add(value.low)} AND ${v} < ${p.add(value.high)})`;
+      condition = `NOT (${v} >= ${n(value.low)} AND ${v} < ${n(value.high)})`;
       break;
     case 'lt':
     case 'eb':
-      condition = `${v} < ${p.add(value.value)}`;
+      condition = `${v} < ${n(value.value)}`;
       break;
     case 'gt':
     case 'sa':
-      condition = `${v} > ${p.add(value.value)}`;
+      condition = `${v} > ${n(value.value)}`;
       break;
     case 'le':
-      condition = `${v} <= ${p.add(value.value)}`;
+      condition = `${v} <= ${n(value.value)}`;
       break;
     case 'ge':
-      condition = `${v} >= ${p.add(value.value)}`;
+      condition = `${v} >= ${n(value.value)}`;
       break;
     case 'ap': {
-      const margin = Math.abs(value.value) * 0.1;
-      condition = `${v} BETWEEN ${p.add(value.value - margin)} AND ${p.add(value.value + margin)}`;
+      const x = n(value.value);
+      condition = `${v} BETWEEN ${x} - abs(${x}) * 0.1 AND ${x} + abs(${x}) * 0.1`;
       break;
     }
   }
