@@ -35,4 +35,10 @@ describe('rewriteReferences', () => {
     expect(resource.contained[0].manufacturer.reference).toBe('Organization/2-new');
     expect(resource.extension[0].valueReference.reference).toBe('#x');
   });
+
+  it('rewrites a Reference held in an element named reference (Consent.provision.actor.reference)', () => {
+    const consent = { provision: { actor: [{ reference: { reference: 'Organization/f001' } }] } };
+    expect(rewriteReferences(consent, (ref) => `${ref}-new`)).toBe(1);
+    expect(consent.provision.actor[0].reference.reference).toBe('Organization/f001-new');
+  });
 });

@@ -54,8 +54,9 @@ export function rewriteReferences(
         changed++;
       }
     }
+    // An element named "reference" that is itself a Reference (Consent.provision.actor.reference) is visited.
     for (const key of Object.keys(record)) {
-      if (key !== 'reference') visit(record[key]);
+      if (key !== 'reference' || typeof record.reference !== 'string') visit(record[key]);
     }
   };
   visit(value);
