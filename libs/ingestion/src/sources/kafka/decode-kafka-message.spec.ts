@@ -1,3 +1,4 @@
+import { stringifyFhirJson } from '@fa/fhir';
 import { decodeKafkaMessage } from './decode-kafka-message';
 import type { KafkaMessageLike } from './kafka-message';
 
@@ -88,5 +89,21 @@ describe('decodeKafkaMessage', () => {
       ['rejected', 1],
       ['resource', 3],
     ]);
+  });
+
+  it('keeps decimals as written in a message and in each NDJSON line', () => {
+    const one = decodeKafkaMessage('ehr', 0, message('{"resourceType":"Basic","id":"b","n":1.50}'), options);
+    const lines = decodeKafkaMessage(
+      'ehr',
+      0,
+      message('{"resourceType":"Basic","id":"b1","n":0.50}\n{"resourceType":"Basic","id":"b2","n":1E-22}', {
+        'content-type': 'application/fhir+ndjson',
+      }),
+      options,
+    );
+    const written = [...one.records, ...lines.records].map((r) =>
+      r.kind === 'resource' ? stringifyFhirJson(r.resource.n) : r.kind,
+    );
+    expect(written).toEqual(['1.50', '0.50', '1E-22']);
   });
 });
