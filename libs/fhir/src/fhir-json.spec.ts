@@ -44,7 +44,7 @@ const jsonText: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
   value: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     numberText,
-    fc.string().map((s) => JSON.stringify(s)),
+    fc.string({ unit: 'binary' }).map((s) => JSON.stringify(s)),
     fc.constantFrom('true', 'false', 'null'),
     fc.array(tie('value'), { maxLength: 5 }).map((items) => `[${items.join(',')}]`),
     fc
@@ -115,7 +115,8 @@ describe('parseFhirJson / stringifyFhirJson', () => {
       fc.property(
         fc.oneof(
           fc.json(),
-          fc.string(),
+          fc.string({ unit: 'binary' }),
+          fc.string({ unit: 'binary' }).map((t) => `"${t}"`),
           jsonText.map((t) => t.replace(/,/g, ' ,\n\t')),
         ),
         (inner) => {
@@ -134,6 +135,9 @@ describe('parseFhirJson / stringifyFhirJson', () => {
       '{"a":1.50,}',
       '[1.50',
       '[1.50]x',
+      '{"a":1.50,1.50:2}',
+      '[1.50,01.50]',
+      '[1.50,-01]',
     ]) {
       expect(() => parseFhirJson(bad)).toThrow(SyntaxError);
     }
