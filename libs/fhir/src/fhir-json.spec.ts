@@ -156,6 +156,12 @@ describe('parseFhirJson / stringifyFhirJson', () => {
     expect(() => parseFhirJson(deep)).not.toThrow();
   });
 
+  it('writes a string of the document that starts like a marked decimal as the string it is', () => {
+    const value = { s: '\ue0001.50', d: new FhirDecimal('2.0'), k: { '\ue0003': 1, t: '\ue000' } };
+    expect(stringifyFhirJson(value)).toBe('{"s":"\ue0001.50","d":2.0,"k":{"\ue0003":1,"t":"\ue000"}}');
+    expect(stringifyFhirJson([new FhirDecimal('1.50'), 'x\ue0001.50'])).toBe('[1.50,"x\ue0001.50"]');
+  });
+
   it('writes what JSON.stringify writes for everything else', () => {
     const value = { a: undefined, b: [undefined, NaN, () => 1], c: new Date(0), d: new FhirDecimal('2.0') };
     expect(stringifyFhirJson(value)).toBe(JSON.stringify({ ...value, d: 0 }).replace('"d":0', '"d":2.0'));

@@ -23,10 +23,11 @@ export class FhirDecimal {
     return this.text;
   }
 
-  /** Native JSON.stringify writes the number; stringifyFhirJson asks for the text (see there). */
-  toJSON(): number {
-    if (detecting > 0) throw NEEDS_LOSSLESS_WRITER;
-    return Number(this.text);
+  /** Native JSON.stringify writes the number; within stringifyFhirJson, the marked text (see there). */
+  toJSON(): number | string {
+    if (marking === 0) return Number(this.text);
+    marked++;
+    return MARKER + this.text;
   }
 }
 
@@ -73,23 +74,35 @@ function mayLosePrecision(text: string): boolean {
   return false;
 }
 
-let detecting = 0;
-const NEEDS_LOSSLESS_WRITER = new Error('a FhirDecimal needs the lossless writer');
+let marking = 0;
+let marked = 0;
+/** A private-use character: JSON.stringify writes it raw, and FHIR text has no use for it. */
+const MARKER = '\ue000';
+const MARKED_DECIMAL = /"\ue000([^"]*)"/g;
 
 /**
- * JSON.stringify with each FhirDecimal written as its text. Native JSON.stringify does the work; a FhirDecimal
- * met on the way stops it and the document is written by the small writer below instead.
+ * JSON.stringify with each FhirDecimal written as its text. Native JSON.stringify does the work, writing each
+ * FhirDecimal as a string of MARKER and its text; those strings then lose their quotes and marker. A string of
+ * the document's own that starts with MARKER makes the count of replacements differ from the count of
+ * decimals: that document is written by the small writer below instead, which never guesses.
  */
 export function stringifyFhirJson(value: unknown): string {
-  detecting++;
+  const before = marked;
+  marking++;
+  let out: string;
   try {
-    return JSON.stringify(value);
-  } catch (error) {
-    if (error !== NEEDS_LOSSLESS_WRITER) throw error;
+    out = JSON.stringify(value);
   } finally {
-    detecting--;
+    marking--;
   }
-  return writeValue(value) ?? 'undefined';
+  const decimals = marked - before;
+  if (decimals === 0) return out;
+  let replaced = 0;
+  const written = out.replace(MARKED_DECIMAL, (_, text: string) => {
+    replaced++;
+    return text;
+  });
+  return replaced === decimals ? written : (writeValue(value) ?? 'undefined');
 }
 
 /** JSON.stringify's rules (undefined members dropped, null in arrays, toJSON honoured), decimals as text. */
