@@ -8,7 +8,8 @@
  *   exponents `1E-22`, more than 15 significant digits, `-0`) as a FhirDecimal holding its text; every other
  *   number stays a plain JS number. Most documents have none: a scan of the text finds that out and the
  *   document goes to native JSON.parse; only the others go through the small parser below.
- * - stringifyFhirJson writes a FhirDecimal as its text, canonicalJson (content hash) too.
+ * - stringifyFhirJson writes a FhirDecimal as its text (through native JSON.stringify, see there), canonicalJson
+ *   (content hash) too.
  * - Anything else that meets a FhirDecimal still works: it converts to its number (valueOf) and native
  *   JSON.stringify writes that number, i.e. the old lossy behaviour rather than a broken document.
  */
@@ -42,9 +43,10 @@ export function decimalText(value: unknown): string | undefined {
 }
 
 /**
- * A number in value position (first, or after `:`, `,` or `[`) that may not survive JSON.parse: a trailing fraction zero,
- * an exponent, `-0`, six zeros after `0.` (JS writes 1e-7) or 16 and more digits. Group 1 is the whole number.
- * It also meets numbers inside strings ("ratio: 1.50"): those only send the document to the careful parser.
+ * A number in value position (first, or after `:`, `,` or `[`) that may not survive JSON.parse: a trailing
+ * fraction zero, an exponent, `-0`, six zeros after `0.` (JS writes 1e-7) or 16 and more digits. Group 1 is the
+ * whole number. It also meets numbers inside strings ("ratio: 1.50"): those only send the document to the
+ * careful parser, which finds no decimal to keep.
  */
 const SUSPECT_NUMBER =
   /(?:^|[:,[])[ \t\n\r]*(?=-0(?![.\deE])|-?\d+(?:\.\d*0(?!\d)|(?:\.\d+)?[eE])|-?0\.000000|-?[\d.]{16})(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;
@@ -172,9 +174,9 @@ function defineMember(object: Record<string, unknown>, key: string, member: unkn
   }
 }
 
-const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 const NUMBER_AT = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-const STRING_END = /["\\\u0000-\u001f]/g;
+/** What a string may not hold unescaped or must have decoded: a backslash or a control character. */
+const NOT_PLAIN = /[\\\u0000-\u001f]/g;
 
 /**
  * A strict recursive-descent JSON parser for the few documents with decimals JS cannot keep. Strings without
@@ -183,6 +185,8 @@ const STRING_END = /["\\\u0000-\u001f]/g;
  */
 class LosslessParser {
   private at = 0;
+  /** Where the next backslash or control character is, once looked for: a string closing before it is plain. */
+  private notPlain = -1;
 
   constructor(private readonly text: string) {}
 
@@ -253,15 +257,18 @@ class LosslessParser {
 
   private string(): string {
     const start = this.at;
-    STRING_END.lastIndex = start + 1;
-    const stop = STRING_END.exec(this.text);
-    if (!stop) throw new SyntaxError(`unterminated string at ${start}`);
-    if (this.text.charCodeAt(stop.index) === 0x22) {
-      this.at = stop.index + 1;
-      return this.text.slice(start + 1, stop.index);
+    const close = this.text.indexOf('"', start + 1);
+    if (close < 0) throw new SyntaxError(`unterminated string at ${start}`);
+    if (this.notPlain <= start) {
+      NOT_PLAIN.lastIndex = start + 1;
+      this.notPlain = NOT_PLAIN.exec(this.text)?.index ?? this.text.length;
+    }
+    if (close < this.notPlain) {
+      this.at = close + 1;
+      return this.text.slice(start + 1, close);
     }
     // Escapes (or a control character, which JSON.parse rejects): find the closing quote, let JSON.parse decode.
-    let end = stop.index;
+    let end = this.notPlain;
     for (;;) {
       const c = this.text.charCodeAt(end);
       if (Number.isNaN(c)) throw new SyntaxError(`unterminated string at ${start}`);
@@ -283,6 +290,10 @@ class LosslessParser {
   }
 
   private skipWhitespace(): void {
-    while (WHITESPACE.has(this.text.charCodeAt(this.at))) this.at++;
+    for (;;) {
+      const c = this.text.charCodeAt(this.at);
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return;
+      this.at++;
+    }
   }
 }
