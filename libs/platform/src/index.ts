@@ -4,3 +4,4 @@ export * from './database/embedded-postgres';
 export * from './logger';
 export * from './tokens';
 export * from './database/copy-rows';
+export * from './errors/failure-kind';

@@ -21,7 +21,9 @@ export type RejectionCode =
   | 'too-deep'
   | 'bundle-entry-without-resource'
   | 'invalid-delete'
-  | 'unknown-source';
+  | 'unknown-source'
+  /** PostgreSQL refused the message's events for good (e.g. 22P05, 23xxx, 54000): see classifyFailure. */
+  | 'store-rejected';
 
 export const MAX_EXCERPT_CHARS = 4096;
 

@@ -37,6 +37,23 @@ export class AppendCoalescer {
     });
   }
 
+  /** One append per source of exactly these records, merged with nothing else (used to isolate a bad message). */
+  async appendNow(bySource: Map<string, SourceRecord[]>): Promise<Map<string, IngestSummary>> {
+    const summaries = new Map<string, IngestSummary>();
+    for (const [source, records] of bySource) {
+      const summary = await this.commandBus.execute(
+        new IngestResourceVersionsCommand(source, records, this.ingestionInstance),
+      );
+      summaries.set(source, summary);
+      ingestionMetrics.records.inc({ source, outcome: 'recorded' }, summary.recorded);
+      ingestionMetrics.records.inc({ source, outcome: 'deleted' }, summary.deleted);
+      ingestionMetrics.records.inc({ source, outcome: 'unchanged' }, summary.unchanged);
+      ingestionMetrics.records.inc({ source, outcome: 'rejected' }, summary.rejected.length);
+      for (const r of summary.rejected) ingestionMetrics.rejected.inc({ code: r.code });
+    }
+    return summaries;
+  }
+
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -53,18 +70,7 @@ export class AppendCoalescer {
     }
     void (async () => {
       try {
-        const summaries = new Map<string, IngestSummary>();
-        for (const [source, records] of merged) {
-          const summary = await this.commandBus.execute(
-            new IngestResourceVersionsCommand(source, records, this.ingestionInstance),
-          );
-          summaries.set(source, summary);
-          ingestionMetrics.records.inc({ source, outcome: 'recorded' }, summary.recorded);
-          ingestionMetrics.records.inc({ source, outcome: 'deleted' }, summary.deleted);
-          ingestionMetrics.records.inc({ source, outcome: 'unchanged' }, summary.unchanged);
-          ingestionMetrics.records.inc({ source, outcome: 'rejected' }, summary.rejected.length);
-          for (const r of summary.rejected) ingestionMetrics.rejected.inc({ code: r.code });
-        }
+        const summaries = await this.appendNow(merged);
         for (const submission of submissions) submission.resolve(summaries);
       } catch (error) {
         for (const submission of submissions) submission.reject(error);

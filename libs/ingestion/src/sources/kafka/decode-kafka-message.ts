@@ -18,6 +18,8 @@ export interface DecodedKafkaMessage {
   /** Source system the records belong to; UNKNOWN_SOURCE (with one rejection) when none can be determined. */
   source: string;
   records: SourceRecord[];
+  /** The message's Kafka coordinates and headers, as every record's origin starts. */
+  origin: OriginLineage;
 }
 
 /**
@@ -49,6 +51,7 @@ export function decodeKafkaMessage(
   if (!source || !SOURCE_NAME_PATTERN.test(source)) {
     return {
       source: UNKNOWN_SOURCE,
+      origin,
       records: [
         {
           kind: 'rejected',
@@ -66,6 +69,7 @@ export function decodeKafkaMessage(
     if (!target) {
       return {
         source,
+        origin,
         records: [
           {
             kind: 'rejected',
@@ -76,11 +80,16 @@ export function decodeKafkaMessage(
         ],
       };
     }
-    return { source, records: [{ kind: 'delete', resourceType: target[1], sourceId: target[2], origin }] };
+    return {
+      source,
+      origin,
+      records: [{ kind: 'delete', resourceType: target[1], sourceId: target[2], origin }],
+    };
   }
   if (message.value.length > options.maxMessageBytes) {
     return {
       source,
+      origin,
       records: [
         {
           kind: 'rejected',
@@ -108,7 +117,7 @@ export function decodeKafkaMessage(
         excerpt: excerptOf(text),
       });
     }
-    return { source, records };
+    return { source, origin, records };
   }
-  return { source, records: decodeFhirJson(text, origin) };
+  return { source, origin, records: decodeFhirJson(text, origin) };
 }

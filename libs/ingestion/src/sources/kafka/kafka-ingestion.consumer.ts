@@ -1,10 +1,12 @@
 import type { CommandBus } from '@nestjs/cqrs';
+import { describeFailure, sqlStateOf } from '@fa/platform';
 import { Consumer, EachBatchPayload, Kafka, KafkaMessage, logLevel, Producer } from 'kafkajs';
 import type { IngestSummary } from '../../commands/ingest-resource-versions/ingest-resource-versions.command';
 import type { SourceRecord } from '../../domain/source-record';
 import { ingestionMetrics } from '../../ingestion.metrics';
 import { AppendCoalescer } from './append-coalescer';
-import { decodeKafkaMessage } from './decode-kafka-message';
+import { decodeKafkaMessage, DecodedKafkaMessage } from './decode-kafka-message';
+import { appendIsolatingPermanentFailures } from './isolate-permanent-failure';
 import { dlqTopicOf } from './kafka-message';
 
 export interface KafkaIngestionOptions {
@@ -24,6 +26,16 @@ export interface KafkaIngestionOptions {
     warn(obj: object, msg?: string): void;
     error(obj: object, msg?: string): void;
   };
+}
+
+function bySourceOf(messages: DecodedKafkaMessage[]): Map<string, SourceRecord[]> {
+  const bySource = new Map<string, SourceRecord[]>();
+  for (const message of messages) {
+    const list = bySource.get(message.source) ?? [];
+    list.push(...message.records);
+    bySource.set(message.source, list);
+  }
+  return bySource;
 }
 
 const MAX_BACKOFF_MS = 10_000;
@@ -121,26 +133,50 @@ export class KafkaIngestionConsumer {
     messages: KafkaMessage[],
     payload: EachBatchPayload,
   ) {
-    const bySource = new Map<string, SourceRecord[]>();
-    for (const message of messages) {
-      const decoded = decodeKafkaMessage(topic, partition, message, {
+    const decoded = messages.map((message) =>
+      decodeKafkaMessage(topic, partition, message, {
         topicSource: this.options.topics.get(topic),
         maxMessageBytes: this.options.maxMessageBytes,
-      });
-      const list = bySource.get(decoded.source) ?? [];
-      list.push(...decoded.records);
-      bySource.set(decoded.source, list);
-    }
+      }),
+    );
     // Rejections come back from the command (decoding and validation alike), each with its message's offset.
     let rejected: IngestSummary['rejected'] = [];
     await this.withRetry('append', payload, async () => {
       const timer = ingestionMetrics.appendSeconds.startTimer();
-      const summaries = await this.coalescer.submit(bySource);
+      // A permanent failure (see classifyFailure) is narrowed down to the message that causes it, which is
+      // rejected as store-rejected; a transient one is thrown and retried here, whole.
+      const summaries = await appendIsolatingPermanentFailures(decoded, {
+        append: (list, whole) =>
+          whole ? this.coalescer.submit(bySourceOf(list)) : this.coalescer.appendNow(bySourceOf(list)),
+        reject: (message, error) =>
+          this.coalescer.appendNow(
+            new Map([
+              [
+                message.source,
+                [
+                  {
+                    kind: 'rejected',
+                    code: 'store-rejected',
+                    reason: `the event store refused this message's records for good: ${describeFailure(error)}`,
+                    origin: message.origin,
+                  },
+                ],
+              ],
+            ]),
+          ),
+        onSplit: (size, error) =>
+          this.options.logger?.warn(
+            { topic, partition, messages: size, code: sqlStateOf(error) },
+            'permanent append failure; splitting the chunk to find the message that causes it',
+          ),
+      });
       timer();
       // The merged append covered other partitions too: count and dead-letter only this chunk's records.
       const mine = (r: IngestSummary['rejected'][number]) =>
         r.origin.kafka?.topic === topic && r.origin.kafka.partition === partition;
-      rejected = [...summaries.values()].flatMap((summary) => summary.rejected.filter(mine));
+      rejected = summaries.flatMap((bySource) =>
+        [...bySource.values()].flatMap((summary) => summary.rejected.filter(mine)),
+      );
     });
     const byOffset = new Map<string, { reasons: string[]; codes: string[] }>();
     for (const r of rejected) {
