@@ -113,4 +113,65 @@ describe('Kafka ingestion of hostile input: one bad message never stalls its par
     expect(metrics.text).toMatch(/fhir_ingest_rejected_total\{code="store-rejected"\} 1/);
     await harness.database.pool.query(`ALTER TABLE events DROP CONSTRAINT no_poison`);
   });
+
+  it('a NUL-byte, an invalid-UTF-8 and an array message among good ones: the good recorded, the three dead-lettered with codes and original bytes, the partition not stalled', async () => {
+    const producer = kafka.producer();
+    await producer.connect();
+    const nul = JSON.stringify({ resourceType: 'Patient', id: 'nul', name: [{ family: 'Smi\u0000th' }] });
+    const invalidUtf8 = Buffer.concat([
+      Buffer.from('{"resourceType":"Patient","id":"utf","name":[{"family":"'),
+      Buffer.from([0xc3, 0x28, 0xa0]),
+      Buffer.from('"}]}'),
+    ]);
+    await producer.send({
+      topic: 'poison',
+      messages: [
+        { key: 'Observation/h-1', value: observation('h-1') },
+        { key: 'Patient/nul', value: nul },
+        { key: 'Observation/h-2', value: observation('h-2') },
+        { key: 'Patient/utf', value: invalidUtf8 },
+        { key: 'Observation/h-3', value: observation('h-3') },
+        { key: 'array', value: '[1,2,3]' },
+        { key: 'Observation/h-4', value: observation('h-4') },
+      ],
+    });
+    await producer.disconnect();
+    const good = ['h-1', 'h-2', 'h-3', 'h-4'];
+    expect(
+      await eventually(
+        async () => (await recordedIds(harness, 'lab-p')).filter((id) => id.startsWith('h-')),
+        (ids) => ids.length >= good.length,
+      ),
+    ).toEqual(good);
+    const deadLetters = (await readDeadLetters(kafka, 'poison.dlq', 4)).filter(
+      (d) => d.headers['dlq-code'] !== 'store-rejected',
+    );
+    expect(deadLetters.map((d) => d.headers['dlq-code'])).toEqual([
+      'nul-character',
+      'invalid-utf8',
+      'not-a-resource',
+    ]);
+    expect(deadLetters[0].value?.toString()).toBe(nul);
+    expect(deadLetters[0].headers['dlq-reason']).toBe(
+      'the string at name[0].family holds a NUL character (U+0000) at character 3',
+    );
+    expect(deadLetters[1].value?.equals(invalidUtf8)).toBe(true);
+    expect(deadLetters[1].headers['dlq-reason']).toMatch(/^not valid UTF-8/);
+    expect(deadLetters[2].value?.toString()).toBe('[1,2,3]');
+    expect(deadLetters[2].headers['dlq-reason']).toBe('not a FHIR resource: a JSON array');
+    // Nothing of the bad messages was recorded, not even with replacement characters.
+    const patients = await harness.database.pool.query(
+      `SELECT count(*) AS n FROM events WHERE type = 'ResourceVersionRecorded' AND metadata->>'sourceResourceType' = 'Patient'`,
+    );
+    expect(Number(patients.rows[0].n)).toBe(0);
+    const rejections = await harness.database.pool.query<{ code: string }>(
+      `SELECT data->>'code' AS code FROM events WHERE stream_id = 'IngestionRejected-lab-p' ORDER BY global_position`,
+    );
+    expect(rejections.rows.map((r) => r.code)).toEqual([
+      'store-rejected',
+      'nul-character',
+      'invalid-utf8',
+      'not-a-resource',
+    ]);
+  });
 });

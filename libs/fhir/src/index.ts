@@ -8,3 +8,4 @@ export * from './search/index-values';
 export * from './search/search-request';
 export * from './operations/operation-definition';
 export * from './source-system';
+export * from './input-hygiene';

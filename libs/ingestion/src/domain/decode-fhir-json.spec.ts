@@ -58,4 +58,70 @@ describe('decodeFhirJson', () => {
     expect(resources[0]).toMatchObject({ valueQuantity: { value: new FhirDecimal('1.50') } });
     expect(stringifyFhirJson(resources[1])).toBe('{"resourceType":"Basic","id":"b","n":[100.0,2.5]}');
   });
+
+  describe('input hygiene', () => {
+    it('rejects bytes that are not UTF-8 as invalid-utf8, with a storable excerpt', () => {
+      const bytes = Buffer.concat([
+        Buffer.from('{"resourceType":"Patient","name":[{"family":"'),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from('"}]}'),
+      ]);
+      const [record] = decodeFhirJson(bytes, origin);
+      expect(record).toMatchObject({
+        kind: 'rejected',
+        code: 'invalid-utf8',
+        reason: 'not valid UTF-8: the byte sequence ending at byte 46 is invalid',
+        excerpt: expect.stringContaining('\ufffd('),
+      });
+    });
+
+    it('decodes valid UTF-8 bytes as the same text would be', () => {
+      const text = '{"resourceType":"Patient","id":"p1","name":[{"family":"Ångström"}]}';
+      expect(decodeFhirJson(Buffer.from(text), origin)).toEqual(decodeFhirJson(text, origin));
+    });
+
+    it('rejects a \\u0000 escape as nul-character, naming the field, and a raw NUL too', () => {
+      const escaped = '{"resourceType":"Patient","id":"p1","name":[{"family":"a\\u0000b"}]}';
+      expect(decodeFhirJson(escaped, origin)[0]).toEqual({
+        kind: 'rejected',
+        code: 'nul-character',
+        reason: 'the string at name[0].family holds a NUL character (U+0000) at character 1',
+        origin,
+      });
+      const raw = decodeFhirJson('{"resourceType":"Patient","id":"a\u0000"}', origin)[0];
+      expect(raw).toMatchObject({
+        code: 'nul-character',
+        excerpt: '{"resourceType":"Patient","id":"a\ufffd"}',
+      });
+    });
+
+    it('rejects an unpaired surrogate escape as lone-surrogate, and keeps a proper pair', () => {
+      expect(
+        decodeFhirJson('{"resourceType":"Patient","id":"p","gender":"\\ud800"}', origin)[0],
+      ).toMatchObject({
+        code: 'lone-surrogate',
+        reason: expect.stringContaining('the string at gender'),
+      });
+      expect(
+        decodeFhirJson('{"resourceType":"Patient","id":"p","gender":"\\ud83d\\ude42"}', origin)[0].kind,
+      ).toBe('resource');
+    });
+
+    it('rejects only the Bundle entry holding a NUL; its siblings go in', () => {
+      const bundle = {
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [
+          { resource: { resourceType: 'Patient', id: 'ok' } },
+          { resource: { resourceType: 'Patient', id: 'bad', name: [{ family: 'x\u0000' }] } },
+        ],
+      };
+      const records = decodeFhirJson(JSON.stringify(bundle), origin);
+      expect(records.map((r) => (r.kind === 'rejected' ? r.code : r.kind))).toEqual([
+        'resource',
+        'nul-character',
+      ]);
+      expect(records[1].origin).toEqual({ file: { ...origin.file, entryIndex: 1 } });
+    });
+  });
 });

@@ -1,4 +1,10 @@
-import { parseFhirJson, stringifyFhirJson } from '@fa/fhir';
+import {
+  decodeUtf8Strict,
+  findUnstorableString,
+  mayHoldUnstorable,
+  parseFhirJson,
+  stringifyFhirJson,
+} from '@fa/fhir';
 import type { OriginLineage } from '../events';
 import { excerptOf, SourceRecord } from './source-record';
 
@@ -9,8 +15,48 @@ const UNPACKED_BUNDLE_TYPES = new Set(['batch', 'transaction', 'collection', 'se
  * A batch/transaction/collection/searchset/history Bundle yields its entries — a bad entry is rejected on its own
  * and its siblings still go in; a transaction entry with request.method DELETE becomes a delete. Documents and
  * messages are recorded as Bundles. Decimals keep their written text (parseFhirJson).
+ *
+ * Input hygiene (see @fa/fhir input-hygiene) comes first: bytes that are not valid UTF-8 are rejected as
+ * `invalid-utf8`, a NUL anywhere as `nul-character`, an unpaired surrogate as `lone-surrogate` (per Bundle
+ * entry, naming the field), so nothing PostgreSQL would refuse reaches the append.
  */
-export function decodeFhirJson(text: string, origin: OriginLineage): SourceRecord[] {
+export function decodeFhirJson(input: string | Uint8Array, origin: OriginLineage): SourceRecord[] {
+  let text: string;
+  if (typeof input === 'string') text = input;
+  else {
+    const decoded = decodeUtf8Strict(input);
+    if (!decoded.ok)
+      return [{ kind: 'rejected', ...decoded.problem, origin, excerpt: excerptOf(lossy(input)) }];
+    text = decoded.text;
+  }
+  const records = decodeText(text, origin);
+  return mayHoldUnstorable(text) ? records.map(rejectUnstorable) : records;
+}
+
+function lossy(bytes: Uint8Array): string {
+  return new TextDecoder('utf-8').decode(bytes.subarray(0, 4096));
+}
+
+function rejectUnstorable(record: SourceRecord): SourceRecord {
+  if (record.kind !== 'resource') return record;
+  const problem = findUnstorableString(record.resource);
+  return problem ? { kind: 'rejected', ...problem, origin: record.origin } : record;
+}
+
+function decodeText(text: string, origin: OriginLineage): SourceRecord[] {
+  // A raw NUL is not JSON either; say what is wrong with it rather than "not JSON".
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) {
+    return [
+      {
+        kind: 'rejected',
+        code: 'nul-character',
+        reason: `the input holds a NUL character (U+0000) at character ${nul}`,
+        origin,
+        excerpt: excerptOf(text),
+      },
+    ];
+  }
   let parsed: unknown;
   try {
     parsed = parseFhirJson(text);

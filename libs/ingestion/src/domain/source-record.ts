@@ -1,3 +1,4 @@
+import { HygieneCode, storableText } from '@fa/fhir';
 import type { OriginLineage } from '../events';
 
 /** What a source delivered, decoded but not yet judged: the input of the IngestResourceVersions command. */
@@ -23,10 +24,13 @@ export type RejectionCode =
   | 'invalid-delete'
   | 'unknown-source'
   /** PostgreSQL refused the message's events for good (e.g. 22P05, 23xxx, 54000): see classifyFailure. */
-  | 'store-rejected';
+  | 'store-rejected'
+  /** Input hygiene (@fa/fhir): bytes not UTF-8, a NUL, an unpaired surrogate. */
+  | HygieneCode;
 
 export const MAX_EXCERPT_CHARS = 4096;
 
+/** The start of bad input, made storable (NULs and lone surrogates replaced), for the rejection event. */
 export function excerptOf(text: string): string {
-  return text.length > MAX_EXCERPT_CHARS ? `${text.slice(0, MAX_EXCERPT_CHARS)}…` : text;
+  return storableText(text.length > MAX_EXCERPT_CHARS ? `${text.slice(0, MAX_EXCERPT_CHARS)}…` : text);
 }

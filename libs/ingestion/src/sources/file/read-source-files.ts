@@ -61,8 +61,8 @@ export async function* readSourceFile(
           reason: `line ${item.line} is ${item.tooLargeBytes} bytes; the limit is ${options.maxLineBytes ?? MAX_LINE_BYTES}`,
           origin,
         });
-      } else if (item.text.trim() !== '') {
-        batch.push(...decodeFhirJson(item.text, origin));
+      } else if (!isBlank(item.bytes)) {
+        batch.push(...decodeFhirJson(item.bytes, origin));
       }
       if (batch.length >= batchSize) {
         yield batch;
@@ -91,6 +91,11 @@ export async function* readSourceFile(
     }
     parts.push(chunk);
   }
-  const records = decodeFhirJson(Buffer.concat(parts).toString('utf8'), { file: { path: file } });
+  const records = decodeFhirJson(Buffer.concat(parts), { file: { path: file } });
   for (let i = 0; i < records.length; i += batchSize) yield records.slice(i, i + batchSize);
+}
+
+function isBlank(bytes: Buffer): boolean {
+  for (const b of bytes) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false;
+  return true;
 }

@@ -12,17 +12,17 @@ async function collect(chunks: string[], max: number) {
 describe('splitLines', () => {
   it('splits across chunk boundaries, numbers lines, strips CR and keeps a last line without newline', async () => {
     expect(await collect(['ab', 'c\r\nde\n', '\nf'], 100)).toEqual([
-      { line: 1, text: 'abc' },
-      { line: 2, text: 'de' },
-      { line: 3, text: '' },
-      { line: 4, text: 'f' },
+      { line: 1, bytes: Buffer.from('abc') },
+      { line: 2, bytes: Buffer.from('de') },
+      { line: 3, bytes: Buffer.from('') },
+      { line: 4, bytes: Buffer.from('f') },
     ]);
   });
 
   it('reports an over-long line by size and goes on with the next', async () => {
     expect(await collect(['x'.repeat(30), 'y'.repeat(30), '\nok\n'], 50)).toEqual([
       { line: 1, tooLargeBytes: 60 },
-      { line: 2, text: 'ok' },
+      { line: 2, bytes: Buffer.from('ok') },
     ]);
   });
 });

@@ -1,4 +1,4 @@
-export type SplitLine = { line: number; text: string } | { line: number; tooLargeBytes: number };
+export type SplitLine = { line: number; bytes: Buffer } | { line: number; tooLargeBytes: number };
 
 /**
  * Splits a byte stream into lines without ever holding more than maxLineBytes of one line: a longer line is
@@ -17,9 +17,10 @@ export async function* splitLines(
     let result: SplitLine;
     if (overflowBytes > 0) result = { line: lineNumber, tooLargeBytes: partBytes + overflowBytes };
     else {
-      let text = Buffer.concat(parts, partBytes).toString('utf8');
-      if (text.endsWith('\r')) text = text.slice(0, -1);
-      result = { line: lineNumber, text };
+      let bytes = Buffer.concat(parts, partBytes);
+      if (bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, -1);
+      // Bytes, not text: decoding (strict UTF-8, see decodeFhirJson) is the reader's.
+      result = { line: lineNumber, bytes };
     }
     parts = [];
     partBytes = 0;

@@ -106,4 +106,24 @@ describe('decodeKafkaMessage', () => {
     );
     expect(written).toEqual(['1.50', '0.50', '1E-22']);
   });
+
+  it('rejects a value that is not UTF-8, or NDJSON that is not, as invalid-utf8', () => {
+    const bad: KafkaMessageLike = { ...message(null), value: Buffer.from([0x7b, 0xff, 0x7d]) };
+    expect(decodeKafkaMessage('ehr', 0, bad, options).records).toEqual([
+      expect.objectContaining({ kind: 'rejected', code: 'invalid-utf8', origin: expect.anything() }),
+    ]);
+    const ndjson = { ...bad, headers: { 'content-type': 'application/fhir+ndjson' } };
+    expect(decodeKafkaMessage('ehr', 0, ndjson, options).records[0]).toMatchObject({ code: 'invalid-utf8' });
+  });
+
+  it('rejects a NUL in any string as nul-character, and gives the message origin', () => {
+    const decoded = decodeKafkaMessage(
+      'ehr',
+      2,
+      message(JSON.stringify({ resourceType: 'Patient', id: 'p1', name: [{ family: '\u0000' }] })),
+      options,
+    );
+    expect(decoded.records[0]).toMatchObject({ kind: 'rejected', code: 'nul-character' });
+    expect(decoded.origin.kafka).toMatchObject({ topic: 'ehr', partition: 2, offset: '42' });
+  });
 });

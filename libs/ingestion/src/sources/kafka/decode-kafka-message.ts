@@ -1,3 +1,4 @@
+import { decodeUtf8Strict } from '@fa/fhir';
 import { decodeFhirJson } from '../../domain/decode-fhir-json';
 import { excerptOf, SourceRecord } from '../../domain/source-record';
 import { SOURCE_NAME_PATTERN } from '../../domain/aggregate-ids';
@@ -100,10 +101,13 @@ export function decodeKafkaMessage(
       ],
     };
   }
-  const text = message.value.toString('utf8');
   if ((headerText(message, HEADER_CONTENT_TYPE) ?? '').startsWith(NDJSON_CONTENT_TYPE)) {
+    const decoded = decodeUtf8Strict(message.value);
+    if (!decoded.ok) {
+      return { source, origin, records: [{ kind: 'rejected', ...decoded.problem, origin }] };
+    }
     const records: SourceRecord[] = [];
-    text.split('\n').forEach((line, index) => {
+    decoded.text.split('\n').forEach((line, index) => {
       if (line.trim() === '') return;
       const at: OriginLineage = { ...origin, kafka: { ...origin.kafka!, entryIndex: index } };
       records.push(...decodeFhirJson(line, at));
@@ -114,10 +118,11 @@ export function decodeKafkaMessage(
         code: 'not-a-resource',
         reason: 'empty NDJSON message',
         origin,
-        excerpt: excerptOf(text),
+        excerpt: excerptOf(decoded.text),
       });
     }
     return { source, origin, records };
   }
-  return { source, origin, records: decodeFhirJson(text, origin) };
+  // The bytes themselves: decodeFhirJson checks they are UTF-8 (the dead letter keeps them as they came).
+  return { source, origin, records: decodeFhirJson(message.value, origin) };
 }
