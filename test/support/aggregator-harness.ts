@@ -35,6 +35,8 @@ export async function startAggregator(
     kafka?: { brokers: string[]; topics: Map<string, string | undefined>; groupId?: string };
     /** The Patient Identity matcher (default: the deployment default, IDENTITY_MODEL or the shipped model). */
     identityMatcher?: IdentityMatcher;
+    /** Search / $everything statement budget (QUERY_TIMEOUT); the service's default when not given. */
+    queryTimeoutMs?: number;
   } = {},
 ): Promise<AggregatorHarness> {
   const database = await createTestDatabase(5);
@@ -56,7 +58,7 @@ export async function startAggregator(
       logger: process.env.TEST_LOG ? createLogger('projections') : undefined,
     },
   );
-  const app = await createAggregatorApp(runtime);
+  const app = await createAggregatorApp(runtime, { queryTimeoutMs: options.queryTimeoutMs });
   await app.init();
   await runtime.runner.start();
   const kafkaConsumers: KafkaIngestionConsumer[] = [];

@@ -5,19 +5,40 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { EventStoreRuntime } from '@fa/event-store';
+import { DEFAULT_QUERY_TIMEOUT_MS } from '@fa/platform';
 import { AppModule } from './app.module';
 import { FhirExceptionFilter } from './http/fhir-exception.filter';
+import { inputHygiene } from './http/input-hygiene.middleware';
 import { requestTiming } from './http/request-timing';
+import {
+  answerBodyErrors,
+  answerClientErrors,
+  FORM_BODY_LIMIT_BYTES,
+  JSON_BODY_LIMIT_BYTES,
+} from './http/server-limits';
+
+export interface AggregatorAppOptions {
+  /** Each search / $everything statement's time budget in PostgreSQL (QUERY_TIMEOUT); 0: none. */
+  queryTimeoutMs?: number;
+}
 
 /** The HTTP application on an opened runtime; used by main.ts and by the end-to-end tests. */
-export async function createAggregatorApp(runtime: EventStoreRuntime): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), {
-    logger: ['error', 'warn'],
-    bodyParser: false,
-  });
+export async function createAggregatorApp(
+  runtime: EventStoreRuntime,
+  options: AggregatorAppOptions = {},
+): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(runtime, { queryTimeoutMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS }),
+    { logger: ['error', 'warn'], bodyParser: false },
+  );
+  answerClientErrors(app.getHttpServer());
   // FHIR clients send application/fhir+json; search by POST sends a form.
-  app.useBodyParser('json', { type: ['application/json', 'application/fhir+json'], limit: '5mb' });
-  app.useBodyParser('urlencoded', { extended: false, limit: '1mb' });
+  app.useBodyParser('json', {
+    type: ['application/json', 'application/fhir+json'],
+    limit: JSON_BODY_LIMIT_BYTES,
+  });
+  app.useBodyParser('urlencoded', { extended: false, limit: FORM_BODY_LIMIT_BYTES });
+  app.use(answerBodyErrors);
   app.set('query parser', 'extended');
   app.set('etag', false);
   app.useGlobalFilters(new FhirExceptionFilter());
@@ -31,6 +52,9 @@ export async function createAggregatorApp(runtime: EventStoreRuntime): Promise<I
     );
     next();
   });
+  // After the body parsers and the request id: nothing with a NUL, invalid UTF-8 or a control character
+  // in a parameter (or a NUL in a body) reaches a route, SQL or a log line.
+  app.use(inputHygiene);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

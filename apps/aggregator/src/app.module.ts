@@ -11,10 +11,10 @@ import { MetricsController } from './http/metrics/metrics.controller';
 
 @Module({})
 export class AppModule {
-  static forRoot(runtime: EventStoreRuntime): DynamicModule {
+  static forRoot(runtime: EventStoreRuntime, options: { queryTimeoutMs: number }): DynamicModule {
     return {
       module: AppModule,
-      imports: [ContextsModule.forRoot(runtime), FhirHttpModule],
+      imports: [ContextsModule.forRoot(runtime, { queryTimeoutMs: options.queryTimeoutMs }), FhirHttpModule],
       controllers: [
         HealthController,
         MetricsController,

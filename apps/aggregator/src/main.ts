@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const withSample = process.argv.includes('--sample');
   const config = readConfig();
   const runtime = await openAggregatorRuntime(config, { logger: log });
-  const app = await createAggregatorApp(runtime);
+  const app = await createAggregatorApp(runtime, { queryTimeoutMs: config.queryTimeoutMs });
   app.enableShutdownHooks();
   const roles = config.roles;
   if (roles.has('api')) await app.listen(config.port);

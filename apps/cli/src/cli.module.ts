@@ -6,6 +6,7 @@ import type { EventStoreRuntime } from '@fa/event-store';
 @Module({})
 export class CliModule {
   static forRoot(runtime: EventStoreRuntime): DynamicModule {
+    // The CLI's own reads are administrative: no query time budget (ContextsModule's default).
     return { module: CliModule, imports: [ContextsModule.forRoot(runtime)] };
   }
 }

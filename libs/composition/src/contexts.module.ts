@@ -11,14 +11,15 @@ import { PatientIdentityModule } from '@fa/patient-identity';
  */
 @Module({})
 export class ContextsModule {
-  static forRoot(runtime: EventStoreRuntime): DynamicModule {
+  /** queryTimeoutMs: each search / $everything statement's budget (QUERY_TIMEOUT); 0 (the CLI): none. */
+  static forRoot(runtime: EventStoreRuntime, options: { queryTimeoutMs?: number } = {}): DynamicModule {
     return {
       module: ContextsModule,
       imports: [
         CqrsModule.forRoot(),
         EventStoreModule.forRoot(runtime.database.pool, runtime.store, runtime.runner),
         IngestionModule,
-        FhirStoreModule,
+        FhirStoreModule.forRoot({ queryTimeoutMs: options.queryTimeoutMs ?? 0 }),
         PatientIdentityModule,
       ],
       exports: [CqrsModule, EventStoreModule, IngestionModule, FhirStoreModule, PatientIdentityModule],

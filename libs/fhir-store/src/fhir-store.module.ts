@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { PG_POOL } from '@fa/platform';
 import { FhirStoreReader } from './queries/fhir-store.reader';
@@ -12,17 +12,31 @@ import { SearchResourcesHandler } from './queries/search-resources/search-resour
 import { PatientEverythingHandler } from './queries/patient-everything/patient-everything.handler';
 
 /** Read side of the temporal FHIR store. Needs CqrsModule and a PG_POOL provider from the host application. */
-@Module({
-  providers: [
-    { provide: FhirStoreReader, useFactory: (pool: Pool) => new FhirStoreReader(pool), inject: [PG_POOL] },
-    { provide: FhirSearchReader, useFactory: (pool: Pool) => new FhirSearchReader(pool), inject: [PG_POOL] },
-    ReadResourceHandler,
-    SearchResourcesHandler,
-    PatientEverythingHandler,
-    ReadVersionHandler,
-    ResourceHistoryHandler,
-    ResourceLineageHandler,
-    StoreDigestHandler,
-  ],
-})
-export class FhirStoreModule {}
+@Module({})
+export class FhirStoreModule {
+  /** queryTimeoutMs: the time budget of each search and $everything statement (QUERY_TIMEOUT; 0: none). */
+  static forRoot(options: { queryTimeoutMs: number }): DynamicModule {
+    return {
+      module: FhirStoreModule,
+      providers: [
+        {
+          provide: FhirStoreReader,
+          useFactory: (pool: Pool) => new FhirStoreReader(pool),
+          inject: [PG_POOL],
+        },
+        {
+          provide: FhirSearchReader,
+          useFactory: (pool: Pool) => new FhirSearchReader(pool, undefined, options.queryTimeoutMs),
+          inject: [PG_POOL],
+        },
+        ReadResourceHandler,
+        SearchResourcesHandler,
+        PatientEverythingHandler,
+        ReadVersionHandler,
+        ResourceHistoryHandler,
+        ResourceLineageHandler,
+        StoreDigestHandler,
+      ],
+    };
+  }
+}

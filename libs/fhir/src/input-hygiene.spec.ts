@@ -36,7 +36,8 @@ describe('findForbiddenCharacter', () => {
     expect(findForbiddenCharacter('\udc00x')).toEqual({ code: 'lone-surrogate', index: 0 });
     expect(findForbiddenCharacter('🙂 ok')).toBeUndefined();
     expect(findForbiddenCharacter('line\nbreak')).toBeUndefined();
-    expect(findForbiddenCharacter('line\nbreak', { controls: true })).toEqual({
+    expect(findForbiddenCharacter('tab\tline\nbreak\r', { controls: true })).toBeUndefined();
+    expect(findForbiddenCharacter('bell\u0007', { controls: true })).toEqual({
       code: 'control-character',
       index: 4,
     });

@@ -5,7 +5,8 @@
  * - bytes must be valid UTF-8 (no overlong forms, no encoded surrogates, nothing truncated): `invalid-utf8`;
  * - no string may hold U+0000, which PostgreSQL's text and jsonb cannot store: `nul-character`;
  * - no string may hold a lone UTF-16 surrogate (a JSON `\ud800` escape without its pair): `lone-surrogate`;
- * - where the type forbids them (search parameters), no C0 control character or DEL: `control-character`.
+ * - where the type forbids them (search parameters), no C0 control character but tab, CR and LF (which FHIR
+ *   strings allow), and no DEL: `control-character`.
  */
 export type HygieneCode = 'invalid-utf8' | 'nul-character' | 'lone-surrogate' | 'control-character';
 
@@ -70,7 +71,8 @@ export function findForbiddenCharacter(
       return { code: 'lone-surrogate', index: i };
     }
     if (c >= 0xdc00 && c <= 0xdfff) return { code: 'lone-surrogate', index: i };
-    if (options.controls && (c < 0x20 || c === 0x7f)) return { code: 'control-character', index: i };
+    if (options.controls && ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0x7f))
+      return { code: 'control-character', index: i };
   }
   return undefined;
 }

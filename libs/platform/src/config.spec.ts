@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseRoles, readConfig, readIdentityConfig } from './config';
+import { parseRoles, parseSeconds, readConfig, readIdentityConfig } from './config';
 
 describe('ROLES', () => {
   it('defaults to every role', () => {
@@ -69,5 +69,22 @@ describe('IDENTITY_* settings', () => {
       expect(() => readIdentityConfig(env)).toThrow(message);
       expect(() => readConfig(env)).toThrow(message);
     }
+  });
+});
+
+describe('durations in seconds', () => {
+  it('SHUTDOWN_TIMEOUT defaults to 20 s and QUERY_TIMEOUT to 30 s; both take fractions', () => {
+    expect(readConfig({})).toMatchObject({ shutdownTimeoutMs: 20_000, queryTimeoutMs: 30_000 });
+    expect(readConfig({ SHUTDOWN_TIMEOUT: '5', QUERY_TIMEOUT: '0.25' })).toMatchObject({
+      shutdownTimeoutMs: 5000,
+      queryTimeoutMs: 250,
+    });
+  });
+
+  it('refuses what is not a number of seconds, naming the variable', () => {
+    expect(() => parseSeconds('SHUTDOWN_TIMEOUT', '20s', 1)).toThrow(
+      'SHUTDOWN_TIMEOUT must be a number of seconds, got "20s"',
+    );
+    expect(() => parseSeconds('QUERY_TIMEOUT', '-1', 1)).toThrow('QUERY_TIMEOUT');
   });
 });

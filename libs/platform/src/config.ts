@@ -18,6 +18,22 @@ export interface AppConfig {
   /** What this process does; several processes with different roles share one database (and Kafka group). */
   roles: ReadonlySet<ServiceRole>;
   identity: IdentityConfig;
+  /** SHUTDOWN_TIMEOUT (seconds): after a signal, how long a clean shutdown may take before the process exits 1. */
+  shutdownTimeoutMs: number;
+  /** QUERY_TIMEOUT (seconds): PostgreSQL's statement_timeout for each statement of a search or $everything. */
+  queryTimeoutMs: number;
+}
+
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+
+/** A duration in seconds (fractions allowed) from the environment, as milliseconds; 0 or more. */
+export function parseSeconds(name: string, value: string | undefined, defaultMs: number): number {
+  if (value === undefined || value.trim() === '') return defaultMs;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds < 0)
+    throw new Error(`${name} must be a number of seconds, got ${JSON.stringify(value)}`);
+  return Math.round(seconds * 1000);
 }
 
 /** Patient matching and golden patients (the patient-identity context checks the shapes it alone knows). */
@@ -129,5 +145,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     kafkaSessionTimeoutMs: Number(env.KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
     roles: parseRoles(env.ROLES),
     identity: readIdentityConfig(env),
+    shutdownTimeoutMs: parseSeconds('SHUTDOWN_TIMEOUT', env.SHUTDOWN_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT_MS),
+    queryTimeoutMs: parseSeconds('QUERY_TIMEOUT', env.QUERY_TIMEOUT, DEFAULT_QUERY_TIMEOUT_MS),
   };
 }

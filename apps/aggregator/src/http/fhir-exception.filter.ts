@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { OperationOutcome } from 'fhir/r4';
-import { createLogger } from '@fa/platform';
+import { createLogger, knownFailureKind, sqlStateOf } from '@fa/platform';
 import { FhirError } from './fhir-error';
 
 const log = createLogger('http');
@@ -12,19 +12,36 @@ const log = createLogger('http');
  */
 @Catch()
 export class FhirExceptionFilter implements ExceptionFilter {
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(thrown: unknown, host: ArgumentsHost): void {
+    let exception = thrown;
     const http = host.switchToHttp();
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
+    const unavailable = storeUnavailable(exception);
+    if (unavailable) {
+      response.setHeader('Retry-After', String(unavailable.retryAfterSeconds));
+      exception = unavailable.error;
+    }
     const status =
       exception instanceof HttpException ? exception.getStatus() : HttpStatus.INTERNAL_SERVER_ERROR;
-    if (status >= 500) {
+    if (unavailable) {
+      // Expected under load or during an outage: a warning, with the SQLSTATE, not an error.
+      log.warn(
+        {
+          requestId: response.getHeader('x-request-id'),
+          method: request.method,
+          route: request.route?.path,
+          err: errorName(thrown),
+        },
+        'request answered 503',
+      );
+    } else if (status >= 500) {
       log.error(
         {
           requestId: response.getHeader('x-request-id'),
           method: request.method,
           route: request.route?.path,
-          err: errorName(exception),
+          err: errorName(thrown),
         },
         'request failed',
       );
@@ -42,6 +59,35 @@ export class FhirExceptionFilter implements ExceptionFilter {
       .type('application/fhir+json')
       .send(JSON.stringify(toOutcome(exception, status)));
   }
+}
+
+/**
+ * A query PostgreSQL cancelled at its time budget (statement_timeout, 57014), or a store that is down or busy
+ * (a transient failure, see classifyFailure): 503 with Retry-After, never 500.
+ */
+function storeUnavailable(exception: unknown): { error: FhirError; retryAfterSeconds: number } | undefined {
+  if (exception instanceof HttpException) return undefined;
+  if (sqlStateOf(exception) === '57014') {
+    return {
+      error: new FhirError(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'timeout',
+        'The query ran over its time budget (QUERY_TIMEOUT) and was cancelled; narrow it (more specific parameters, a smaller _count, fewer _include) or try again later',
+      ),
+      retryAfterSeconds: 10,
+    };
+  }
+  if (knownFailureKind(exception) === 'transient') {
+    return {
+      error: new FhirError(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'transient',
+        'The store is unavailable or busy; try again later',
+      ),
+      retryAfterSeconds: 5,
+    };
+  }
+  return undefined;
 }
 
 function toOutcome(exception: unknown, status: number): OperationOutcome {

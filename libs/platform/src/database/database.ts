@@ -69,3 +69,23 @@ export async function transactionOn<T>(client: import('pg').PoolClient, fn: () =
     throw error;
   }
 }
+
+/** Anything that runs a query: a Pool or one client of it. */
+export type Queryable = Pick<import('pg').PoolClient, 'query'>;
+
+/**
+ * Runs read-only fn in one transaction on one client in which PostgreSQL cancels any statement running longer
+ * than timeoutMs (SET LOCAL statement_timeout: the query is stopped in the server, not just abandoned), failing
+ * it with SQLSTATE 57014. 0 means no limit.
+ */
+export async function withStatementTimeout<T>(
+  pool: Pool,
+  timeoutMs: number,
+  fn: (client: import('pg').PoolClient) => Promise<T>,
+): Promise<T> {
+  return inTransaction(pool, async (client) => {
+    await client.query(`SET TRANSACTION READ ONLY`);
+    await client.query(`SET LOCAL statement_timeout = ${Math.max(0, Math.floor(timeoutMs))}`);
+    return fn(client);
+  });
+}

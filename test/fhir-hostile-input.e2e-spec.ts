@@ -1,0 +1,187 @@
+import * as http from 'node:http';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import type { OperationOutcome } from 'fhir/r4';
+import { AggregatorHarness, FIXTURES, startAggregator } from './support/aggregator-harness';
+
+const SAMPLE = path.join(FIXTURES, 'synthea-2-patients');
+/** The budget the service runs with here: short enough for the lock test, ample for every real query. */
+const QUERY_TIMEOUT_MS = 3000;
+
+/** The 12 requests a probe of 10,047 malformed ones found answered 500 (issue 22): NUL in a search value. */
+export const NUL_REGRESSIONS: [url: string, parameter: string][] = [
+  ['/fhir/Patient?name=%00', 'name'],
+  ['/fhir/Patient?family=%00', 'family'],
+  ['/fhir/Patient?identifier=%00', 'identifier'],
+  ['/fhir/Patient?gender:not=%00', 'gender:not'],
+  ['/fhir/Patient?name:exact=%00', 'name:exact'],
+  ['/fhir/Patient?family:contains=%00', 'family:contains'],
+  ['/fhir/Practitioner?name=%00', 'name'],
+  ['/fhir/Organization?name:exact=%00', 'name:exact'],
+  ['/fhir/Observation?code=%00', 'code'],
+  ['/fhir/Encounter?identifier=%00', 'identifier'],
+  ['/fhir/Location?name:contains=%00', 'name:contains'],
+  ['/fhir/Condition?code:not=%00', 'code:not'],
+];
+
+/** Sends raw bytes to the server and returns the raw response (for what Node itself answers). */
+function rawRequest(port: number, text: string): Promise<{ status: number; headers: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let data = '';
+    socket.on('data', (chunk: Buffer) => (data += chunk.toString('utf8')));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const split = data.indexOf('\r\n\r\n');
+      resolve({
+        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0),
+        headers: data.slice(0, split),
+        body: data.slice(split + 4),
+      });
+    });
+    socket.write(text);
+  });
+}
+
+function expectOutcome(body: unknown, diagnostics?: RegExp): OperationOutcome {
+  const outcome = body as OperationOutcome;
+  expect(outcome.resourceType).toBe('OperationOutcome');
+  expect(outcome.issue[0].severity).toBe('error');
+  if (diagnostics) expect(outcome.issue[0].diagnostics).toMatch(diagnostics);
+  return outcome;
+}
+
+describe('hostile HTTP input: every bad request is a 4xx OperationOutcome, never a 5xx', () => {
+  let harness: AggregatorHarness;
+  let port: number;
+
+  beforeAll(async () => {
+    harness = await startAggregator({ queryTimeoutMs: QUERY_TIMEOUT_MS });
+    await harness.ingest('hospital-a', [SAMPLE]);
+    const server = harness.app.getHttpServer() as http.Server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  describe('NUL, invalid UTF-8 and control characters in parameters', () => {
+    it.each(NUL_REGRESSIONS)('%s is 400 naming %s', async (url, parameter) => {
+      const response = await harness.http().get(url);
+      expect(response.status).toBe(400);
+      expect(response.type).toBe('application/fhir+json');
+      const outcome = expectOutcome(response.body, /NUL character/);
+      expect(outcome.issue[0].expression).toEqual([parameter]);
+    });
+
+    it.each([
+      ['/fhir/Patient?family=%C3%28', 'family', /not valid UTF-8/],
+      ['/fhir/Patient?family=%C0%AF', 'family', /not valid UTF-8/],
+      ['/fhir/Patient?name=%ED%A0%80', 'name', /not valid UTF-8/],
+      ['/fhir/Patient?name=a%07b', 'name', /control character/],
+      ['/fhir/Patient/abc/$everything?_type=%00', '_type', /NUL/],
+      ['/fhir/Patient/_history?_since=%00', '_since', /NUL/],
+    ])('%s is 400 naming %s', async (url, parameter, diagnostics) => {
+      const response = await harness.http().get(url);
+      expect(response.status).toBe(400);
+      expect(expectOutcome(response.body, diagnostics).issue[0].expression).toEqual([parameter]);
+    });
+
+    it('a tab in a :exact value is still a search (FHIR strings allow it)', async () => {
+      const response = await harness.http().get('/fhir/Patient?name:exact=Tab%09there');
+      expect(response.status).toBe(200);
+      expect(response.body.resourceType).toBe('Bundle');
+    });
+
+    it('POST _search with a NUL in a form field is 400 naming it; a JSON body with one is 400', async () => {
+      const form = await harness.http().post('/fhir/Patient/_search').type('form').send('family=%00');
+      expect(form.status).toBe(400);
+      expect(expectOutcome(form.body, /NUL/).issue[0].expression).toEqual(['family']);
+      const json = await harness
+        .http()
+        .post('/fhir/$mdm-update-link')
+        .set('Content-Type', 'application/fhir+json')
+        .set('X-Reviewer', 'r')
+        .send(
+          JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'x\u0000', valueString: 'a' }] }),
+        );
+      expect(json.status).toBe(400);
+      expectOutcome(json.body, /request body.*NUL/);
+    });
+
+    it('more than 100 parameters is 400', async () => {
+      const query = Array.from({ length: 101 }, (_, i) => `p${i}=1`).join('&');
+      const response = await harness.http().get(`/fhir/Patient?${query}`);
+      expect(response.status).toBe(400);
+      expectOutcome(response.body, /too many parameters/);
+    });
+  });
+
+  describe('server limits', () => {
+    it('a URL over the header limit is 414 with an OperationOutcome pointing to POST _search', async () => {
+      const response = await rawRequest(
+        port,
+        `GET /fhir/Patient?name=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: localhost\r\n\r\n`,
+      );
+      expect(response.status).toBe(414);
+      expect(response.headers).toMatch(/Content-Type: application\/fhir\+json/);
+      expectOutcome(JSON.parse(response.body), /_search/);
+    });
+
+    it('headers over the limit are 431 with an OperationOutcome', async () => {
+      const response = await rawRequest(
+        port,
+        `GET /fhir/metadata HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`,
+      );
+      expect(response.status).toBe(431);
+      expectOutcome(JSON.parse(response.body), /headers/);
+    });
+
+    it('a body over the limit is 413 with an OperationOutcome; unparseable JSON is 400', async () => {
+      const big = await harness
+        .http()
+        .post('/fhir/$mdm-update-link')
+        .set('Content-Type', 'application/fhir+json')
+        .send(JSON.stringify({ resourceType: 'Parameters', x: 'y'.repeat(6 * 1024 * 1024) }));
+      expect(big.status).toBe(413);
+      expectOutcome(big.body, /over the limit of \d+ bytes/);
+      const broken = await harness
+        .http()
+        .post('/fhir/$mdm-update-link')
+        .set('Content-Type', 'application/fhir+json')
+        .send('{"resourceType": ');
+      expect(broken.status).toBe(400);
+      expectOutcome(broken.body, /not valid JSON/);
+    });
+
+    it('a search over its time budget is cancelled in PostgreSQL and answered 503 with Retry-After', async () => {
+      // A writer holding the store's tables makes any search wait past its budget, deterministically.
+      const locker = await harness.database.pool.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('LOCK TABLE fhir_store.resource_versions IN ACCESS EXCLUSIVE MODE');
+        const started = Date.now();
+        const response = await harness.http().get('/fhir/Patient?family=a');
+        const elapsed = Date.now() - started;
+        expect(response.status).toBe(503);
+        expect(response.headers['retry-after']).toMatch(/^\d+$/);
+        expectOutcome(response.body, /time budget/);
+        expect(elapsed).toBeGreaterThanOrEqual(QUERY_TIMEOUT_MS - 50);
+        expect(elapsed).toBeLessThan(QUERY_TIMEOUT_MS + 5000);
+        const everything = await harness.http().get('/fhir/Patient/x/$everything');
+        expect(everything.status).toBe(503);
+        // Cancelled, not left running: no search of ours waits on the lock any more.
+        const waiting = await harness.database.pool.query(
+          `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+        );
+        expect(Number(waiting.rows[0].n)).toBe(0);
+      } finally {
+        await locker.query('ROLLBACK');
+        locker.release();
+      }
+      expect((await harness.http().get('/fhir/Patient?family=a')).status).toBe(200);
+    });
+  });
+});
