@@ -6,7 +6,7 @@ import { collectDefaultMetrics } from 'prom-client';
 import { kafkaIngestionFor, openAggregatorRuntime } from '@fa/composition';
 import { ResourceHistoryQuery } from '@fa/fhir-store';
 import { aggregateIdOf, FileIngestionService } from '@fa/ingestion';
-import { createLogger, readConfig } from '@fa/platform';
+import { createLogger, readConfig, shutdownWithDeadline } from '@fa/platform';
 import { createAggregatorApp } from './app.factory';
 
 const log = createLogger('aggregator');
@@ -19,15 +19,35 @@ async function main(): Promise<void> {
   const config = readConfig();
   const runtime = await openAggregatorRuntime(config, { logger: log });
   const app = await createAggregatorApp(runtime, { queryTimeoutMs: config.queryTimeoutMs });
-  app.enableShutdownHooks();
   const roles = config.roles;
+  const kafka = roles.has('kafka')
+    ? kafkaIngestionFor(app.get(CommandBus), config, { logger: log })
+    : undefined;
+  // Handled from here on, whatever stage start-up is at: one shutdown path, always ending within
+  // SHUTDOWN_TIMEOUT (a broker that cannot be reached would otherwise keep the group leave retrying).
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
+    void shutdownWithDeadline({
+      timeoutMs: config.shutdownTimeoutMs,
+      log,
+      exit: (code) => process.exit(code),
+      steps: [
+        // First: stop consuming. Offsets are committed only after their events are durably appended.
+        { name: 'kafka', run: async () => kafka?.stop() },
+        { name: 'http', run: () => app.close() },
+        { name: 'database', run: () => runtime.close() },
+      ],
+    });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
   if (roles.has('api')) await app.listen(config.port);
   else await app.init();
   if (roles.has('projections')) await runtime.runner.start();
   collectDefaultMetrics();
-  const kafka = roles.has('kafka')
-    ? kafkaIngestionFor(app.get(CommandBus), config, { logger: log })
-    : undefined;
   await kafka?.start();
   const port = roles.has('api') ? (app.getHttpServer().address() as { port: number }).port : undefined;
   log.info(
@@ -43,19 +63,6 @@ async function main(): Promise<void> {
     },
     'fhir-aggregator started',
   );
-
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    await kafka?.stop();
-    await app.close();
-    await runtime.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
   if (withSample) {
     const files = app.get(FileIngestionService);

@@ -5,3 +5,4 @@ export * from './logger';
 export * from './tokens';
 export * from './database/copy-rows';
 export * from './errors/failure-kind';
+export * from './shutdown';
