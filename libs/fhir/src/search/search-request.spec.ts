@@ -17,6 +17,19 @@ describe('parseSearchRequest', () => {
     ]);
   });
 
+  it('refuses a parameter with no value at all, _id and _lastUpdated included (found by the search fuzz)', () => {
+    for (const [name, value] of [
+      ['_lastUpdated', ','],
+      ['_id', ''],
+      ['_id:not', ',,'],
+      ['family', ','],
+    ]) {
+      expect(() => parse('Patient', { [name]: value })).toThrow(
+        new SearchParameterError(name, `${name}: a value is required`),
+      );
+    }
+  });
+
   it('reads date prefixes and the range a partial date denotes', () => {
     const [filter] = parse('Patient', { birthdate: 'ge1970-02' }).filters;
     expect(filter).toMatchObject({

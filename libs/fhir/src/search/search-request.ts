@@ -166,7 +166,7 @@ export function parseSearchRequest(
       if (modifier !== undefined && modifier !== 'not')
         throw new SearchParameterError(name, `${name}: _id supports only :not`);
       for (const occurrence of occurrences) {
-        const values = splitValues(occurrence);
+        const values = requiredValues(name, occurrence);
         for (const id of values) {
           if (!FHIR_ID_PATTERN.test(id))
             throw new SearchParameterError(name, `${name}: ${quote(id)} is not a valid id`);
@@ -182,7 +182,7 @@ export function parseSearchRequest(
         request.filters.push({
           kind: 'lastUpdated',
           parameter: name,
-          values: splitValues(occurrence).map((v) => parseDateValue(name, v)),
+          values: requiredValues(name, occurrence).map((v) => parseDateValue(name, v)),
         });
       }
       continue;
@@ -204,8 +204,7 @@ function parseFilter(
   modifier: string | undefined,
   occurrence: string,
 ): SearchFilter {
-  const values = splitValues(occurrence);
-  if (values.length === 0) throw new SearchParameterError(name, `${name}: a value is required`);
+  const values = requiredValues(name, occurrence);
   if (modifier === 'missing') {
     if (occurrence !== 'true' && occurrence !== 'false')
       throw new SearchParameterError(name, `${name}: :missing takes true or false, got ${quote(occurrence)}`);
@@ -392,6 +391,13 @@ function parseInclude(
 function splitModifier(name: string): [string, string | undefined] {
   const colon = name.indexOf(':');
   return colon < 0 ? [name, undefined] : [name.slice(0, colon), name.slice(colon + 1)];
+}
+
+/** The alternatives of one occurrence; none at all ("", ",") is a client error, not an empty OR. */
+function requiredValues(name: string, occurrence: string): string[] {
+  const values = splitValues(occurrence);
+  if (values.length === 0) throw new SearchParameterError(name, `${name}: a value is required`);
+  return values;
 }
 
 /** Comma separates alternatives; "\," is a literal comma. */

@@ -86,7 +86,7 @@ export class FhirSearchReader {
       `v.resource_type = ${p.add(request.resourceType)}`,
       'NOT v.deleted',
       currentAt('v', request.asOf, p),
-      ...request.filters.map((filter) => filterSql(filter, request.resourceType, p)),
+      ...request.filters.map((filter) => `(${filterSql(filter, request.resourceType, p)})`),
     ].join('\n AND ');
     const countTotal = async () => {
       const result = await db.query<{ total: string }>(

@@ -60,9 +60,10 @@ export function filterSql(filter: SearchFilter, resourceType: string, p: SqlPara
     case 'id':
       return `${filter.not ? 'NOT ' : ''}v.id = ANY(${p.add(filter.values)}::text[])`;
     case 'lastUpdated':
-      return anyOf(
+      // Parenthesized: the filters are ANDed, and a bare "a OR b" would escape the AND (found by the fuzz suite).
+      return `(${anyOf(
         filter.values.map((value) => dateCondition('v.recorded_from', 'v.recorded_from', value, p)),
-      );
+      )})`;
     case 'missing': {
       const exists = hasIndexRow(indexTable(filter.definition), filter.definition.code, 'true', p);
       return filter.missing ? `NOT ${exists}` : exists;
