@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { Kafka, logLevel } from 'kafkajs';
 import { AggregatorHarness, startAggregator } from './support/aggregator-harness';
 import { eventually } from './support/eventually';
@@ -19,7 +20,12 @@ const recordedIds = async (harness: AggregatorHarness, source: string) =>
     )
   ).rows.map((r) => r.id);
 
-async function readDeadLetters(kafka: Kafka, topic: string, atLeast: number): Promise<DeadLetter[]> {
+async function readDeadLetters(
+  kafka: Kafka,
+  topic: string,
+  atLeast: number,
+  which: (d: DeadLetter) => boolean = () => true,
+): Promise<DeadLetter[]> {
   const consumer = kafka.consumer({ groupId: `dlq-reader-${topic}-${Date.now()}` });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -33,20 +39,23 @@ async function readDeadLetters(kafka: Kafka, topic: string, atLeast: number): Pr
     },
   });
   await eventually(
-    async () => deadLetters.length,
+    async () => deadLetters.filter(which).length,
     (n) => n >= atLeast,
     30_000,
   );
   // A moment more, so a dead letter too many would be seen.
   await new Promise((resolve) => setTimeout(resolve, 500));
   await consumer.disconnect();
-  return deadLetters;
+  return deadLetters.filter(which);
 }
 
 describe('Kafka ingestion of hostile input: one bad message never stalls its partition', () => {
   let kafkaMock: Awaited<ReturnType<typeof startKafkaMock>>;
   let kafka: Kafka;
   let harness: AggregatorHarness;
+  let consuming: Promise<unknown> | undefined;
+  /** Each test may run alone (jest -t): the consumer starts with the first test that publishes. */
+  const ensureConsumer = () => (consuming ??= harness.startKafkaConsumer('consumer-poison'));
 
   beforeAll(async () => {
     // One partition: every message below is behind the bad ones, so a stall would show.
@@ -78,7 +87,7 @@ describe('Kafka ingestion of hostile input: one bad message never stalls its par
         ...ids.slice(15).map((id) => ({ key: `Observation/${id}`, value: observation(id) })),
       ],
     });
-    await harness.startKafkaConsumer('consumer-poison');
+    await ensureConsumer();
     expect(
       await eventually(
         () => recordedIds(harness, 'lab-p'),
@@ -123,7 +132,7 @@ describe('Kafka ingestion of hostile input: one bad message never stalls its par
       Buffer.from([0xc3, 0x28, 0xa0]),
       Buffer.from('"}]}'),
     ]);
-    await producer.send({
+    const [sent] = await producer.send({
       topic: 'poison',
       messages: [
         { key: 'Observation/h-1', value: observation('h-1') },
@@ -136,6 +145,7 @@ describe('Kafka ingestion of hostile input: one bad message never stalls its par
       ],
     });
     await producer.disconnect();
+    await ensureConsumer();
     const good = ['h-1', 'h-2', 'h-3', 'h-4'];
     expect(
       await eventually(
@@ -143,8 +153,12 @@ describe('Kafka ingestion of hostile input: one bad message never stalls its par
         (ids) => ids.length >= good.length,
       ),
     ).toEqual(good);
-    const deadLetters = (await readDeadLetters(kafka, 'poison.dlq', 4)).filter(
-      (d) => d.headers['dlq-code'] !== 'store-rejected',
+    const base = Number(sent.baseOffset);
+    const deadLetters = await readDeadLetters(
+      kafka,
+      'poison.dlq',
+      3,
+      (d) => Number(d.headers['dlq-original-offset']) >= base,
     );
     expect(deadLetters.map((d) => d.headers['dlq-code'])).toEqual([
       'nul-character',
@@ -164,14 +178,151 @@ describe('Kafka ingestion of hostile input: one bad message never stalls its par
       `SELECT count(*) AS n FROM events WHERE type = 'ResourceVersionRecorded' AND metadata->>'sourceResourceType' = 'Patient'`,
     );
     expect(Number(patients.rows[0].n)).toBe(0);
-    const rejections = await harness.database.pool.query<{ code: string }>(
-      `SELECT data->>'code' AS code FROM events WHERE stream_id = 'IngestionRejected-lab-p' ORDER BY global_position`,
+    const rejections = await harness.database.pool.query<{ code: string; offset: string }>(
+      `SELECT data->>'code' AS code, data->'origin'->'kafka'->>'offset' AS "offset" FROM events
+        WHERE stream_id = 'IngestionRejected-lab-p' AND (data->'origin'->'kafka'->>'offset')::bigint >= $1
+        ORDER BY global_position`,
+      [base],
     );
-    expect(rejections.rows.map((r) => r.code)).toEqual([
-      'store-rejected',
-      'nul-character',
-      'invalid-utf8',
-      'not-a-resource',
+    expect(rejections.rows).toEqual([
+      { code: 'nul-character', offset: String(base + 1) },
+      { code: 'invalid-utf8', offset: String(base + 3) },
+      { code: 'not-a-resource', offset: String(base + 5) },
     ]);
   });
+
+  it('fuzz: 80 seeded hostile messages (random bytes, truncated JSON, deep nesting, NUL, wrong types, huge strings) among good ones: each recorded or dead-lettered with its code, nothing else lost', async () => {
+    /** What must become of the message: recorded, dead-lettered with this code, or either (never nothing). */
+    type Kind = { value: Buffer; expect: string };
+    let serial = 0;
+    const good = () => {
+      const id = `fz-${serial++}`;
+      return { id, text: observation(id) };
+    };
+    const kinds: fc.Arbitrary<Kind> = fc.oneof(
+      fc.constant(null).map(() => ({ value: Buffer.from(good().text), expect: 'recorded' })),
+      fc
+        .uint8Array({ minLength: 1, maxLength: 300 })
+        .map((bytes) => ({ value: Buffer.concat([Buffer.from([0xff]), bytes]), expect: 'invalid-utf8' })),
+      fc.nat().map((n) => {
+        const text = good().text;
+        return { value: Buffer.from(text.slice(0, 1 + (n % (text.length - 1)))), expect: 'not-json' };
+      }),
+      fc.integer({ min: 100, max: 5000 }).map((depth) => ({
+        value: Buffer.from(`${'['.repeat(depth)}${']'.repeat(depth)}`),
+        expect: 'not-a-resource',
+      })),
+      fc.integer({ min: 70, max: 400 }).map((depth) => ({
+        value: Buffer.from(
+          `{"resourceType":"Observation","id":"deep","a":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`,
+        ),
+        expect: 'too-deep',
+      })),
+      fc.string({ maxLength: 20 }).map((s) => ({
+        value: Buffer.from(
+          JSON.stringify({ resourceType: 'Patient', id: 'n', name: [{ family: `${s}\u0000${s}` }] }),
+        ),
+        expect: 'nul-character',
+      })),
+      fc.constant(null).map(() => ({
+        value: Buffer.from('{"resourceType":"Patient","id":"s","gender":"\\udc00"}'),
+        expect: 'lone-surrogate',
+      })),
+      fc.anything().map((resourceType) => ({
+        value: Buffer.from(
+          JSON.stringify({
+            resourceType: typeof resourceType === 'string' ? 5 : (resourceType ?? 5),
+            id: 'w',
+          }) ?? '{}',
+        ),
+        expect: 'unknown-resource-type',
+      })),
+      fc.anything().map((wrong) => {
+        const { id } = good();
+        return {
+          value: Buffer.from(
+            JSON.stringify({
+              resourceType: 'Observation',
+              id,
+              status: wrong,
+              code: wrong,
+              subject: wrong,
+              valueQuantity: wrong,
+              meta: { tag: wrong },
+            }) ?? '{}',
+          ),
+          expect: 'recorded-or-dead-letter',
+        };
+      }),
+      fc.integer({ min: 100_000, max: 400_000 }).map((size) => {
+        const { id } = good();
+        return { value: Buffer.from(observation(id, 'x'.repeat(size))), expect: 'recorded' };
+      }),
+    );
+    const batch = fc.sample(kinds, { seed: 22, numRuns: 80 });
+    // The seeded sample covers the kinds (and so stays a test of all of them).
+    expect(new Set(batch.map((k) => k.expect)).size).toBeGreaterThanOrEqual(8);
+    const sentinel = good();
+    const producer = kafka.producer();
+    await producer.connect();
+    const [sent] = await producer.send({
+      topic: 'poison',
+      messages: [
+        ...batch.map((kind) => ({ value: kind.value })),
+        { key: `Observation/${sentinel.id}`, value: sentinel.text },
+      ],
+    });
+    await producer.disconnect();
+    await ensureConsumer();
+    const base = Number(sent.baseOffset);
+    const last = base + batch.length;
+
+    const recordedOffsets = async () =>
+      new Set(
+        (
+          await harness.database.pool.query<{ offset: string }>(
+            `SELECT DISTINCT metadata->'origin'->'kafka'->>'offset' AS "offset" FROM events
+              WHERE type = 'ResourceVersionRecorded' AND (metadata->'origin'->'kafka'->>'offset')::bigint >= $1`,
+            [base],
+          )
+        ).rows.map((r) => Number(r.offset)),
+      );
+    // The sentinel, published after every hostile message on the same partition, is recorded: nothing stalled.
+    await eventually(recordedOffsets, (offsets) => offsets.has(last), 60_000);
+    // Dead letters are published after the chunk's append: wait for every one that must come.
+    const mustDeadLetter = batch.filter(
+      (k) => k.expect !== 'recorded' && k.expect !== 'recorded-or-dead-letter',
+    );
+    const deadLetters = await readDeadLetters(
+      kafka,
+      'poison.dlq',
+      mustDeadLetter.length,
+      (d) => Number(d.headers['dlq-original-offset']) >= base,
+    );
+    const recorded = await recordedOffsets();
+    const codeAt = new Map(
+      deadLetters.map((d) => [Number(d.headers['dlq-original-offset']), d.headers['dlq-code']]),
+    );
+    const unaccounted: number[] = [];
+    batch.forEach((kind, i) => {
+      const offset = base + i;
+      const code = codeAt.get(offset);
+      if (kind.expect === 'recorded')
+        expect({ offset, recorded: recorded.has(offset), code }).toEqual({
+          offset,
+          recorded: true,
+          code: undefined,
+        });
+      else if (kind.expect === 'recorded-or-dead-letter') {
+        if (!recorded.has(offset) && code === undefined) unaccounted.push(offset);
+      } else expect({ offset, code }).toEqual({ offset, code: kind.expect });
+    });
+    expect(unaccounted).toEqual([]);
+    // Every dead letter carries the original bytes and a reason.
+    for (const d of deadLetters) {
+      const offset = Number(d.headers['dlq-original-offset']);
+      expect(d.value?.equals(batch[offset - base].value)).toBe(true);
+      expect(d.headers['dlq-reason'].length).toBeGreaterThan(0);
+    }
+  }, 120_000);
 });

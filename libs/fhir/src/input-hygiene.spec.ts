@@ -58,6 +58,15 @@ describe('findUnstorableString', () => {
     expect(findUnstorableString({ resourceType: 'Patient', active: true, n: [1, null] })).toBeUndefined();
   });
 
+  it('never recurses without bound: a NUL 100,000 levels down is left to the depth limit', () => {
+    let deep: unknown = 'x\u0000';
+    for (let i = 0; i < 100_000; i++) deep = { a: deep };
+    expect(findUnstorableString(deep)).toBeUndefined();
+    let shallow: unknown = 'x\u0000';
+    for (let i = 0; i < 50; i++) shallow = [shallow];
+    expect(findUnstorableString(shallow)?.code).toBe('nul-character');
+  });
+
   it('mayHoldUnstorable is false only for text that cannot decode to such strings', () => {
     expect(mayHoldUnstorable('{"a":"\\u0000"}')).toBe(true);
     expect(mayHoldUnstorable('{"a":"\\uD83D"}')).toBe(true);

@@ -51,6 +51,9 @@ function firstInvalidByte(bytes: Uint8Array): number {
   return bad - 1;
 }
 
+/** How deep findUnstorableString looks; resources nested deeper are rejected as too deep anyway. */
+const MAX_WALK_DEPTH = 128;
+
 const SUSPECT = /[\u0000-\u001f\u007f\ud800-\udfff]/;
 
 /** The first forbidden character of a string, or undefined. Controls count only with { controls: true }. */
@@ -96,14 +99,16 @@ export function describeForbidden(
  * path (`name[0].family`), or undefined. Cheap on clean input: JSON text can only produce such strings from a
  * `\u` escape, so callers with the text may skip the walk when `mayHoldUnstorable(text)` is false.
  */
-export function findUnstorableString(value: unknown, path = ''): HygieneProblem | undefined {
+export function findUnstorableString(value: unknown, path = '', depth = 0): HygieneProblem | undefined {
   if (typeof value === 'string') {
     const found = findForbiddenCharacter(value);
     return found ? describeForbidden(found, `the string at ${path || '(root)'}`) : undefined;
   }
+  // Deeper than any resource may be (those are refused as too deep later): never recurse without bound.
+  if (depth > MAX_WALK_DEPTH) return undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const problem = findUnstorableString(value[i], `${path}[${i}]`);
+      const problem = findUnstorableString(value[i], `${path}[${i}]`, depth + 1);
       if (problem) return problem;
     }
     return undefined;
@@ -112,7 +117,7 @@ export function findUnstorableString(value: unknown, path = ''): HygieneProblem 
     for (const [key, item] of Object.entries(value)) {
       const keyProblem = findForbiddenCharacter(key);
       if (keyProblem) return describeForbidden(keyProblem, `a property name under ${path || '(root)'}`);
-      const problem = findUnstorableString(item, path ? `${path}.${key}` : key);
+      const problem = findUnstorableString(item, path ? `${path}.${key}` : key, depth + 1);
       if (problem) return problem;
     }
   }
