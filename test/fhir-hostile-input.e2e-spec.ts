@@ -91,6 +91,31 @@ describe('hostile HTTP input: every bad request is a 4xx OperationOutcome, never
       expect(expectOutcome(response.body, diagnostics).issue[0].expression).toEqual([parameter]);
     });
 
+    it.each(
+      [
+        '/fhir/Patient/%00',
+        '/fhir/Patient/%C3%28',
+        '/fhir/Patient/%ED%A0%80/_history',
+        '/fhir/Patient/x/_history/%00',
+        '/fhir/Patient/x/$everything',
+        '/fhir/%00',
+        '/fhir/Patient%00',
+        '/fhir/Patient/%F0%9F%99%82',
+        `/fhir/Patient/${'a'.repeat(5000)}`,
+        '/lineage/Patient/%00',
+        '/admin/rejections/%00?limit=%00',
+        '/admin/rejections/x?limit=-1',
+        '/admin/identity/reviews?limit=99999999999999999999',
+        '/fhir/Provenance?target=%00',
+        '/fhir/Provenance?target=Patient/%C3%28',
+        '/fhir/$mdm-query-links?resourceId=%00',
+      ].map((url) => [url.length > 80 ? `${url.slice(0, 40)}… (${url.length} characters)` : url, url]),
+    )('odd path or admin parameter %s is a 4xx (or a 2xx), never a 5xx', async (_label, url) => {
+      const response = await harness.http().get(url);
+      expect({ url, status: response.status < 500 }).toEqual({ url, status: true });
+      if (url.startsWith('/fhir') && response.status >= 400) expectOutcome(response.body);
+    });
+
     it('a tab in a :exact value is still a search (FHIR strings allow it)', async () => {
       const response = await harness.http().get('/fhir/Patient?name:exact=Tab%09there');
       expect(response.status).toBe(200);
