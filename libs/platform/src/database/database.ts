@@ -34,6 +34,10 @@ export async function openDatabase(
   const pool = new Pool({ connectionString, max: poolSize, types: FHIR_JSON_PG_TYPES });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one between two queries (pg emits 'error' on it when no query is running, e.g. a
+  // projection's batch client while Node prepares the next batch): its next query fails instead, and the
+  // pool drops it on release. Found by the PostgreSQL-gone drill (test/fault-drills.e2e-spec.ts).
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return {
     pool,
     connectionString,
