@@ -2,7 +2,9 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FileIngestionService } from '@fa/ingestion';
-import { AggregatorHarness, FIXTURES, startAggregator } from './support/aggregator-harness';
+import type { ChildProcess } from 'node:child_process';
+import { AggregatorHarness, FIXTURES, runCli, startAggregator } from './support/aggregator-harness';
+import { createTestDatabase } from './support/test-database';
 import { eventually } from './support/eventually';
 
 const OBSERVATIONS = path.join(FIXTURES, 'synthea-2-patients', 'Observation.ndjson');
@@ -94,5 +96,61 @@ describe('fault drills', () => {
     expect(after.status).toBe(200);
     expect(after.body.total).toBe(TOTAL);
     process.stdout.write(`drill: projected ${atCut} of ${TOTAL} at the cut; first ingest ${firstOutcome}\n`);
+  }, 300_000);
+  it('kill -9 of the process projecting (cli ingest drains the projections after appending), then a rerun: every event applied exactly once', async () => {
+    const database = await createTestDatabase(3);
+    try {
+      const template = (await fs.readFile(OBSERVATIONS, 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      const total = 20_000;
+      const file = path.join(dir, 'Observation-20k.ndjson');
+      await fs.writeFile(
+        file,
+        Array.from({ length: total }, (_, i) =>
+          JSON.stringify({ ...template[i % template.length], id: `k-${i}` }),
+        ).join('\n'),
+      );
+      const count = async (sql: string) => Number((await database.pool.query<{ n: string }>(sql)).rows[0].n);
+      const appended = () =>
+        count(`SELECT count(*) AS n FROM events WHERE type = 'ResourceVersionRecorded'`).catch(() => 0);
+      const projected = () => count('SELECT count(*) AS n FROM fhir_store.resource_versions').catch(() => 0);
+      let child: ChildProcess | undefined;
+      const args = ['ingest', '--source', 'drill-k', file];
+      const first = runCli(args, database.url, { onSpawn: (spawned) => (child = spawned) });
+      // Every event appended, the projection part way through them: that is when to kill.
+      let atKill = { appended: 0, projected: 0 };
+      const watcher = (async () => {
+        for (;;) {
+          const [a, p] = [await appended(), await projected()];
+          if (a === total && p > 0) {
+            atKill = { appended: a, projected: p };
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })();
+      expect(await Promise.race([first.then(() => 'finished first'), watcher.then(() => 'watching')])).toBe(
+        'watching',
+      );
+      child!.kill('SIGKILL');
+      expect((await first).signal).toBe('SIGKILL');
+      const afterKill = await projected();
+      expect(atKill.projected).toBeLessThan(total);
+      expect(afterKill).toBeLessThan(total);
+
+      const rerun = await runCli(args, database.url);
+      expect(rerun.code).toBe(0);
+      expect(rerun.stdout).toMatch(new RegExp(`unchanged\\s+${total}\\b`));
+      const rows = await projected();
+      const distinctEvents = await count(
+        'SELECT count(DISTINCT event_id) AS n FROM fhir_store.resource_versions',
+      );
+      expect({ rows, distinctEvents }).toEqual({ rows: total, distinctEvents: total });
+      process.stdout.write(`drill: killed with ${afterKill} of ${total} projected\n`);
+    } finally {
+      await database.drop();
+    }
   }, 300_000);
 });
