@@ -8,6 +8,7 @@ import { ingestFile } from './scenarios/ingest-file';
 import { ingestKafka } from './scenarios/ingest-kafka';
 import { readsAndReplay } from './scenarios/reads';
 import { search } from './scenarios/search';
+import { soak } from './scenarios/soak';
 import { freshDatabase, scaledCopy } from './support/datasets';
 import { record, REPO, round, writeResults } from './support/results';
 
@@ -20,19 +21,39 @@ async function main() {
   const program = new Command('bench')
     .option(
       '--scenarios <list>',
-      'ceiling,ingest-file,ingest-kafka,reads,search,identity (reads includes replay)',
+      'ceiling,ingest-file,ingest-kafka,reads,search,identity (reads includes replay); soak (not in the default)',
       'ceiling,ingest-file,ingest-kafka,reads,search,identity',
     )
     .option('--scale <list>', 'dataset multiples for ingest-file, e.g. 1,10', '1')
     .option('--seed <n>', 'seed of the date shifts of scaled copies', '1')
     .option('--data <dir>', 'NDJSON dataset', path.resolve(REPO, '..', 'shared', 'data', 'synthea-79'))
+    .option('--soak-seconds <n>', 'how long soak runs', '60')
+    .option('--soak-rate <n>', 'soak: operations per second of each kind', '10')
     .parse(process.argv);
-  const options = program.opts<{ scenarios: string; scale: string; seed: string; data: string }>();
+  const options = program.opts<{
+    scenarios: string;
+    scale: string;
+    seed: string;
+    data: string;
+    soakSeconds: string;
+    soakRate: string;
+  }>();
   const scenarios = new Set(options.scenarios.split(','));
   const scales = options.scale.split(',').map(Number);
   const serverUrl =
     process.env.BENCH_DATABASE_URL ??
     (await ensureEmbeddedPostgres(path.join(REPO, '.bench-data'))).connectionString;
+  if (scenarios.delete('soak')) {
+    await soak(serverUrl, path.join(REPO, 'test', 'fixtures', 'synthea-2-patients'), {
+      seconds: Number(options.soakSeconds),
+      ratePerSecond: Number(options.soakRate),
+    });
+    // Soak alone needs neither the dataset copy nor the COPY ceiling.
+    if (scenarios.size === 0) {
+      await writeResults();
+      process.exit(0);
+    }
+  }
   const base = await scaledCopy(options.data, 1);
   console.log(
     `dataset ${options.data}: ${base.resources} resources, ${round(base.bytes / 1024 / 1024)} MB uncompressed`,
