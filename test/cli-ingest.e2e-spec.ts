@@ -43,14 +43,28 @@ describe('cli ingest (a separate process on a real PostgreSQL)', () => {
         text: { status: 'generated', div: 'x'.repeat(20 * 1024 * 1024) },
       }),
       JSON.stringify({ resourceType: 'Condition', id: 'c1', subject: { reference: 'Patient/p1' } }),
+      JSON.stringify({ resourceType: 'Patient', id: 'p-nul', name: [{ family: 'Sm\u0000ith' }] }),
     ];
-    await fs.writeFile(file, lines.join('\n') + '\n');
+    // Line 10: bytes that are not UTF-8 (before input hygiene, recorded with replacement characters).
+    const invalidUtf8 = Buffer.concat([
+      Buffer.from('{"resourceType":"Patient","id":"p-utf","name":[{"family":"'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"}]}'),
+    ]);
+    await fs.writeFile(
+      file,
+      Buffer.concat([Buffer.from(lines.join('\n') + '\n'), invalidUtf8, Buffer.from('\n')]),
+    );
 
     const result = await runCli(['ingest', '--source', 'clinic-b', file], database.url);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/read\s+8/);
+    expect(result.stdout).toMatch(/read\s+10/);
     expect(result.stdout).toMatch(/recorded\s+3/);
-    expect(result.stdout).toMatch(/rejected\s+5/);
+    expect(result.stdout).toMatch(/rejected\s+7/);
+    expect(result.stdout).toContain(
+      `${file}:9: nul-character: the string at name[0].family holds a NUL character (U+0000) at character 2`,
+    );
+    expect(result.stdout).toContain(`${file}:10: invalid-utf8: not valid UTF-8`);
     expect(result.stdout).toContain(`${file}:2: not-json: not JSON`);
     expect(result.stdout).toContain(`${file}:4: not-a-resource: not a FHIR resource: a JSON array`);
     expect(result.stdout).toContain(`${file}:5: missing-resource-type`);
@@ -69,18 +83,20 @@ describe('cli ingest (a separate process on a real PostgreSQL)', () => {
       [5, 'missing-resource-type'],
       [6, 'unknown-resource-type'],
       [7, 'too-large'],
+      [9, 'nul-character'],
+      [10, 'invalid-utf8'],
     ]);
 
     const again = await runCli(['ingest', '--source', 'clinic-b', file], database.url);
     expect(again.stdout).toMatch(/recorded\s+0/);
     expect(again.stdout).toMatch(/unchanged\s+3/);
-    // 3 versions and 5 rejections; the second run adds none (identity decisions about the Patient are not ingestion).
+    // 3 versions and 7 rejections; the second run adds none (identity decisions about the Patient are not ingestion).
     expect(
       await count(
         database,
         `SELECT count(*) AS n FROM events WHERE type IN ('ResourceVersionRecorded', 'ResourceDeleted', 'IngestionRejected')`,
       ),
-    ).toBe(8);
+    ).toBe(10);
   });
 
   it('rejects a bad source name and a missing path with a clear message', async () => {
