@@ -138,6 +138,42 @@ describe('hostile HTTP input: every bad request is a 4xx OperationOutcome, never
       expectOutcome(json.body, /request body.*NUL/);
     });
 
+    it.each([
+      ['nested 100,000 levels', `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`],
+      [
+        'an array of 200,000 elements',
+        JSON.stringify({ resourceType: 'Parameters', parameter: Array(200_000).fill({ name: 'x' }) }),
+      ],
+      ['a JSON string', '"Parameters"'],
+      ['null', 'null'],
+      ['wrong types everywhere', JSON.stringify({ resourceType: 7, parameter: { name: [] } })],
+    ])(
+      'a body %s is a 4xx OperationOutcome (or ignored by _search, which reads forms)',
+      async (_what, body) => {
+        for (const url of [
+          '/fhir/$mdm-update-link',
+          '/fhir/$mdm-merge-golden-resources',
+          '/fhir/Patient/_search',
+        ]) {
+          const response = await harness
+            .http()
+            .post(url)
+            .set('Content-Type', 'application/fhir+json')
+            .set('X-Reviewer', 'r')
+            .send(body);
+          if (url.endsWith('_search') && response.status === 200) {
+            expect(response.body.resourceType).toBe('Bundle');
+          } else {
+            expect({ url, status: response.status >= 400 && response.status < 500 }).toEqual({
+              url,
+              status: true,
+            });
+            expectOutcome(response.body);
+          }
+        }
+      },
+    );
+
     it('more than 100 parameters is 400', async () => {
       const query = Array.from({ length: 101 }, (_, i) => `p${i}=1`).join('&');
       const response = await harness.http().get(`/fhir/Patient?${query}`);
