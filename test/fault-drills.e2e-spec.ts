@@ -4,8 +4,7 @@ import * as path from 'node:path';
 import { FileIngestionService } from '@fa/ingestion';
 import type { ChildProcess } from 'node:child_process';
 import { AggregatorHarness, FIXTURES, runCli, startAggregator } from './support/aggregator-harness';
-import { createTestDatabase } from './support/test-database';
-import { eventually } from './support/eventually';
+import { createTestDatabase, eventually } from '@fa/testkit';
 
 const OBSERVATIONS = path.join(FIXTURES, 'synthea-2-patients', 'Observation.ndjson');
 const TOTAL = 8000;

@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { Kafka, logLevel } from 'kafkajs';
 import { AggregatorHarness, startAggregator } from './support/aggregator-harness';
-import { eventually } from './support/eventually';
-import { startKafkaMock } from './support/kafka-mock';
+import { eventually, startKafkaMock } from '@fa/testkit';
 
 interface DeadLetter {
   value: Buffer | null;

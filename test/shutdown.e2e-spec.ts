@@ -2,9 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { publishFiles } from '@fa/ingestion';
 import { FIXTURES, REPO_ROOT } from './support/aggregator-harness';
-import { eventually } from './support/eventually';
-import { startKafkaMock } from './support/kafka-mock';
-import { createTestDatabase } from './support/test-database';
+import { createTestDatabase, eventually, startKafkaMock } from '@fa/testkit';
 
 const SHUTDOWN_TIMEOUT_S = 4;
 
