@@ -12,7 +12,7 @@ import { parseReference } from '@fa/fhir';
 import { FitIdentityModelQuery } from '@fa/patient-identity';
 import { lineageJsonOf, ResourceLineageQuery } from '@fa/fhir-store';
 import { FileIngestionService, publishFiles, SOURCE_NAME_PATTERN } from '@fa/ingestion';
-import { readConfig } from '@fa/platform';
+import { readConfig, sqlStateOf } from '@fa/platform';
 import { CliModule } from './cli.module';
 
 async function withContext<T>(
@@ -228,6 +228,12 @@ program
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  const message = error instanceof Error ? error.message : String(error);
+  // 53100 disk_full: nothing half-written (each batch is one transaction); the same command resumes.
+  const hint =
+    sqlStateOf(error) === '53100'
+      ? 'the disk holding the database is full; free space and run the same command again: it records exactly what is missing. PostgreSQL: '
+      : '';
+  process.stderr.write(`error: ${hint}${message}\n`);
   process.exit(1);
 });
