@@ -8,6 +8,7 @@ import { ResourceHistoryHandler } from './queries/resource-history/resource-hist
 import { ResourceLineageHandler } from './queries/resource-lineage/resource-lineage.handler';
 import { StoreDigestHandler } from './queries/store-digest/store-digest.handler';
 import { FhirSearchReader } from './queries/search/fhir-search.reader';
+import { PatientEverythingReader } from './queries/patient-everything/patient-everything.reader';
 import { SearchResourcesHandler } from './queries/search-resources/search-resources.handler';
 import { PatientEverythingHandler } from './queries/patient-everything/patient-everything.handler';
 
@@ -27,6 +28,11 @@ export class FhirStoreModule {
         {
           provide: FhirSearchReader,
           useFactory: (pool: Pool) => new FhirSearchReader(pool, undefined, options.queryTimeoutMs),
+          inject: [PG_POOL],
+        },
+        {
+          provide: PatientEverythingReader,
+          useFactory: (pool: Pool) => new PatientEverythingReader(pool, undefined, options.queryTimeoutMs),
           inject: [PG_POOL],
         },
         ReadResourceHandler,

@@ -8,6 +8,10 @@ export * from './queries/resource-lineage/resource-lineage.query';
 export * from './queries/store-digest/store-digest.query';
 export * from './queries/search-resources/search-resources.query';
 export * from './queries/patient-everything/patient-everything.query';
-export type { SearchResult, EverythingCriteria, EverythingResult } from './queries/search/fhir-search.reader';
+export type { SearchResult } from './queries/search/fhir-search.reader';
+export type {
+  EverythingCriteria,
+  EverythingResult,
+} from './queries/patient-everything/patient-everything.reader';
 export * from './lineage/provenance';
 export * from './fhir-store.module';

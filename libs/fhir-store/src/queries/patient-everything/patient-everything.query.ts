@@ -1,5 +1,5 @@
 import { Query } from '@nestjs/cqrs';
-import type { EverythingCriteria, EverythingResult } from '../search/fhir-search.reader';
+import type { EverythingCriteria, EverythingResult } from './patient-everything.reader';
 
 /** Patient/$everything, one page of it; with criteria.asOf, as it stood at that instant. */
 export class PatientEverythingQuery extends Query<EverythingResult> {
