@@ -10,11 +10,10 @@ import {
   sourceSystemUri,
 } from '@fa/fhir';
 import {
+  isResourceEvent,
   RESOURCE_DELETED,
   RESOURCE_VERSION_RECORDED,
-  ResourceDeletedData,
   ResourceVersionLineage,
-  ResourceVersionRecordedData,
 } from '@fa/ingestion';
 
 export const FHIR_STORE_PROJECTION = 'fhir-store';
@@ -147,20 +146,16 @@ export class FhirStoreProjection implements ReadModelProjection<PreparedVersions
   async prepare(events: RecordedEvent[]): Promise<PreparedVersions> {
     const rows: VersionToWrite[] = [];
     for (const event of events) {
-      if (event.type !== RESOURCE_VERSION_RECORDED && event.type !== RESOURCE_DELETED) continue;
-      const data = event.data as ResourceVersionRecordedData | ResourceDeletedData;
-      const lineage = event.metadata as ResourceVersionLineage;
+      if (!isResourceEvent(event)) continue;
+      const { data, metadata: lineage } = event;
       const versionId = event.streamRevision + 1;
       const lastUpdated = event.recordedAt.toISOString();
       const [positionTx, positionGp] = event.logOrder;
       const deleted = event.type === RESOURCE_DELETED;
-      const resource = deleted
-        ? null
-        : withOurMeta(
-            (data as ResourceVersionRecordedData).resource as unknown as Record<string, unknown>,
-            versionId,
-            lastUpdated,
-          );
+      const resource =
+        event.type === RESOURCE_VERSION_RECORDED
+          ? withOurMeta(event.data.resource as unknown as Record<string, unknown>, versionId, lastUpdated)
+          : null;
       rows.push({
         resourceType: data.resourceType,
         id: data.id,

@@ -1,21 +1,19 @@
 import type { PoolClient } from 'pg';
 import type { ReadModelProjection, RecordedEvent } from '@fa/event-store';
 import {
+  asIdentityEvent,
   GOLDEN_PATIENT_CREATED,
   GOLDEN_PATIENTS_MERGED,
-  GoldenPatientCreatedData,
-  GoldenPatientsMergedData,
-  IDENTITY_EVENT_TYPES,
   IDENTITY_STREAM_PREFIX,
+  IdentityEvent,
   LINK_REVIEW_REQUESTED,
   LINK_REVIEW_RESOLVED,
-  LinkReviewRequestedData,
-  LinkReviewResolvedData,
   PATIENT_LINKED,
   PATIENT_UNLINKED,
-  PatientLinkedData,
-  PatientUnlinkedData,
 } from '../domain/identity-events';
+
+/** An identity event of the batch, narrowed by its type, with what the read model keeps of its envelope. */
+type Decision = IdentityEvent & Pick<RecordedEvent, 'id' | 'recordedAt' | 'logOrder'>;
 
 export const IDENTITY_LINKS_PROJECTION = 'patient-identity';
 export const IDENTITY_READ_SCHEMA = 'patient_identity';
@@ -90,7 +88,12 @@ export class IdentityLinksProjection implements ReadModelProjection {
   }
 
   async apply(client: PoolClient, schema: string, events: RecordedEvent[]): Promise<void> {
-    const decisions = events.filter((event) => IDENTITY_EVENT_TYPES.has(event.type));
+    const decisions = events.flatMap((event): Decision[] => {
+      const identity = asIdentityEvent(event);
+      return identity
+        ? [{ ...identity, id: event.id, recordedAt: event.recordedAt, logOrder: event.logOrder }]
+        : [];
+    });
     if (decisions.length === 0) return;
     await client.query(
       `INSERT INTO ${schema}.decisions (event_id, golden_id, source_patient_id, type, data, recorded_at, position_tx, position_gp)
@@ -100,12 +103,11 @@ export class IdentityLinksProjection implements ReadModelProjection {
       [
         JSON.stringify(
           decisions.map((event) => {
-            const data = event.data as { goldenId?: string; intoGoldenId?: string; sourcePatientId?: string };
             const [tx, gp] = event.logOrder;
             return {
               e: event.id,
-              g: data.goldenId ?? data.intoGoldenId,
-              s: data.sourcePatientId ?? null,
+              g: event.type === GOLDEN_PATIENTS_MERGED ? event.data.intoGoldenId : event.data.goldenId,
+              s: 'sourcePatientId' in event.data ? event.data.sourcePatientId : null,
               t: event.type,
               d: event.data,
               a: event.recordedAt,
@@ -116,7 +118,7 @@ export class IdentityLinksProjection implements ReadModelProjection {
         ),
       ],
     );
-    const created = decisions.filter((event) => event.type === GOLDEN_PATIENT_CREATED);
+    const created = decisions.flatMap((event) => (event.type === GOLDEN_PATIENT_CREATED ? [event] : []));
     if (created.length > 0) {
       await client.query(
         `INSERT INTO ${schema}.goldens (golden_id, first_source_patient_id, created_at)
@@ -124,10 +126,11 @@ export class IdentityLinksProjection implements ReadModelProjection {
          ON CONFLICT (golden_id) DO NOTHING`,
         [
           JSON.stringify(
-            created.map((event) => {
-              const data = event.data as GoldenPatientCreatedData;
-              return { g: data.goldenId, s: data.firstSourcePatientId, a: event.recordedAt };
-            }),
+            created.map((event) => ({
+              g: event.data.goldenId,
+              s: event.data.firstSourcePatientId,
+              a: event.recordedAt,
+            })),
           ),
         ],
       );
@@ -140,7 +143,7 @@ export class IdentityLinksProjection implements ReadModelProjection {
    * Links and unlinks of the batch in two statements: changes to rows opened in this batch are made in memory,
    * and each source patient's stored open link is closed at most once, by the first decision that touches it.
    */
-  private async applyLinks(client: PoolClient, schema: string, events: RecordedEvent[]): Promise<void> {
+  private async applyLinks(client: PoolClient, schema: string, events: Decision[]): Promise<void> {
     interface NewLink {
       e: string;
       s: string;
@@ -176,7 +179,7 @@ export class IdentityLinksProjection implements ReadModelProjection {
     };
     for (const event of events) {
       if (event.type === PATIENT_LINKED) {
-        const data = event.data as PatientLinkedData;
+        const { data } = event;
         // Defensive: a source patient belongs to one golden patient at a time.
         close(data.sourcePatientId, null, event.recordedAt, null, null);
         const link: NewLink = {
@@ -197,7 +200,7 @@ export class IdentityLinksProjection implements ReadModelProjection {
         inserted.push(link);
         openInBatch.set(data.sourcePatientId, link);
       } else if (event.type === PATIENT_UNLINKED) {
-        const data = event.data as PatientUnlinkedData;
+        const { data } = event;
         close(data.sourcePatientId, data.goldenId, event.recordedAt, data.decidedBy, data.reason);
       }
     }
@@ -222,10 +225,10 @@ export class IdentityLinksProjection implements ReadModelProjection {
     }
   }
 
-  private async applyOne(client: PoolClient, schema: string, event: RecordedEvent): Promise<void> {
+  private async applyOne(client: PoolClient, schema: string, event: Decision): Promise<void> {
     switch (event.type) {
       case GOLDEN_PATIENTS_MERGED: {
-        const data = event.data as GoldenPatientsMergedData;
+        const { data } = event;
         await client.query(
           `UPDATE ${schema}.goldens SET merged_into = $2, merged_at = $3 WHERE golden_id = $1`,
           [data.fromGoldenId, data.intoGoldenId, event.recordedAt],
@@ -233,7 +236,7 @@ export class IdentityLinksProjection implements ReadModelProjection {
         return;
       }
       case LINK_REVIEW_REQUESTED: {
-        const data = event.data as LinkReviewRequestedData;
+        const { data } = event;
         await client.query(
           `INSERT INTO ${schema}.reviews (event_id, golden_id, source_patient_id, requested_at, explanation, alternatives)
            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING`,
@@ -249,7 +252,7 @@ export class IdentityLinksProjection implements ReadModelProjection {
         return;
       }
       case LINK_REVIEW_RESOLVED: {
-        const data = event.data as LinkReviewResolvedData;
+        const { data } = event;
         await client.query(
           `UPDATE ${schema}.reviews SET resolved_at = $2, resolution = $3, decided_by = $4
             WHERE source_patient_id = $1 AND resolved_at IS NULL`,

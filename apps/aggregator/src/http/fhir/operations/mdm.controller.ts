@@ -6,6 +6,7 @@ import type { Response } from 'express';
 import type { Parameters, ParametersParameter } from 'fhir/r4';
 import { FHIR_ID_PATTERN } from '@fa/fhir';
 import {
+  asIdentityEvent,
   IdentityCommandRejected,
   IdentityDecision,
   LinkHistoryQuery,
@@ -192,7 +193,8 @@ function linkParameter(link: PatientLink): ParametersParameter {
 }
 
 function decisionParameter(decision: IdentityDecision): ParametersParameter {
-  const data = decision.data as { decidedBy?: { kind: string; reviewer?: string; version?: string } };
+  const identity = asIdentityEvent(decision);
+  const decidedBy = identity && 'decidedBy' in identity.data ? identity.data.decidedBy : undefined;
   return {
     name: 'decision',
     part: [
@@ -201,7 +203,7 @@ function decisionParameter(decision: IdentityDecision): ParametersParameter {
       ...(decision.sourcePatientId
         ? [{ name: 'sourceResourceId', valueString: `Patient/${decision.sourcePatientId}` }]
         : []),
-      ...(data.decidedBy ? [{ name: 'decidedBy', valueString: decidedByText(data.decidedBy) }] : []),
+      ...(decidedBy ? [{ name: 'decidedBy', valueString: decidedByText(decidedBy) }] : []),
       { name: 'recordedAt', valueInstant: decision.recordedAt.toISOString() },
       { name: 'eventId', valueString: decision.eventId },
       { name: 'detail', valueString: JSON.stringify(decision.data) },
