@@ -1,6 +1,7 @@
 import {
   FhirOperationDefinition,
   OperationParameterError,
+  operationMethod,
   operationRoute,
   parseOperationInput,
 } from './operation-definition';
@@ -87,5 +88,34 @@ describe('OperationDefinition-driven input', () => {
     rejects({ who: 'a', flag: 'yes' }, 'flag', /true or false/);
     rejects({ who: '' }, 'who', /non-empty/);
     rejects({ resourceType: 'Parameters' } as never, 'parameter', /no parameter array/);
+  });
+
+  it('is GET when read-only with URL-writable inputs, POST when it affects state or takes a resource', () => {
+    expect(operationMethod({ ...definition, affectsState: false })).toBe('GET');
+    expect(operationMethod({ ...definition, affectsState: true })).toBe('POST');
+    const withResource: FhirOperationDefinition = {
+      ...definition,
+      affectsState: false,
+      parameter: [
+        ...definition.parameter!,
+        { name: 'subject', use: 'in', min: 0, max: '1', type: 'Reference' },
+        { name: 'body', use: 'in', min: 1, max: '1', type: 'Resource' },
+      ],
+    };
+    expect(operationMethod({ ...withResource, parameter: withResource.parameter!.slice(0, -1) })).toBe('GET');
+    expect(operationMethod(withResource)).toBe('POST');
+    const view = { resourceType: 'ViewDefinition', resource: 'Patient' };
+    const parsed = parseOperationInput(withResource, {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'who', valueString: 'me' },
+        { name: 'body', resource: view as never },
+        { name: 'subject', valueReference: { reference: 'Patient/p1' } },
+      ],
+    });
+    expect(parsed.values).toMatchObject({ who: 'me', body: view, subject: 'Patient/p1' });
+    expect(() => parseOperationInput(withResource, { who: 'me', body: 'text' })).toThrow(
+      /body must be a resource/,
+    );
   });
 });

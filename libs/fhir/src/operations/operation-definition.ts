@@ -25,8 +25,14 @@ export class OperationParameterError extends Error {
   }
 }
 
-/** A parsed input value, by the parameter's FHIR type. */
-export type OperationValue = string | number | boolean | { start: Date; end: Date };
+/** A parsed input value, by the parameter's FHIR type (a resource-valued parameter gives the resource's JSON). */
+export type OperationValue = string | number | boolean | { start: Date; end: Date } | ResourceValue;
+
+/** The JSON of a resource given as a parameter (`parameter.resource` of a Parameters body). */
+export interface ResourceValue {
+  resourceType: string;
+  [element: string]: unknown;
+}
 
 export interface OperationInput {
   /** Values by parameter name: one value when max is "1", else an array. */
@@ -35,7 +41,49 @@ export interface OperationInput {
   unknown: string[];
 }
 
-type RawValues = Record<string, string | string[] | undefined>;
+type RawValue = string | ResourceValue;
+type RawValues = Record<string, RawValue | RawValue[] | undefined>;
+
+/** Types whose values are written in a URL (FHIR datatypes, primitive); any other in-parameter needs a body. */
+const PRIMITIVE_TYPES = new Set([
+  'base64Binary',
+  'boolean',
+  'canonical',
+  'code',
+  'date',
+  'dateTime',
+  'decimal',
+  'id',
+  'instant',
+  'integer',
+  'markdown',
+  'oid',
+  'positiveInt',
+  'string',
+  'time',
+  'unsignedInt',
+  'uri',
+  'url',
+  'uuid',
+]);
+/** Complex types a query string still carries as text (a Reference as `Type/id`, as FHIR search does). */
+const TEXT_TYPES = new Set(['Reference']);
+
+/**
+ * How an operation is invoked (FHIR 3.1.0.11.1): POST when it affects state or takes an in-parameter that
+ * cannot be written in a URL (a resource, e.g. $viewdefinition-run's viewResource); else GET.
+ */
+export function operationMethod(definition: FhirOperationDefinition): 'GET' | 'POST' {
+  if (definition.affectsState) return 'POST';
+  const inURL = (definition.parameter ?? [])
+    .filter((p) => p.use === 'in')
+    .every((p) => PRIMITIVE_TYPES.has(p.type ?? '') || TEXT_TYPES.has(p.type ?? ''));
+  return inURL ? 'GET' : 'POST';
+}
+
+function isResourceType(type: string | undefined): boolean {
+  return type !== undefined && !PRIMITIVE_TYPES.has(type) && !TEXT_TYPES.has(type);
+}
 
 /** The route of an operation under the FHIR base: `$code`, `Type/$code` or `Type/:id/$code`. */
 export function operationRoute(definition: FhirOperationDefinition): string {
@@ -79,8 +127,24 @@ export function parseOperationInput(
 function parseValue(
   definition: FhirOperationDefinition,
   parameter: OperationDefinitionParameter,
-  value: string,
+  raw: RawValue,
 ): OperationValue {
+  if (isResourceType(parameter.type)) {
+    if (typeof raw !== 'object') {
+      throw new OperationParameterError(
+        parameter.name,
+        `$${definition.code}: ${parameter.name} must be a resource (parameter.resource in a Parameters body)`,
+      );
+    }
+    return raw;
+  }
+  if (typeof raw !== 'string') {
+    throw new OperationParameterError(
+      parameter.name,
+      `$${definition.code}: ${parameter.name} must be a ${parameter.type} value, not a resource`,
+    );
+  }
+  const value = raw;
   const fail = (expected: string) =>
     new OperationParameterError(
       parameter.name,
@@ -122,15 +186,19 @@ function isParameters(input: unknown): input is Parameters {
   return (input as { resourceType?: unknown } | undefined)?.resourceType === 'Parameters';
 }
 
-/** valueX of each parameter as text, by name (repeats kept). */
+/** valueX of each parameter as text, or its resource, by name (repeats kept). */
 function fromParameters(parameters: Parameters): RawValues {
-  const raw: Record<string, string[]> = {};
+  const raw: Record<string, RawValue[]> = {};
   if (!Array.isArray(parameters.parameter)) {
     throw new OperationParameterError('parameter', 'The Parameters resource has no parameter array');
   }
   for (const parameter of parameters.parameter) {
     if (typeof parameter.name !== 'string') continue;
-    const value = primitiveValue(parameter as unknown as Record<string, unknown>);
+    const resource = parameter.resource as ResourceValue | undefined;
+    const value =
+      resource && typeof resource === 'object'
+        ? resource
+        : primitiveValue(parameter as unknown as Record<string, unknown>);
     if (value === undefined) continue;
     (raw[parameter.name] ??= []).push(value);
   }
