@@ -13,9 +13,19 @@ function routeTable(harness: AggregatorHarness): string[] {
     );
 }
 
-/** The route an OperationDefinition declares, as the decorator derives it. */
+/** Types a URL can carry (FHIR primitives, and a Reference as Type/id); any other input needs a body. */
+const URL_TYPES =
+  /^(boolean|code|date|dateTime|decimal|id|instant|integer|positiveInt|string|unsignedInt|uri|url|Reference)$/;
+
+/**
+ * The route an OperationDefinition declares, by FHIR's rule restated here: GET when it does not affect state and
+ * every input can be written in a URL, else POST (a resource input such as $viewdefinition-run's viewResource).
+ */
 function declaredRoute(definition: OperationDefinition): string {
-  const method = definition.affectsState ? 'POST' : 'GET';
+  const inputsInUrl = (definition.parameter ?? [])
+    .filter((p) => p.use === 'in')
+    .every((p) => URL_TYPES.test(p.type ?? ''));
+  const method = definition.affectsState || !inputsInUrl ? 'POST' : 'GET';
   if (definition.system) return `${method} /fhir/$${definition.code}`;
   const type = definition.resource![0];
   return `${method} /fhir/${type}${definition.instance ? '/:id' : ''}/$${definition.code}`;
@@ -55,7 +65,9 @@ describe('FHIR operations: each declared once by an OperationDefinition', () => 
       'mdm-merge-golden-resources',
       'mdm-query-links',
       'mdm-update-link',
+      'viewdefinition-run',
     ]);
+    expect(definitions.map(declaredRoute)).toContain('POST /fhir/ViewDefinition/$viewdefinition-run');
     const patient = statement.rest![0].resource!.find((r) => r.type === 'Patient')!;
     expect(patient.operation!.map((o) => o.name)).toEqual(['everything']);
   });
@@ -71,7 +83,7 @@ describe('FHIR operations: each declared once by an OperationDefinition', () => 
       boolean: 'maybe',
     };
     let checked = 0;
-    for (const definition of definitions.filter((d) => !d.affectsState)) {
+    for (const definition of definitions.filter((d) => declaredRoute(d).startsWith('GET '))) {
       const path = declaredRoute(definition).split(' ')[1].replace(':id', 'some-id');
       for (const parameter of (definition.parameter ?? []).filter((p) => p.use === 'in')) {
         const bad = samples[parameter.type ?? ''];

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { AnalyticsModule } from '@fa/analytics';
 import { EventStoreModule, EventStoreRuntime } from '@fa/event-store';
 import { FhirStoreModule } from '@fa/fhir-store';
 import { IngestionModule } from '@fa/ingestion';
@@ -21,8 +22,16 @@ export class ContextsModule {
         IngestionModule,
         FhirStoreModule.forRoot({ queryTimeoutMs: options.queryTimeoutMs ?? 0 }),
         PatientIdentityModule,
+        AnalyticsModule,
       ],
-      exports: [CqrsModule, EventStoreModule, IngestionModule, FhirStoreModule, PatientIdentityModule],
+      exports: [
+        CqrsModule,
+        EventStoreModule,
+        IngestionModule,
+        FhirStoreModule,
+        PatientIdentityModule,
+        AnalyticsModule,
+      ],
     };
   }
 }

@@ -5,6 +5,7 @@ import { MetadataController } from './metadata/metadata.controller';
 import { MdmController } from './operations/mdm.controller';
 import { OperationRegistry } from './operations/operation-registry';
 import { PatientEverythingController } from './operations/patient-everything.controller';
+import { ViewDefinitionRunController } from './operations/view-definition-run.controller';
 import { ReadController } from './read/read.controller';
 import { SearchController } from './search/search.controller';
 import { NotSupportedController } from './not-supported.controller';
@@ -21,6 +22,7 @@ import { NotSupportedController } from './not-supported.controller';
     MetadataController,
     MdmController,
     PatientEverythingController,
+    ViewDefinitionRunController,
     HistoryController,
     SearchController,
     ReadController,

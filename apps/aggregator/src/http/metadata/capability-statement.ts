@@ -33,9 +33,12 @@ export function buildCapabilityStatement(
     for (const type of operation.resource ?? [])
       byType.set(type, [...(byType.get(type) ?? []), summary(operation)]);
   }
-  const resource = (resourcesCache ??= describeResources(r4SearchParameters())).map((r) =>
-    byType.has(r.type) ? { ...r, operation: byType.get(r.type) } : r,
-  );
+  const described = (resourcesCache ??= describeResources(r4SearchParameters()));
+  const resource = described.map((r) => (byType.has(r.type) ? { ...r, operation: byType.get(r.type) } : r));
+  // Types outside R4 that only offer operations (SQL on FHIR's ViewDefinition): listed with those operations.
+  for (const [type, operation] of byType) {
+    if (!described.some((r) => r.type === type)) resource.push({ type: type as never, operation });
+  }
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
