@@ -3,9 +3,10 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { QueryBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
+import { RegisterViewCommand, ViewDefinitionError } from '@fa/analytics';
 import { openAggregatorRuntime } from '@fa/composition';
 import type { EventStoreRuntime } from '@fa/event-store';
 import { parseReference } from '@fa/fhir';
@@ -224,6 +225,35 @@ program
       process.stdout.write(
         `fitted on ${fit.patients} patients (${fit.blockedPairs} blocked pairs, ~${Math.round(fit.expectedMatches)} matches among them, EM ${fit.converged ? 'converged' : 'stopped'} after ${fit.iterations} iterations); wrote ${options.out}\n`,
       );
+    });
+  });
+
+const views = program.command('views').description('Materialized SQL on FHIR v2 views');
+views
+  .command('add')
+  .description(
+    'Register a ViewDefinition (JSON with a lower-case name) to materialize: rows in analytics.view_rows, read with analytics.<name>([as_of])',
+  )
+  .argument('<file>', 'ViewDefinition JSON')
+  .action(async (file: string) => {
+    let definition: unknown;
+    try {
+      definition = JSON.parse(await fs.readFile(file, 'utf8'));
+    } catch (error) {
+      throw new InvalidArgumentError(`${file}: ${(error as Error).message}`);
+    }
+    await withContext(async (_runtime, context) => {
+      try {
+        const result = await context.get(CommandBus).execute(new RegisterViewCommand(definition));
+        process.stdout.write(
+          result.status === 'unchanged'
+            ? `${result.name}: already registered with this definition\n`
+            : `${result.name}: registered (${result.resource}: ${result.columns.join(', ')}); query analytics.${result.name}() once the projection has caught up\n`,
+        );
+      } catch (error) {
+        if (error instanceof ViewDefinitionError) throw new InvalidArgumentError(`${file}: ${error.message}`);
+        throw error;
+      }
     });
   });
 

@@ -4,3 +4,7 @@ export * from './domain/compile-view';
 export * from './queries/run-view/run-view.query';
 export * from './analytics.module';
 export * from './domain/row-formats';
+export * from './domain/materialized-view';
+export * from './events/view-definition-registered.event';
+export * from './commands/register-view/register-view.command';
+export * from './projections/view-rows.projection';

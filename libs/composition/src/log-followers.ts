@@ -1,3 +1,4 @@
+import { ViewRowsProjection } from '@fa/analytics';
 import type { EventStore, Projection } from '@fa/event-store';
 import { FhirStoreProjection } from '@fa/fhir-store';
 import { identityFollowers, identityMatcherFromConfig, type IdentityMatcher } from '@fa/patient-identity';
@@ -12,10 +13,10 @@ export interface LogFollowerOptions {
 
 /**
  * Every follower of the log, in one list for every process: the fhir-store read model, then Patient Identity's
- * matcher (a process manager) and its links read model.
+ * matcher (a process manager) and its links read model, then the materialized SQL on FHIR views.
  */
 export function logFollowers(store: EventStore, options: LogFollowerOptions = {}): Projection[] {
   const matcher =
     options.identityMatcher ?? identityMatcherFromConfig(options.identity ?? readIdentityConfig());
-  return [new FhirStoreProjection(), ...identityFollowers(store, matcher)];
+  return [new FhirStoreProjection(), ...identityFollowers(store, matcher), new ViewRowsProjection(store)];
 }

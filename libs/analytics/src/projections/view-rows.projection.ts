@@ -1,0 +1,194 @@
+import type { PoolClient } from 'pg';
+import type { EventStore, GlobalPosition, ReadModelProjection, RecordedEvent } from '@fa/event-store';
+import {
+  RESOURCE_DELETED,
+  RESOURCE_VERSION_RECORDED,
+  ResourceDeletedData,
+  ResourceVersionLineage,
+  ResourceVersionRecordedData,
+} from '@fa/ingestion';
+import { compileView, CompiledView } from '../domain/compile-view';
+import type { ViewRow } from '../domain/view-definition';
+import { ViewEvaluationError } from '../domain/view-definition.error';
+import { sqlType } from '../domain/materialized-view';
+import {
+  VIEW_DEFINITION_REGISTERED,
+  ViewDefinitionRegisteredData,
+} from '../events/view-definition-registered.event';
+
+export const VIEW_ROWS_PROJECTION = 'analytics-views';
+export const ANALYTICS_READ_SCHEMA = 'analytics';
+
+/**
+ * Materialized ViewDefinitions: the rows of every version of every resource a registered view reads, each with
+ * the version's record-time range [recorded_from, recorded_to) as in the fhir-store (a late version, never
+ * current, has no rows). Analysts query `analytics.<view>()` (current rows) or `analytics.<view>(<instant>)`, or
+ * `analytics.view_rows` directly; `analytics.view_errors` lists versions the view could not be evaluated on. Registering a view (or a new definition of one) computes its rows from the
+ * log up to the registration: the view's rows are as of record time, whenever the view was added.
+ */
+const SETUP_SQL = (schema: string) => `
+CREATE TABLE ${schema}.view_definitions (
+  name text PRIMARY KEY,
+  resource_type text NOT NULL,
+  definition jsonb NOT NULL,
+  registered_at timestamptz NOT NULL
+);
+CREATE TABLE ${schema}.view_rows (
+  view_name text NOT NULL,
+  resource_id text NOT NULL,
+  row_number integer NOT NULL,
+  row jsonb NOT NULL,
+  recorded_from timestamptz NOT NULL,
+  recorded_to timestamptz
+);
+CREATE TABLE ${schema}.view_errors (
+  view_name text NOT NULL,
+  resource_id text NOT NULL,
+  element text NOT NULL,
+  problem text NOT NULL,
+  recorded_at timestamptz NOT NULL
+);
+CREATE INDEX view_rows_current ON ${schema}.view_rows (view_name, resource_id) WHERE recorded_to IS NULL;
+CREATE INDEX view_rows_as_of ON ${schema}.view_rows (view_name, recorded_from);
+`;
+
+const BACKFILL_WINDOW = 1000;
+
+interface Registered {
+  name: string;
+  view: CompiledView;
+}
+
+export class ViewRowsProjection implements ReadModelProjection {
+  readonly kind = 'read-model';
+  readonly name = VIEW_ROWS_PROJECTION;
+  readonly version = 1;
+  readonly readSchema = ANALYTICS_READ_SCHEMA;
+  readonly tables = ['view_definitions', 'view_rows', 'view_errors'] as const;
+
+  /** Compiled views by definition text: each batch reads view_definitions (another process may have added one). */
+  private readonly compiled = new Map<string, CompiledView>();
+
+  constructor(private readonly store: EventStore) {}
+
+  async setup(client: PoolClient, schema: string): Promise<void> {
+    await client.query(SETUP_SQL(schema));
+  }
+
+  async apply(client: PoolClient, schema: string, events: RecordedEvent[]): Promise<void> {
+    let views = await this.registered(client, schema);
+    for (const event of events) {
+      if (event.type === VIEW_DEFINITION_REGISTERED) {
+        const registered = await this.register(client, schema, event);
+        views = [...views.filter((v) => v.name !== registered.name), registered];
+      } else if (views.length > 0) {
+        await applyVersion(client, schema, views, event);
+      }
+    }
+  }
+
+  private async registered(client: PoolClient, schema: string): Promise<Registered[]> {
+    const { rows } = await client.query<{ name: string; definition: string }>(
+      `SELECT name, definition::text AS definition FROM ${schema}.view_definitions ORDER BY name`,
+    );
+    return rows.map((r) => ({ name: r.name, view: this.compile(r.definition) }));
+  }
+
+  private compile(text: string): CompiledView {
+    let view = this.compiled.get(text);
+    if (!view) this.compiled.set(text, (view = compileView(JSON.parse(text))));
+    return view;
+  }
+
+  private async register(client: PoolClient, schema: string, event: RecordedEvent): Promise<Registered> {
+    const { name, definition } = event.data as ViewDefinitionRegisteredData;
+    const registered = { name, view: compileView(definition) };
+    await client.query(
+      `INSERT INTO ${schema}.view_definitions (name, resource_type, definition, registered_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (name) DO UPDATE SET resource_type = $2, definition = $3, registered_at = $4`,
+      [name, registered.view.resource, definition, event.recordedAt],
+    );
+    await client.query(`DELETE FROM ${schema}.view_rows WHERE view_name = $1`, [name]);
+    await client.query(`DELETE FROM ${schema}.view_errors WHERE view_name = $1`, [name]);
+    await this.backfill(client, schema, registered, event.position);
+    await client.query('SET LOCAL check_function_bodies = off');
+    await client.query(`DROP FUNCTION IF EXISTS ${ANALYTICS_READ_SCHEMA}.${name}(timestamptz)`);
+    await client.query(functionSql(registered));
+    return registered;
+  }
+
+  /** Every version of the view's resource type recorded before the registration, in log order. */
+  private async backfill(client: PoolClient, schema: string, registered: Registered, upTo: GlobalPosition) {
+    let after: GlobalPosition | undefined;
+    for (;;) {
+      const window = await this.store.readAll({
+        after,
+        maxCount: BACKFILL_WINDOW,
+        streamPrefixes: [`${registered.view.resource}-`],
+      });
+      for (const event of window.events) {
+        if (this.store.comparePositions(event.position, upTo) >= 0) return;
+        await applyVersion(client, schema, [registered], event);
+      }
+      if (window.scanned === 0 || this.store.comparePositions(window.lastPosition, upTo) >= 0) return;
+      after = window.lastPosition;
+    }
+  }
+}
+
+async function applyVersion(client: PoolClient, schema: string, views: Registered[], event: RecordedEvent) {
+  if (event.type !== RESOURCE_VERSION_RECORDED && event.type !== RESOURCE_DELETED) return;
+  const data = event.data as ResourceVersionRecordedData | ResourceDeletedData;
+  const matching = views.filter((v) => v.view.resource === data.resourceType);
+  if (matching.length === 0) return;
+  // A late version (older by the source's clock than the current one) is never current: no rows.
+  if ((event.metadata as ResourceVersionLineage).supersedesCurrent === false) return;
+  for (const { name, view } of matching) {
+    await client.query(
+      `UPDATE ${schema}.view_rows SET recorded_to = $3
+        WHERE view_name = $1 AND resource_id = $2 AND recorded_to IS NULL`,
+      [name, data.id, event.recordedAt],
+    );
+    if (event.type === RESOURCE_DELETED) continue;
+    const resource = (data as ResourceVersionRecordedData).resource as unknown as Record<string, unknown>;
+    let rows: ViewRow[];
+    try {
+      rows = view.rows(resource);
+    } catch (error) {
+      // The data breaks the view's promise (a non-collection column with several values): that version has no
+      // rows, and analytics.view_errors says which element and resource, so one resource cannot stall every view.
+      if (!(error instanceof ViewEvaluationError)) throw error;
+      await client.query(
+        `INSERT INTO ${schema}.view_errors (view_name, resource_id, element, problem, recorded_at) VALUES ($1, $2, $3, $4, $5)`,
+        [name, data.id, error.element, error.problem, event.recordedAt],
+      );
+      continue;
+    }
+    if (rows.length === 0) continue;
+    await client.query(
+      `INSERT INTO ${schema}.view_rows (view_name, resource_id, row_number, row, recorded_from)
+       SELECT $1, $2, n - 1, r, $4 FROM unnest($3::jsonb[]) WITH ORDINALITY AS t(r, n)`,
+      [name, data.id, rows.map((r) => JSON.stringify(r)), event.recordedAt],
+    );
+  }
+}
+
+/** `analytics.<name>(as_of)`: the view's rows current at as_of (now when null), one typed column per view column. */
+function functionSql({ name, view }: Registered): string {
+  const columns = view.columns.map((c) => ({ name: c.name, type: sqlType(c), collection: c.collection }));
+  const out = ['resource_id text', ...columns.map((c) => `"${c.name}" ${c.type}`)];
+  const select = [
+    'r.resource_id',
+    ...columns.map((c) => (c.collection ? `r.row->'${c.name}'` : `(r.row->>'${c.name}')::${c.type}`)),
+  ];
+  return `CREATE FUNCTION ${ANALYTICS_READ_SCHEMA}.${name}(as_of timestamptz DEFAULT NULL)
+  RETURNS TABLE (${out.join(', ')}, recorded_from timestamptz, recorded_to timestamptz)
+  LANGUAGE sql STABLE AS $fn$
+    SELECT ${select.join(', ')}, r.recorded_from, r.recorded_to
+      FROM ${ANALYTICS_READ_SCHEMA}.view_rows r
+     WHERE r.view_name = '${name}'
+       AND CASE WHEN as_of IS NULL THEN r.recorded_to IS NULL
+                ELSE r.recorded_from <= as_of AND (r.recorded_to IS NULL OR r.recorded_to > as_of) END
+     ORDER BY r.resource_id, r.row_number
+  $fn$`;
+}
