@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Client } from 'pg';
 import { v5 as uuidv5 } from 'uuid';
 import { AGGREGATOR_NAMESPACE } from '@fa/ingestion';
 import { eventually } from '@fa/testkit';
@@ -168,20 +169,50 @@ describe('materialized SQL on FHIR views: cli views add, then plain SQL now and 
     expect((await sql('SELECT * FROM analytics.patient_contact()')).length).toBe(patients.length);
   });
 
-  it('rebuilds through a new generation (what cli replay analytics-views runs) to the same rows, ranges included', async () => {
-    const all = () =>
-      harness.database.pool
-        .query(
-          `SELECT view_name, resource_id, row_number, row, recorded_from, recorded_to FROM analytics.view_rows
-            ORDER BY view_name, resource_id, recorded_from, row_number`,
-        )
-        .then((r) => r.rows);
-    const before = await all();
-    expect(before.length).toBeGreaterThan(patients.length);
-    const status = await harness.runtime.runner.rebuild('analytics-views');
-    expect(status.rebuild).toMatchObject({ state: 'swapped' });
-    expect(await all()).toEqual(before);
-    expect(await rowsOf(between)).toEqual(patients.map(expectedRow).sort(byId));
+  it('rebuilds through a new generation (what cli replay analytics-views runs) to the same rows; a read-only analyst role keeps reading', async () => {
+    // The README's analyst role, verbatim but for the name and password.
+    const role = `analyst_${Math.random().toString(36).slice(2, 8)}`;
+    const owner = (await harness.database.pool.query('SELECT current_user AS u')).rows[0].u as string;
+    await harness.database.pool.query(`CREATE ROLE ${role} LOGIN PASSWORD 'analyst-pw'`);
+    await harness.database.pool.query(`GRANT USAGE ON SCHEMA analytics TO ${role}`);
+    await harness.database.pool.query(`GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO ${role}`);
+    await harness.database.pool.query(
+      `ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA analytics GRANT SELECT ON TABLES TO ${role}`,
+    );
+    const url = new URL(harness.database.url);
+    url.username = role;
+    url.password = 'analyst-pw';
+    const analyst = new Client({ connectionString: url.toString() });
+    await analyst.connect();
+    try {
+      const count = async () =>
+        Number((await analyst.query('SELECT count(*) AS n FROM analytics.patient_contact()')).rows[0].n);
+      expect(await count()).toBe(patients.length);
+      await expect(analyst.query('SELECT count(*) FROM fhir_store.resource_versions')).rejects.toThrow(
+        /permission denied/,
+      );
+      await expect(analyst.query('DELETE FROM analytics.view_rows')).rejects.toThrow(/permission denied/);
+
+      const all = () =>
+        harness.database.pool
+          .query(
+            `SELECT view_name, resource_id, row_number, row, recorded_from, recorded_to FROM analytics.view_rows
+              ORDER BY view_name, resource_id, recorded_from, row_number`,
+          )
+          .then((r) => r.rows);
+      const before = await all();
+      expect(before.length).toBeGreaterThan(patients.length);
+      const status = await harness.runtime.runner.rebuild('analytics-views');
+      expect(status.rebuild).toMatchObject({ state: 'swapped' });
+      expect(status.activeGeneration).toBe(2);
+      expect(await all()).toEqual(before);
+      expect(await rowsOf(between)).toEqual(patients.map(expectedRow).sort(byId));
+      expect(await count()).toBe(patients.length);
+    } finally {
+      await analyst.end();
+      await harness.database.pool.query(`DROP OWNED BY ${role}`);
+      await harness.database.pool.query(`DROP ROLE ${role}`);
+    }
   });
 
   it('refuses a definition that is invalid or has no SQL name, naming the element', async () => {
