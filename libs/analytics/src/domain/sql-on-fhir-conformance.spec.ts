@@ -16,14 +16,9 @@ const SUITE = path.resolve(ROOT, '..', 'shared', 'data', 'sql-on-fhir-v2', 'test
 const DECIMAL_PRECISION =
   "JSON.parse reads the resource's 1.0 as 1, so the value's precision (one decimal place) is lost before " +
   'FHIRPath sees it and the boundary is taken at precision 0 (0.5 / 1.5)';
-const DATETIME_OFFSET =
-  'fhirpath.js 5.2 gives the boundary of a dateTime without offset without one; the spec asks for the ' +
-  'widest offsets (+14:00 for lowBoundary, -12:00 for highBoundary)';
 const KNOWN_FAILURES: Record<string, string> = {
   'fn_boundary.json: decimal lowBoundary': DECIMAL_PRECISION,
   'fn_boundary.json: decimal highBoundary': DECIMAL_PRECISION,
-  'fn_boundary.json: datetime lowBoundary': DATETIME_OFFSET,
-  'fn_boundary.json: datetime highBoundary': DATETIME_OFFSET,
 };
 
 interface SuiteTest {
@@ -89,7 +84,7 @@ describe('SQL on FHIR v2 conformance suite', () => {
     expect(all).toHaveLength(134);
   });
 
-  it('passes 130 of the 134 tests: all but the known failures', () => {
+  it('passes 132 of the 134 tests: all but the known failures', () => {
     const passed = all.filter(({ content, test }) => failure(test, content.resources) === null);
     expect({ passed: passed.length, total: all.length }).toEqual({
       passed: all.length - Object.keys(KNOWN_FAILURES).length,

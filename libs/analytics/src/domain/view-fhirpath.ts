@@ -26,12 +26,46 @@ const sqlOnFhirFunctions: UserInvocationTable = {
       }),
     arity: { 0: [], 1: ['TypeSpecifier'] },
   },
+  lowBoundary: boundaryFunction('lowBoundary', '+14:00'),
+  highBoundary: boundaryFunction('highBoundary', '-12:00'),
   /** The spec's `join([separator])`: an empty collection joins to '' (fhirpath.js gives nothing). */
   join: {
     fn: (inputs: unknown[], separator?: string) => [inputs.map(String).join(separator ?? '')],
     arity: { 0: [], 1: ['String'] },
   },
 };
+
+interface Node {
+  fhirNodeDataType?: string;
+  data?: unknown;
+}
+
+/**
+ * fhirpath.js's boundary functions, except that the boundary of a dateTime without an offset takes the widest
+ * one (+14:00 for the low boundary, -12:00 for the high), as FHIRPath asks: the instant is uncertain by that much.
+ */
+function boundaryFunction(name: 'lowBoundary' | 'highBoundary', offset: string) {
+  return {
+    internalStructures: true,
+    arity: { 0: [], 1: ['Integer' as const] },
+    fn: (inputs: Node[], precision?: number) => {
+      const call = precision === undefined ? `${name}()` : `${name}(${precision})`;
+      return inputs.flatMap((node) => {
+        const dateTime = node?.fhirNodeDataType === 'dateTime' || node?.fhirNodeDataType === 'instant';
+        if (!dateTime || typeof node.data !== 'string') {
+          return fhirpath.evaluate([node], call, {}, r4Model, { resolveInternalTypes: false }) as unknown[];
+        }
+        const literal = temporalLiteral(`@${node.data.includes('T') ? node.data : `${node.data}T`}`);
+        const [boundary] = toJsonValues(
+          fhirpath.evaluate([literal], call, {}, r4Model, { resolveInternalTypes: false }) as unknown[],
+        ) as string[];
+        if (boundary === undefined) return [];
+        const withOffset = /(Z|[+-]\d{2}:\d{2})$/.test(boundary) ? boundary : `${boundary}${offset}`;
+        return [temporalLiteral(`@${withOffset}`)];
+      });
+    },
+  };
+}
 
 function referenceKey(reference: string | undefined, type: string | undefined): string | undefined {
   if (typeof reference !== 'string' || reference.startsWith('#')) return undefined;
