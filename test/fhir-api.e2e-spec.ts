@@ -343,7 +343,15 @@ describe('FHIR API over the temporal store (service over HTTP, real PostgreSQL)'
 
   it('rebuilds fhir-store with identical content while a loop of reads sees no error', async () => {
     const before = (await harness.http().get('/admin/projections/fhir-store/digest').expect(200)).body;
-    const [statusBefore] = (await harness.http().get('/admin/projections').expect(200)).body;
+    const fhirStoreStatus = async () =>
+      (
+        (await harness.http().get('/admin/projections').expect(200)).body as {
+          name: string;
+          activeGeneration: number;
+          rebuild?: unknown;
+        }[]
+      ).find((p) => p.name === 'fhir-store')!;
+    const statusBefore = await fhirStoreStatus();
     const sampleIds = sourceResources
       .slice(0, 50)
       .map((r) => `/fhir/${r.resourceType}/${ourId(r.resourceType as string, r.id as string)}`);
@@ -364,7 +372,7 @@ describe('FHIR API over the temporal store (service over HTTP, real PostgreSQL)'
     const deadline = Date.now() + 60_000;
     while (status.activeGeneration === statusBefore.activeGeneration && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      [status] = (await harness.http().get('/admin/projections').expect(200)).body;
+      status = await fhirStoreStatus();
     }
     reading = false;
     await readLoop;
