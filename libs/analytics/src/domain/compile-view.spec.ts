@@ -1,3 +1,4 @@
+import { FhirDecimal } from '@fa/fhir';
 import { compileView } from './compile-view';
 import { ViewDefinitionError, ViewEvaluationError } from './view-definition.error';
 
@@ -147,5 +148,26 @@ describe('compileView evaluation', () => {
     });
     expect(() => view.rows(patient)).toThrow(ViewEvaluationError);
     expect(() => view.rows(patient)).toThrow('select[0].column[0].path on Patient/p1');
+  });
+
+  it('evaluates decimals kept as written (FhirDecimal) as their numbers, leaving the stored resource alone', () => {
+    const view = compileView({
+      resource: 'Observation',
+      select: [
+        {
+          column: [
+            { name: 'value', path: 'value.ofType(Quantity).value' },
+            { name: 'above_one', path: 'value.ofType(Quantity).value > 1' },
+          ],
+        },
+      ],
+    });
+    const stored = {
+      resourceType: 'Observation',
+      id: 'o1',
+      valueQuantity: { value: new FhirDecimal('1.50') },
+    };
+    expect(view.rows(stored)).toEqual([{ value: 1.5, above_one: true }]);
+    expect(stored.valueQuantity.value).toBeInstanceOf(FhirDecimal);
   });
 });

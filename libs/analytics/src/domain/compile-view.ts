@@ -1,4 +1,4 @@
-import { isR4ResourceType } from '@fa/fhir';
+import { isFhirDecimal, isR4ResourceType } from '@fa/fhir';
 import { ViewColumnInfo, ViewRow } from './view-definition';
 import { ViewDefinitionError, ViewEvaluationError } from './view-definition.error';
 import { CompiledPath, compilePath, toJsonValues } from './view-fhirpath';
@@ -79,8 +79,9 @@ export function compileView(definition: unknown): CompiledView {
     resource: resourceType,
     name: typeof view.name === 'string' ? view.name : undefined,
     columns: root.output,
-    rows(resource) {
-      if (resource.resourceType !== resourceType) return [];
+    rows(stored) {
+      if (stored.resourceType !== resourceType) return [];
+      const resource = withNumberDecimals(stored) as Record<string, unknown>;
       const key = `${resourceType}/${String(resource.id)}`;
       const env = { ...constants, rowIndex: 0 };
       for (const condition of where) {
@@ -289,6 +290,32 @@ function content(node: SelectNode, focus: unknown, env: Env, key: string): ViewR
 
 function product(left: ViewRow[], right: ViewRow[]): ViewRow[] {
   return left.flatMap((l) => right.map((r) => ({ ...l, ...r })));
+}
+
+/**
+ * The resource with each FhirDecimal (a decimal kept as written, e.g. 1.50) as its number: fhirpath.js compares
+ * and computes only with numbers, so a view sees the value, not its written precision. Copies only the objects
+ * on the way to a FhirDecimal; a resource without one is returned as it is.
+ */
+function withNumberDecimals(value: unknown): unknown {
+  if (isFhirDecimal(value)) return value.valueOf();
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item, i) => {
+      const converted = withNumberDecimals(item);
+      if (converted !== item) (copy ??= [...value])[i] = converted;
+    });
+    return copy ?? value;
+  }
+  if (typeof value === 'object' && value !== null) {
+    let copy: Record<string, unknown> | undefined;
+    for (const [key, item] of Object.entries(value)) {
+      const converted = withNumberDecimals(item);
+      if (converted !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = converted;
+    }
+    return copy ?? value;
+  }
+  return value;
 }
 
 /** fhirpath.js keeps metadata-only primitives (an `_birthDate` without a value) as nodes without data. */
