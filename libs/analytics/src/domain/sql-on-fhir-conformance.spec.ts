@@ -14,8 +14,8 @@ const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const SUITE = path.resolve(ROOT, '..', 'shared', 'data', 'sql-on-fhir-v2', 'tests');
 
 const DECIMAL_PRECISION =
-  "JSON.parse reads the resource's 1.0 as 1, so the value's precision (one decimal place) is lost before " +
-  'FHIRPath sees it and the boundary is taken at precision 0 (0.5 / 1.5)';
+  "fhirpath.js computes with JS numbers, so the resource's 1.0 reaches it as 1 (the store keeps the text 1.0, " +
+  'the runner hands FHIRPath its number): one decimal place is lost and the boundary is taken at precision 0';
 const KNOWN_FAILURES: Record<string, string> = {
   'fn_boundary.json: decimal lowBoundary': DECIMAL_PRECISION,
   'fn_boundary.json: decimal highBoundary': DECIMAL_PRECISION,
