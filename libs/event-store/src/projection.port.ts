@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import type { Queryable } from '@fa/platform';
 import type { RecordedEvent } from './event-store.port';
 
 /**
@@ -26,6 +27,14 @@ interface LogFollower<Prepared> {
    * PostgreSQL, their bodies never sent or parsed; omit to receive every event.
    */
   readonly streamPrefixes?: readonly string[];
+  /**
+   * For a projection whose streams follow its own state (the analytics views follow the resource types of the
+   * views registered so far): the stream prefixes to read now, from the generation in `schema`. Called before
+   * each window is read, in place of streamPrefixes; undefined means every stream. A window read ahead may
+   * predate a change the batch before it makes: the projection must cover that itself (analytics backfills to
+   * the head when a view is registered).
+   */
+  followedStreams?(db: Queryable, schema: string): Promise<readonly string[] | undefined>;
   /** Creates tables and indexes in `schema` (a fresh, empty generation schema), except deferredIndexSql's. */
   setup(client: PoolClient, schema: string): Promise<void>;
   /**

@@ -1,5 +1,12 @@
 import type { PoolClient } from 'pg';
-import type { EventStore, GlobalPosition, ReadModelProjection, RecordedEvent } from '@fa/event-store';
+import {
+  EventStore,
+  GlobalPosition,
+  ReadModelProjection,
+  RecordedEvent,
+  START_OF_LOG,
+} from '@fa/event-store';
+import type { Queryable } from '@fa/platform';
 import {
   RESOURCE_DELETED,
   RESOURCE_VERSION_RECORDED,
@@ -13,6 +20,7 @@ import { ViewEvaluationError } from '../domain/view-definition.error';
 import { sqlType } from '../domain/materialized-view';
 import {
   VIEW_DEFINITION_REGISTERED,
+  VIEW_DEFINITION_STREAM_PREFIX,
   ViewDefinitionRegisteredData,
 } from '../events/view-definition-registered.event';
 
@@ -31,7 +39,9 @@ CREATE TABLE ${schema}.view_definitions (
   name text PRIMARY KEY,
   resource_type text NOT NULL,
   definition jsonb NOT NULL,
-  registered_at timestamptz NOT NULL
+  registered_at timestamptz NOT NULL,
+  -- Log position up to which the registration's backfill applied this view: later windows skip what it did.
+  backfilled_to text NOT NULL
 );
 CREATE TABLE ${schema}.view_rows (
   view_name text NOT NULL,
@@ -57,12 +67,14 @@ const BACKFILL_WINDOW = 1000;
 interface Registered {
   name: string;
   view: CompiledView;
+  /** Events at or before this position were applied to the view by its backfill. */
+  backfilledTo: GlobalPosition;
 }
 
 export class ViewRowsProjection implements ReadModelProjection {
   readonly kind = 'read-model';
   readonly name = VIEW_ROWS_PROJECTION;
-  readonly version = 1;
+  readonly version = 2;
   readonly readSchema = ANALYTICS_READ_SCHEMA;
   readonly tables = ['view_definitions', 'view_rows', 'view_errors'] as const;
 
@@ -70,6 +82,17 @@ export class ViewRowsProjection implements ReadModelProjection {
   private readonly compiled = new Map<string, CompiledView>();
 
   constructor(private readonly store: EventStore) {}
+
+  /**
+   * Only the registrations and the resource types of the views registered in this generation: with no view, the
+   * projection reads no resource bodies at all.
+   */
+  async followedStreams(db: Queryable, schema: string): Promise<readonly string[]> {
+    const { rows } = await db.query<{ resource_type: string }>(
+      `SELECT DISTINCT resource_type FROM ${schema}.view_definitions ORDER BY 1`,
+    );
+    return [VIEW_DEFINITION_STREAM_PREFIX, ...rows.map((r) => `${r.resource_type}-`)];
+  }
 
   async setup(client: PoolClient, schema: string): Promise<void> {
     await client.query(SETUP_SQL(schema));
@@ -82,16 +105,20 @@ export class ViewRowsProjection implements ReadModelProjection {
         const registered = await this.register(client, schema, event);
         views = [...views.filter((v) => v.name !== registered.name), registered];
       } else if (views.length > 0) {
-        await applyVersion(client, schema, views, event);
+        await applyVersion(client, schema, views, event, this.store);
       }
     }
   }
 
   private async registered(client: PoolClient, schema: string): Promise<Registered[]> {
-    const { rows } = await client.query<{ name: string; definition: string }>(
-      `SELECT name, definition::text AS definition FROM ${schema}.view_definitions ORDER BY name`,
+    const { rows } = await client.query<{ name: string; definition: string; backfilled_to: string }>(
+      `SELECT name, definition::text AS definition, backfilled_to FROM ${schema}.view_definitions ORDER BY name`,
     );
-    return rows.map((r) => ({ name: r.name, view: this.compile(r.definition) }));
+    return rows.map((r) => ({
+      name: r.name,
+      view: this.compile(r.definition),
+      backfilledTo: r.backfilled_to,
+    }));
   }
 
   private compile(text: string): CompiledView {
@@ -102,44 +129,61 @@ export class ViewRowsProjection implements ReadModelProjection {
 
   private async register(client: PoolClient, schema: string, event: RecordedEvent): Promise<Registered> {
     const { name, definition } = event.data as ViewDefinitionRegisteredData;
-    const registered = { name, view: compileView(definition) };
-    await client.query(
-      `INSERT INTO ${schema}.view_definitions (name, resource_type, definition, registered_at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (name) DO UPDATE SET resource_type = $2, definition = $3, registered_at = $4`,
-      [name, registered.view.resource, definition, event.recordedAt],
-    );
+    const view = compileView(definition);
     await client.query(`DELETE FROM ${schema}.view_rows WHERE view_name = $1`, [name]);
     await client.query(`DELETE FROM ${schema}.view_errors WHERE view_name = $1`, [name]);
-    await this.backfill(client, schema, registered, event.position);
+    const backfilledTo = await this.backfill(client, schema, { name, view, backfilledTo: START_OF_LOG });
+    const registered = { name, view, backfilledTo };
+    await client.query(
+      `INSERT INTO ${schema}.view_definitions (name, resource_type, definition, registered_at, backfilled_to)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (name) DO UPDATE SET resource_type = $2, definition = $3, registered_at = $4, backfilled_to = $5`,
+      [name, view.resource, definition, event.recordedAt, backfilledTo],
+    );
     await client.query('SET LOCAL check_function_bodies = off');
     await client.query(`DROP FUNCTION IF EXISTS ${ANALYTICS_READ_SCHEMA}.${name}(timestamptz)`);
     await client.query(functionSql(registered));
     return registered;
   }
 
-  /** Every version of the view's resource type recorded before the registration, in log order. */
-  private async backfill(client: PoolClient, schema: string, registered: Registered, upTo: GlobalPosition) {
-    let after: GlobalPosition | undefined;
+  /**
+   * Every version of the view's resource type in the log as far as it can be read now, in log order; returns
+   * that position. Going past the registration to the head covers the windows read before this view was
+   * followed (the one holding the registration, and the one read ahead of it): later windows skip what the
+   * backfill applied (Registered.backfilledTo).
+   */
+  private async backfill(
+    client: PoolClient,
+    schema: string,
+    registered: Registered,
+  ): Promise<GlobalPosition> {
+    let after: GlobalPosition = START_OF_LOG;
     for (;;) {
       const window = await this.store.readAll({
         after,
         maxCount: BACKFILL_WINDOW,
         streamPrefixes: [`${registered.view.resource}-`],
       });
-      for (const event of window.events) {
-        if (this.store.comparePositions(event.position, upTo) >= 0) return;
-        await applyVersion(client, schema, [registered], event);
-      }
-      if (window.scanned === 0 || this.store.comparePositions(window.lastPosition, upTo) >= 0) return;
+      if (window.scanned === 0) return after;
+      for (const event of window.events) await applyVersion(client, schema, [registered], event, this.store);
       after = window.lastPosition;
     }
   }
 }
 
-async function applyVersion(client: PoolClient, schema: string, views: Registered[], event: RecordedEvent) {
+async function applyVersion(
+  client: PoolClient,
+  schema: string,
+  views: Registered[],
+  event: RecordedEvent,
+  store: Pick<EventStore, 'comparePositions'>,
+) {
   if (event.type !== RESOURCE_VERSION_RECORDED && event.type !== RESOURCE_DELETED) return;
   const data = event.data as ResourceVersionRecordedData | ResourceDeletedData;
-  const matching = views.filter((v) => v.view.resource === data.resourceType);
+  const matching = views.filter(
+    (v) =>
+      v.view.resource === data.resourceType && store.comparePositions(event.position, v.backfilledTo) > 0,
+  );
   if (matching.length === 0) return;
   // A late version (older by the source's clock than the current one) is never current: no rows.
   if ((event.metadata as ResourceVersionLineage).supersedesCurrent === false) return;

@@ -190,4 +190,30 @@ describe('ProjectionRunner', () => {
     const seen = await database.pool.query<{ n: string }>('SELECT count(*) AS n FROM deciding.seen');
     expect(Number(seen.rows[0].n)).toBe(300);
   });
+
+  it('reads only the streams followedStreams() names at each read, from the generation it is building', async () => {
+    const seen: string[] = [];
+    const schemas: string[] = [];
+    let follow = ['S-1'];
+    const projection = new (class extends CountingProjection {
+      async followedStreams(_db: unknown, schema: string) {
+        schemas.push(schema);
+        return follow;
+      }
+      override async apply(client: PoolClient, schema: string, events: RecordedEvent[]) {
+        seen.push(...events.map((e) => e.streamId));
+        await super.apply(client, schema, events);
+      }
+    })();
+    const runner = new ProjectionRunner(database.pool, store, [projection], { batchSize: 50 });
+    await appendEvents(100);
+    await runner.drain();
+    expect(new Set(seen)).toEqual(new Set(['S-1']));
+    expect(seen.length).toBe(10);
+    follow = ['S-2', 'S-3'];
+    await appendEvents(100);
+    await runner.drain();
+    expect(new Set(seen.slice(10))).toEqual(new Set(['S-2', 'S-3']));
+    expect(schemas.every((schema) => schema === 'counting_g1')).toBe(true);
+  });
 });

@@ -3,7 +3,7 @@ import { inTransaction } from '@fa/platform';
 import { EventStore, GlobalPosition } from '../event-store.port';
 import { isRebuildable, type Projection, type ProjectionStatus } from '../projection.port';
 import { PlannerStatistics } from './planner-statistics';
-import { readAhead, readPrepared, type PreparedWindow } from './prepared-window';
+import { readAhead, readPrepared, type PreparedWindow, type WindowReader } from './prepared-window';
 import { ProjectionRegistry, type RebuildState } from './projection-registry';
 import { RebuildAlreadyRunningError, rebuildGeneration } from './rebuild-generation';
 
@@ -194,14 +194,12 @@ export class ProjectionRunner {
     // A window read ahead is used only when it starts at the checkpoint and is not empty: an empty one may
     // predate appends whose notification has already been consumed.
     const reused = ahead && ahead.after === position ? await ahead.window.catch(() => undefined) : undefined;
-    const window =
-      reused && reused.scanned > 0
-        ? reused
-        : await readPrepared(this.store, projection, position, this.batchSize);
+    const reader = this.readerFor(projection, generation);
+    const window = reused && reused.scanned > 0 ? reused : await readPrepared(reader, position);
     if (window.scanned === 0) return 0;
     this.ahead.set(projection.name, {
       after: window.lastPosition,
-      window: readAhead(this.store, projection, window, this.batchSize),
+      window: readAhead(reader, window),
     });
     const applied = await inTransaction(this.pool, async (client) => {
       const current = await this.registry.lockActiveCheckpoint(client, projection.name);
@@ -221,6 +219,11 @@ export class ProjectionRunner {
     });
     if (applied > 0) await this.statistics.applied(projection, generation, applied);
     return applied;
+  }
+
+  private readerFor(projection: Projection, generation: number): WindowReader {
+    const schema = this.registry.schemaName(projection, generation);
+    return { store: this.store, pool: this.pool, projection, schema, maxCount: this.batchSize };
   }
 }
 

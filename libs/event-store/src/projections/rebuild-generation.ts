@@ -93,12 +93,14 @@ async function rebuildWhileLocked(
   let lastReport = Date.now();
   try {
     let position: GlobalPosition = START_OF_LOG;
-    let next = readPrepared(store, projection, position, batchSize);
+    const schema = registry.schemaName(projection, generation);
+    const reader = { store, pool: context.pool, projection, schema, maxCount: batchSize };
+    let next = readPrepared(reader, position);
     for (;;) {
       if (context.stopped()) throw new Error('runner stopped during rebuild');
       const window = await next;
       if (window.scanned === 0) break;
-      next = readAhead(store, projection, window, batchSize);
+      next = readAhead(reader, window);
       await inTransaction(context.pool, (client) => apply(client, window));
       position = state.position = window.lastPosition;
       if (Date.now() - lastReport > 500) {
@@ -114,7 +116,7 @@ async function rebuildWhileLocked(
     await inTransaction(context.pool, async (client) => {
       await registry.lockRegistryRow(client, projection.name);
       for (;;) {
-        const window = await readPrepared(store, projection, position, batchSize);
+        const window = await readPrepared(reader, position);
         if (window.scanned === 0) break;
         await apply(client, window);
         position = window.lastPosition;
