@@ -55,6 +55,7 @@ async function main(): Promise<void> {
       roles: [...roles],
       port,
       database: config.databaseUrl ? 'DATABASE_URL' : `embedded (${config.dataDir})`,
+      eventStore: config.eventStore.kind,
       kafka: kafka
         ? { brokers: config.kafkaBrokers, topics: [...config.kafkaTopics.keys()] }
         : roles.has('kafka')

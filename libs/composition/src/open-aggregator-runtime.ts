@@ -1,4 +1,9 @@
-import { EventStoreRuntime, openEventStore, ProjectionRunnerOptions } from '@fa/event-store';
+import {
+  EventStoreConfig,
+  EventStoreRuntime,
+  openEventStore,
+  ProjectionRunnerOptions,
+} from '@fa/event-store';
 import type { AppConfig } from '@fa/platform';
 import { logFollowers, LogFollowerOptions } from './log-followers';
 
@@ -8,7 +13,7 @@ import { logFollowers, LogFollowerOptions } from './log-followers';
  * settings; a bare database config (tests, benches) reads them from the environment.
  */
 export function openAggregatorRuntime(
-  config: Pick<AppConfig, 'databaseUrl' | 'dataDir'> & Partial<Pick<AppConfig, 'identity'>>,
+  config: EventStoreConfig & Partial<Pick<AppConfig, 'identity'>>,
   options: ProjectionRunnerOptions & LogFollowerOptions & { poolSize?: number } = {},
 ): Promise<EventStoreRuntime> {
   return openEventStore(

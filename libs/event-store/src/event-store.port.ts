@@ -14,6 +14,8 @@ export interface EventToAppend<Data = unknown, Metadata = unknown> {
   type: string;
   data: Data;
   metadata?: Metadata;
+  /** The record time to keep instead of now: only for copying a log between stores (`event-store copy`). */
+  recordedAt?: Date;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseRoles, parseSeconds, readConfig, readIdentityConfig } from './config';
+import { parseEventStore, parseRoles, parseSeconds, readConfig, readIdentityConfig } from './config';
 
 describe('ROLES', () => {
   it('defaults to every role', () => {
@@ -86,5 +86,31 @@ describe('durations in seconds', () => {
       'SHUTDOWN_TIMEOUT must be a number of seconds, got "20s"',
     );
     expect(() => parseSeconds('QUERY_TIMEOUT', '-1', 1)).toThrow('QUERY_TIMEOUT');
+  });
+});
+
+describe('EVENT_STORE', () => {
+  it('defaults to PostgreSQL', () => {
+    expect(readConfig({}).eventStore).toEqual({ kind: 'postgres' });
+    expect(parseEventStore('postgres', 'esdb://ignored:2113')).toEqual({ kind: 'postgres' });
+  });
+
+  it('selects EventStoreDB with its connection string', () => {
+    expect(
+      readConfig({ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'esdb://esdb:2113?tls=false' }).eventStore,
+    ).toEqual({ kind: 'eventstoredb', url: 'esdb://esdb:2113?tls=false' });
+    expect(parseEventStore('eventstoredb', 'esdb+discover://a:2113,b:2113').kind).toBe('eventstoredb');
+  });
+
+  it('says what is missing or wrong, without echoing a password', () => {
+    expect(() => parseEventStore('eventstoredb', undefined)).toThrow(
+      'EVENT_STORE=eventstoredb needs EVENTSTORE_URL (e.g. esdb://localhost:2113?tls=false)',
+    );
+    expect(() => parseEventStore('kurrent', undefined)).toThrow(
+      'EVENT_STORE: "kurrent" is not one of postgres, eventstoredb',
+    );
+    const wrong = () => parseEventStore('eventstoredb', 'http://admin:secret@esdb:2113');
+    expect(wrong).toThrow('EVENTSTORE_URL must be an EventStoreDB connection string');
+    expect(wrong).not.toThrow(/secret/);
   });
 });

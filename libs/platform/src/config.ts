@@ -22,6 +22,8 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   /** QUERY_TIMEOUT (seconds): PostgreSQL's statement_timeout for each statement of a search or $everything. */
   queryTimeoutMs: number;
+  /** Where the event log lives: PostgreSQL (DATABASE_URL or embedded) or EventStoreDB at EVENTSTORE_URL. */
+  eventStore: EventStoreChoice;
 }
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
@@ -91,6 +93,26 @@ export function readIdentityConfig(env: NodeJS.ProcessEnv = process.env): Identi
   return { model, matchProbability, possibleMatchProbability, survivorship };
 }
 
+export type EventStoreChoice = { kind: 'postgres' } | { kind: 'eventstoredb'; url: string };
+
+/**
+ * EVENT_STORE: "postgres" (default) or "eventstoredb", which needs EVENTSTORE_URL (esdb://host:2113?tls=false,
+ * esdb+discover://… for a cluster). Read models and checkpoints stay in PostgreSQL either way.
+ */
+export function parseEventStore(kind: string | undefined, url: string | undefined): EventStoreChoice {
+  const choice = (kind ?? 'postgres').trim() || 'postgres';
+  if (choice === 'postgres') return { kind: 'postgres' };
+  if (choice !== 'eventstoredb')
+    throw new Error(`EVENT_STORE: ${JSON.stringify(choice)} is not one of postgres, eventstoredb`);
+  if (!url)
+    throw new Error('EVENT_STORE=eventstoredb needs EVENTSTORE_URL (e.g. esdb://localhost:2113?tls=false)');
+  if (!/^esdb(\+discover)?:\/\/[^/?#\s]+/.test(url))
+    throw new Error(
+      `EVENTSTORE_URL must be an EventStoreDB connection string (esdb://host:port?tls=false or esdb+discover://…), got ${JSON.stringify(url.replace(/\/\/[^@/]*@/, '//***@'))}`,
+    );
+  return { kind: 'eventstoredb', url };
+}
+
 export const SERVICE_ROLES = ['api', 'projections', 'kafka'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 
@@ -147,5 +169,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     identity: readIdentityConfig(env),
     shutdownTimeoutMs: parseSeconds('SHUTDOWN_TIMEOUT', env.SHUTDOWN_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT_MS),
     queryTimeoutMs: parseSeconds('QUERY_TIMEOUT', env.QUERY_TIMEOUT, DEFAULT_QUERY_TIMEOUT_MS),
+    eventStore: parseEventStore(env.EVENT_STORE, env.EVENTSTORE_URL),
   };
 }

@@ -140,7 +140,7 @@ export class PostgresEventStore implements EventStore {
     );
     const existingKeys = new Set(existing.rows.map((r) => `${r.stream_id}\u0000${r.event_id}`));
 
-    const rows: { s: string; r: number; i: string; t: string; d: unknown; m: unknown }[] = [];
+    const rows: { s: string; r: number; i: string; t: string; d: unknown; m: unknown; a?: Date }[] = [];
     const results: AppendResult[] = [];
     for (const request of requests) {
       const current = revisions.get(request.streamId) ?? -1;
@@ -171,17 +171,23 @@ export class PostgresEventStore implements EventStore {
           t: event.type,
           d: event.data,
           m: event.metadata ?? {},
+          a: event.recordedAt,
         });
       }
       revisions.set(request.streamId, revision);
       results.push({ streamId: request.streamId, nextExpectedRevision: revision, written: fresh.length });
     }
     if (rows.length > 0) {
+      // Only a copied log gives record times; every other append takes the column's default (now). One COPY
+      // keeps global positions in revision order, so a batch gives record times for all its events or none.
+      const kept = rows.filter((e) => e.a).length;
+      if (kept > 0 && kept < rows.length)
+        throw new Error('appendMany: give recordedAt for every event of a batch or for none');
       await copyInto(
         client,
         'events',
-        'stream_id, stream_revision, event_id, type, data, metadata',
-        copyText(rows.map((e) => [e.s, e.r, e.i, e.t, e.d, e.m])),
+        `stream_id, stream_revision, event_id, type, data, metadata${kept ? ', recorded_at' : ''}`,
+        copyText(rows.map((e) => [e.s, e.r, e.i, e.t, e.d, e.m, ...(kept ? [e.a] : [])])),
       );
       // Delivered at commit: projection loops wake at once instead of polling an idle log.
       await client.query('SELECT pg_notify($1, $2)', [EVENTS_APPENDED_CHANNEL, '']);

@@ -79,6 +79,17 @@ export function describeEventStoreContract(
       expect(await store.readStream(stream())).toEqual([]);
     });
 
+    it('keeps the record time a copied event brings, and its metadata as given', async () => {
+      const id = stream();
+      const recordedAt = new Date('2020-02-03T04:05:06.789Z');
+      await store.append(id, [{ ...event('Copied'), recordedAt }], 'no_stream');
+      await store.append(id, [event('Fresh')], 0);
+      const [copied, fresh] = await store.readStream(id);
+      expect(copied.recordedAt).toEqual(recordedAt);
+      expect(copied.metadata).toEqual({ by: 'contract' });
+      expect(Math.abs(fresh.recordedAt.getTime() - Date.now())).toBeLessThan(60_000);
+    });
+
     it('enforces every kind of expected revision with a typed error', async () => {
       const id = stream();
       await expect(store.append(id, [event()], 'stream_exists')).rejects.toBeInstanceOf(
