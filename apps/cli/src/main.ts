@@ -15,6 +15,7 @@ import { lineageJsonOf, ResourceLineageQuery } from '@fa/fhir-store';
 import { FileIngestionService, publishFiles, SOURCE_NAME_PATTERN } from '@fa/ingestion';
 import { readConfig, sqlStateOf } from '@fa/platform';
 import { CliModule } from './cli.module';
+import { eventStoreCommand } from './event-store-copy.command';
 
 async function withContext<T>(
   fn: (runtime: EventStoreRuntime, context: INestApplicationContext) => Promise<T>,
@@ -256,6 +257,8 @@ views
       }
     });
   });
+
+program.addCommand(eventStoreCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);

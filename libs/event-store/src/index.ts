@@ -6,3 +6,6 @@ export type { RebuildState } from './projections/projection-registry';
 export * from './event-store.module';
 export * from './open-event-store';
 export * from './eventstoredb/eventstoredb-event-store';
+export * from './copy/copy-event-log';
+export * from './copy/log-digest';
+export * from './copy/event-store-endpoint';
