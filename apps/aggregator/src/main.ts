@@ -8,6 +8,7 @@ import { ResourceHistoryQuery } from '@fa/fhir-store';
 import { aggregateIdOf, FileIngestionService } from '@fa/ingestion';
 import { createLogger, readConfig, shutdownWithDeadline } from '@fa/platform';
 import { createAggregatorApp } from './app.factory';
+import { startHealthServer } from './http/health/health-server';
 
 const log = createLogger('aggregator');
 const SAMPLE_DIR = path.resolve(__dirname, '../../../test/fixtures');
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
     : undefined;
   // Handled from here on, whatever stage start-up is at: one shutdown path, always ending within
   // SHUTDOWN_TIMEOUT (a broker that cannot be reached would otherwise keep the group leave retrying).
+  let health: Awaited<ReturnType<typeof startHealthServer>> | undefined;
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
         // First: stop consuming. Offsets are committed only after their events are durably appended.
         { name: 'kafka', run: async () => kafka?.stop() },
         { name: 'http', run: () => app.close() },
+        { name: 'health', run: async () => void health?.close() },
         { name: 'database', run: () => runtime.close() },
       ],
     });
@@ -46,6 +49,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   if (roles.has('api')) await app.listen(config.port);
   else await app.init();
+  health =
+    !roles.has('api') && config.healthPort !== undefined
+      ? await startHealthServer(runtime.database.pool, config.healthPort)
+      : undefined;
   if (roles.has('projections')) await runtime.runner.start();
   collectDefaultMetrics();
   await kafka?.start();
@@ -54,6 +61,7 @@ async function main(): Promise<void> {
     {
       roles: [...roles],
       port,
+      healthPort: health ? config.healthPort : undefined,
       database: config.databaseUrl ? 'DATABASE_URL' : `embedded (${config.dataDir})`,
       eventStore: config.eventStore.kind,
       kafka: kafka

@@ -114,3 +114,11 @@ describe('EVENT_STORE', () => {
     expect(wrong).not.toThrow(/secret/);
   });
 });
+
+describe('HEALTH_PORT', () => {
+  it('is off by default and must be a TCP port', () => {
+    expect(readConfig({}).healthPort).toBeUndefined();
+    expect(readConfig({ HEALTH_PORT: '9464' }).healthPort).toBe(9464);
+    expect(() => readConfig({ HEALTH_PORT: 'http' })).toThrow('HEALTH_PORT must be a TCP port, got http');
+  });
+});

@@ -22,6 +22,8 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   /** QUERY_TIMEOUT (seconds): PostgreSQL's statement_timeout for each statement of a search or $everything. */
   queryTimeoutMs: number;
+  /** A process without the api role serves /health, /ready and /metrics here (HEALTH_PORT; off when unset). */
+  healthPort?: number;
   /** Where the event log lives: PostgreSQL (DATABASE_URL or embedded) or EventStoreDB at EVENTSTORE_URL. */
   eventStore: EventStoreChoice;
 }
@@ -152,8 +154,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`PORT must be a TCP port, got ${env.PORT}`);
+  const healthPort = env.HEALTH_PORT ? Number(env.HEALTH_PORT) : undefined;
+  if (healthPort !== undefined && (!Number.isInteger(healthPort) || healthPort < 1 || healthPort > 65535))
+    throw new Error(`HEALTH_PORT must be a TCP port, got ${env.HEALTH_PORT}`);
   return {
     databaseUrl: env.DATABASE_URL || undefined,
+    healthPort,
     dataDir: path.resolve(env.DATA_DIR ?? '.data'),
     port,
     logLevel: env.LOG_LEVEL ?? 'info',

@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { PG_POOL } from '@fa/platform';
+import { databaseReady } from './health-server';
 
 @Controller()
 export class HealthController {
@@ -15,11 +16,7 @@ export class HealthController {
   /** Readiness: the database answers. */
   @Get('ready')
   async ready(): Promise<{ status: string }> {
-    try {
-      await this.pool.query('SELECT 1');
-      return { status: 'ready' };
-    } catch {
-      throw new ServiceUnavailableException('database unreachable');
-    }
+    if (await databaseReady(this.pool)) return { status: 'ready' };
+    throw new ServiceUnavailableException('database unreachable');
   }
 }
