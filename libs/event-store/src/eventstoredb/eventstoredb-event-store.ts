@@ -3,7 +3,7 @@ import {
   END,
   EventStoreDBClient,
   FORWARDS,
-  jsonEvent,
+  binaryEvent,
   ReadPosition,
   ResolvedEvent,
   START,
@@ -28,6 +28,8 @@ import {
 import { AppendWaker } from './append-waker';
 import {
   comparePositions,
+  decodeData,
+  encodeData,
   expectationHolds,
   formatPosition,
   isSystemEvent,
@@ -116,10 +118,10 @@ export class EventStoreDbEventStore implements EventStore {
         const result = await this.client.appendToStream(
           request.streamId,
           fresh.map((e) =>
-            jsonEvent({
+            binaryEvent({
               id: e.id,
               type: e.type,
-              data: e.data as never,
+              data: encodeData(e.data),
               metadata: withRecordedAt(e.metadata, e.recordedAt) as never,
             }),
           ),
@@ -287,7 +289,7 @@ function toRecordedEvent(resolved: ResolvedEvent): RecordedEvent | undefined {
   return {
     id: recorded.id,
     type: recorded.type,
-    data: recorded.data,
+    data: decodeData(recorded.data),
     metadata,
     streamId: recorded.streamId,
     streamRevision: Number(recorded.revision),

@@ -1,7 +1,10 @@
 import { ANY, NO_STREAM, STREAM_EXISTS } from '@eventstore/db-client';
+import { parseFhirJson, stringifyFhirJson } from '@fa/fhir';
 import { START_OF_LOG } from '../event-store.port';
 import {
   comparePositions,
+  decodeData,
+  encodeData,
   expectationHolds,
   formatPosition,
   isSystemEvent,
@@ -103,5 +106,20 @@ describe('EventStoreDB record time of copied events', () => {
     expect(splitRecordedAt({ a: 1 }, created)).toEqual({ metadata: { a: 1 }, recordedAt: created });
     expect(splitRecordedAt(undefined, created)).toEqual({ metadata: {}, recordedAt: created });
     expect(() => withRecordedAt('text', created)).toThrow('needs object metadata');
+  });
+});
+
+describe('EventStoreDB event data', () => {
+  it('keeps decimals as written through the bytes it stores', () => {
+    const data = parseFhirJson('{"valueQuantity":{"value":1.50,"unit":"mg"},"n":[0.10,3]}');
+    const bytes = encodeData(data);
+    expect(Buffer.from(bytes).toString('utf8')).toBe(
+      '{"valueQuantity":{"value":1.50,"unit":"mg"},"n":[0.10,3]}',
+    );
+    expect(stringifyFhirJson(decodeData(bytes))).toBe(stringifyFhirJson(data));
+  });
+
+  it('takes a JSON event written by another tool as the client parsed it', () => {
+    expect(decodeData({ a: 1 })).toEqual({ a: 1 });
   });
 });

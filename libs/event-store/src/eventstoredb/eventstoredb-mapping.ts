@@ -1,5 +1,6 @@
 import { ANY, NO_STREAM, STREAM_EXISTS } from '@eventstore/db-client';
 import type { AppendExpectedRevision, Position } from '@eventstore/db-client';
+import { parseFhirJson, stringifyFhirJson } from '@fa/fhir';
 import { ExpectedRevision, GlobalPosition, START_OF_LOG } from '../event-store.port';
 
 /**
@@ -86,4 +87,17 @@ export function splitRecordedAt(metadata: unknown, created: Date): { metadata: u
   const { [RECORDED_AT_KEY]: recordedAt, ...rest } = metadata as Record<string, unknown>;
   const date = new Date(String(recordedAt));
   return { metadata: rest, recordedAt: Number.isNaN(date.getTime()) ? created : date };
+}
+
+/**
+ * Event data as JSON text written by stringifyFhirJson, so decimals keep their written form (`1.50`), which the
+ * client's jsonEvent (JSON.stringify) would turn into doubles. EventStoreDB stores it as a binary event.
+ */
+export function encodeData(data: unknown): Uint8Array {
+  return Buffer.from(stringifyFhirJson(data), 'utf8');
+}
+
+/** Our binary events are FHIR JSON text; a JSON event written by another tool comes parsed already. */
+export function decodeData(data: unknown): unknown {
+  return data instanceof Uint8Array ? parseFhirJson(Buffer.from(data).toString('utf8')) : data;
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { canonicalJson, parseFhirJson, stringifyFhirJson } from '@fa/fhir';
 import { EventStore, RecordedEvent, START_OF_LOG, WrongExpectedRevisionError } from '../event-store.port';
 
 export interface EventStoreContractHarness {
@@ -88,6 +89,16 @@ export function describeEventStoreContract(
       expect(copied.recordedAt).toEqual(recordedAt);
       expect(copied.metadata).toEqual({ by: 'contract' });
       expect(Math.abs(fresh.recordedAt.getTime() - Date.now())).toBeLessThan(60_000);
+    });
+
+    it('keeps decimals in event data as written', async () => {
+      const id = stream();
+      // Keys in canonical order: a store may reorder them (jsonb does), never rewrite a number.
+      const text = '{"list":[0.10,2],"valueQuantity":{"value":1.50}}';
+      await store.append(id, [{ ...event('Decimal'), data: parseFhirJson(text) }]);
+      const [read] = await store.readStream(id);
+      expect(canonicalJson(read.data)).toBe(text);
+      expect(stringifyFhirJson(read.data)).toContain('1.50');
     });
 
     it('enforces every kind of expected revision with a typed error', async () => {
