@@ -26,7 +26,8 @@ async function main(): Promise<void> {
     : undefined;
   // Handled from here on, whatever stage start-up is at: one shutdown path, always ending within
   // SHUTDOWN_TIMEOUT (a broker that cannot be reached would otherwise keep the group leave retrying).
-  let health: Awaited<ReturnType<typeof startHealthServer>> | undefined;
+  // Set once started; the shutdown path (registered first) closes it.
+  const started: { health?: Awaited<ReturnType<typeof startHealthServer>> } = {};
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
         // First: stop consuming. Offsets are committed only after their events are durably appended.
         { name: 'kafka', run: async () => kafka?.stop() },
         { name: 'http', run: () => app.close() },
-        { name: 'health', run: async () => void health?.close() },
+        { name: 'health', run: async () => void started.health?.close() },
         { name: 'database', run: () => runtime.close() },
       ],
     });
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   if (roles.has('api')) await app.listen(config.port);
   else await app.init();
-  health =
+  started.health =
     !roles.has('api') && config.healthPort !== undefined
       ? await startHealthServer(runtime.database.pool, config.healthPort)
       : undefined;
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
     {
       roles: [...roles],
       port,
-      healthPort: health ? config.healthPort : undefined,
+      healthPort: started.health ? config.healthPort : undefined,
       database: config.databaseUrl ? 'DATABASE_URL' : `embedded (${config.dataDir})`,
       eventStore: config.eventStore.kind,
       kafka: kafka
