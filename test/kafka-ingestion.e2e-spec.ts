@@ -196,7 +196,24 @@ describe('Kafka ingestion against a real Kafka-protocol broker', () => {
     });
     try {
       await harness.startKafkaConsumer('consumer-a');
-      await harness.startKafkaConsumer('consumer-b');
+      // Publish once the group has settled with both members holding partitions. With librdkafka's mock
+      // cluster a member that joins during a rebalance is sometimes left with no partitions until it rejoins
+      // (seen in about half the runs on a loaded machine), so a member still empty after 20 s rejoins.
+      let b = await harness.startKafkaConsumer('consumer-b');
+      const held = () =>
+        harness.kafkaConsumers.map((c) => Object.values(c.assignedPartitions()).flat().length);
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const settled = await eventually(
+          () => Promise.resolve(held()),
+          (n) => n.every((x) => x > 0),
+          20_000,
+        );
+        if (settled.every((x) => x > 0)) break;
+        await b.stop();
+        harness.kafkaConsumers.splice(harness.kafkaConsumers.indexOf(b), 1);
+        b = await harness.startKafkaConsumer('consumer-b');
+      }
+      expect(held().map((n) => n > 0)).toEqual([true, true]);
       await publishFiles({
         brokers: kafkaMock.brokers,
         topic: 'split',

@@ -53,6 +53,7 @@ export class KafkaIngestionConsumer {
   private readonly coalescer: AppendCoalescer;
   private consumer?: Consumer;
   private producer?: Producer;
+  private assignment: Record<string, number[]> = {};
 
   constructor(
     private readonly commandBus: CommandBus,
@@ -81,6 +82,14 @@ export class KafkaIngestionConsumer {
       sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: 3_000,
     });
+    // Each (re)join of the group says which partitions this member now holds.
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.assignment = payload.memberAssignment;
+      this.options.logger?.info(
+        { groupId: this.options.groupId, partitions: Object.values(this.assignment).flat().length },
+        'kafka group joined',
+      );
+    });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...this.options.topics.keys()], fromBeginning: true });
     await this.consumer.run({
@@ -94,6 +103,11 @@ export class KafkaIngestionConsumer {
       { topics: [...this.options.topics.keys()], groupId: this.options.groupId },
       'kafka ingestion started',
     );
+  }
+
+  /** The partitions this member was given at its last join of the group, by topic. */
+  assignedPartitions(): Record<string, number[]> {
+    return this.assignment;
   }
 
   /** Finishes the chunk in flight (its offsets are committed) and leaves the group. */
