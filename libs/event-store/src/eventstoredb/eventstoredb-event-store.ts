@@ -40,6 +40,7 @@ import {
   toEventStoreDbRevision,
   withRecordedAt,
 } from './eventstoredb-mapping';
+import { assertDistinctStreams } from '../append-requests';
 
 /** How many of a stream's newest events beyond the batch's own size are searched for ids already written. */
 const DEDUPLICATION_MARGIN = 32;
@@ -83,11 +84,7 @@ export class EventStoreDbEventStore implements EventStore {
    */
   async appendMany(requests: AppendRequest[], _options: AppendOptions = {}): Promise<AppendResult[]> {
     if (requests.length === 0) return [];
-    const seen = new Set<string>();
-    for (const request of requests) {
-      if (seen.has(request.streamId)) throw new Error(`appendMany: stream ${request.streamId} appears twice`);
-      seen.add(request.streamId);
-    }
+    assertDistinctStreams(requests);
     const states = await Promise.all(
       requests.map((r) => this.streamState(r.streamId, r.events.length + DEDUPLICATION_MARGIN)),
     );

@@ -18,6 +18,7 @@ import {
 import { AppendListener } from './append-listener';
 import { EVENTS_APPENDED_CHANNEL, migrateEventStore } from './event-store-schema';
 import { comparePositions, formatPosition, parsePosition } from './positions';
+import { assertDistinctStreams } from '../append-requests';
 
 // Queries select transaction_id::text AS transaction_id, so ORDER BY must name events.transaction_id: a bare
 // name would sort by the text output column ("1000" < "999") and could not use the index.
@@ -91,11 +92,7 @@ export class PostgresEventStore implements EventStore {
 
   async appendMany(requests: AppendRequest[], options: AppendOptions = {}): Promise<AppendResult[]> {
     if (requests.length === 0) return [];
-    const seen = new Set<string>();
-    for (const request of requests) {
-      if (seen.has(request.streamId)) throw new Error(`appendMany: stream ${request.streamId} appears twice`);
-      seen.add(request.streamId);
-    }
+    assertDistinctStreams(requests);
     // A process manager's decisions commit with its own state and checkpoint, in its transaction.
     if (options.within) return this.appendInTransaction(options.within, requests);
     // A deadlock can only come from callers holding other locks; retry it a few times, never a real conflict.

@@ -1,6 +1,6 @@
-import { DecidedIdentityEvent, decisionIds, unlinked } from './decided-identity-event';
+import { DecidedIdentityEvent, decisionIds, newGoldenPatient, unlinked } from './decided-identity-event';
 import { mergeGoldenPatients } from './golden-merge';
-import { DecidedBy, GOLDEN_PATIENT_CREATED, LINK_REVIEW_REQUESTED, PATIENT_LINKED } from './identity-events';
+import { DecidedBy, LINK_REVIEW_REQUESTED, PATIENT_LINKED } from './identity-events';
 import type { SourcePatientState } from './identity-state';
 import { decideLink, ScoredGolden } from './link-decision';
 
@@ -70,30 +70,8 @@ export function decideMatching(state: MatchingState, command: MatchingCommand): 
     );
   }
   if (decision.kind === 'create-golden') {
-    const goldenId = id('golden');
-    events.push(
-      {
-        id: id('golden-created'),
-        streamGoldenId: goldenId,
-        type: GOLDEN_PATIENT_CREATED,
-        data: { goldenId, firstSourcePatientId: sourcePatientId, decidedBy },
-      },
-      {
-        id: id('link'),
-        streamGoldenId: goldenId,
-        type: PATIENT_LINKED,
-        data: {
-          goldenId,
-          sourcePatientId,
-          source: command.source,
-          matchResult: 'MATCH',
-          manual: false,
-          rule: 'new-golden',
-          decidedBy,
-          causationId,
-        },
-      },
-    );
+    const link = { source: command.source, manual: false, rule: 'new-golden' as const, causationId };
+    events.push(...newGoldenPatient(id, sourcePatientId, decidedBy, link).events);
     return events;
   }
   const into = decision.goldenId;

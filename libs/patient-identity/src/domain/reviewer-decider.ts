@@ -1,7 +1,7 @@
-import { DecidedIdentityEvent, decisionIds, unlinked } from './decided-identity-event';
+import { DecidedIdentityEvent, decisionIds, newGoldenPatient, unlinked } from './decided-identity-event';
 import { mergeGoldenPatients } from './golden-merge';
 import { IdentityCommandRejected } from './identity-command.errors';
-import { DecidedBy, GOLDEN_PATIENT_CREATED, LINK_REVIEW_RESOLVED, PATIENT_LINKED } from './identity-events';
+import { DecidedBy, LINK_REVIEW_RESOLVED, PATIENT_LINKED } from './identity-events';
 import type { GoldenPatientState } from './identity-state';
 
 /** Reviewers' commands ($mdm-update-link, $mdm-merge-golden-resources), decided on the golden patients' streams. */
@@ -66,29 +66,15 @@ export function decideUpdateLink(
     });
     goldenId = golden.goldenId;
   } else if (current.goldenId === golden.goldenId) {
-    goldenId = id('golden');
+    const own = newGoldenPatient(id, sourcePatientId, decidedBy, {
+      source: member.source,
+      manual: true,
+      rule: 'reviewer-no-match',
+    });
+    goldenId = own.goldenId;
     events.push(
       unlinked(id('unlink'), golden.goldenId, sourcePatientId, 'reviewer-no-match', decidedBy),
-      {
-        id: id('golden-created'),
-        streamGoldenId: goldenId,
-        type: GOLDEN_PATIENT_CREATED,
-        data: { goldenId, firstSourcePatientId: sourcePatientId, decidedBy },
-      },
-      {
-        id: id('link'),
-        streamGoldenId: goldenId,
-        type: PATIENT_LINKED,
-        data: {
-          sourcePatientId,
-          decidedBy,
-          goldenId,
-          source: member.source,
-          matchResult: 'MATCH',
-          manual: true,
-          rule: 'reviewer-no-match',
-        },
-      },
+      ...own.events,
     );
   }
   events.push({
