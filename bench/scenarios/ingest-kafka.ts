@@ -1,12 +1,11 @@
-import { CommandBus } from '@nestjs/cqrs';
 import { EventStoreRuntime, START_OF_LOG } from '@fa/event-store';
 import { FHIR_STORE_PROJECTION } from '@fa/fhir-store';
-import { kafkaIngestionFor } from '@fa/composition';
 import { isResourceVersionRecorded, publishFiles } from '@fa/ingestion';
 import { startKafkaMock } from '@fa/testkit';
 import { createAggregatorApp } from '../../apps/aggregator/src';
 import { Dataset, freshDatabase, openRuntime } from '../support/datasets';
 import { startConsumerProcess } from '../support/processes';
+import { benchKafkaConsumer } from '../support/load';
 import { percentile, record, round } from '../support/results';
 
 /**
@@ -22,17 +21,7 @@ export async function ingestKafka(serverUrl: string, data: Dataset, ceilingRate:
   await runtime.runner.start();
   const consumer = split
     ? await startConsumerProcess(url, kafka.brokers)
-    : kafkaIngestionFor(
-        app.get(CommandBus),
-        {
-          kafkaBrokers: kafka.brokers,
-          kafkaGroupId: 'bench',
-          kafkaTopics: new Map([['bench', 'bench']]),
-          kafkaMaxMessageBytes: 16 * 1024 * 1024,
-          kafkaSessionTimeoutMs: 30_000,
-        },
-        { ingestionInstance: 'bench' },
-      )!;
+    : benchKafkaConsumer(app, kafka.brokers, 'bench', 'bench');
   await consumer.start();
   let peakRss = 0;
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);

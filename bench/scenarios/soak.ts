@@ -1,12 +1,11 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { CommandBus } from '@nestjs/cqrs';
 import { Kafka, logLevel } from 'kafkajs';
-import { kafkaIngestionFor } from '@fa/composition';
 import { aggregateIdOf, FileIngestionService } from '@fa/ingestion';
 import { startKafkaMock } from '@fa/testkit';
 import { createAggregatorApp } from '../../apps/aggregator/src';
 import { freshDatabase, openRuntime } from '../support/datasets';
+import { benchKafkaConsumer, originOf } from '../support/load';
 import { percentile, record } from '../support/results';
 
 export interface SoakOptions {
@@ -30,20 +29,8 @@ export async function soak(serverUrl: string, fixtureDir: string, options: SoakO
   const app = await createAggregatorApp(runtime);
   await app.init();
   await runtime.runner.start();
-  const server = app.getHttpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  const consumer = kafkaIngestionFor(
-    app.get(CommandBus),
-    {
-      kafkaBrokers: kafkaMock.brokers,
-      kafkaGroupId: 'soak',
-      kafkaTopics: new Map([['soak', 'soak-kafka']]),
-      kafkaMaxMessageBytes: 16 * 1024 * 1024,
-      kafkaSessionTimeoutMs: 30_000,
-    },
-    { ingestionInstance: 'soak' },
-  )!;
+  const base = await originOf(app);
+  const consumer = benchKafkaConsumer(app, kafkaMock.brokers, 'soak', 'soak-kafka');
   await consumer.start();
   const kafka = new Kafka({ clientId: 'soak', brokers: kafkaMock.brokers, logLevel: logLevel.NOTHING });
   const producer = kafka.producer();

@@ -1,6 +1,8 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { INestApplication } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { kafkaIngestionFor } from '@fa/composition';
 import type { EventStoreRuntime } from '@fa/event-store';
 
 /** Load against the service over real HTTP, from a thread of its own, and what the answers hold. */
@@ -71,4 +73,19 @@ export async function answerSize(origin: string, url: string): Promise<{ entries
   const bundle = (await response.json()) as { entry?: unknown[]; total?: number };
   if (response.status !== 200) throw new Error(`${url}: ${response.status} ${JSON.stringify(bundle)}`);
   return { entries: bundle.entry?.length ?? 0, total: bundle.total };
+}
+
+/** A Kafka consumer of the service in this process, on one topic mapped to one source (the bench's defaults). */
+export function benchKafkaConsumer(app: INestApplication, brokers: string[], topic: string, source: string) {
+  return kafkaIngestionFor(
+    app.get(CommandBus),
+    {
+      kafkaBrokers: brokers,
+      kafkaGroupId: topic,
+      kafkaTopics: new Map([[topic, source]]),
+      kafkaMaxMessageBytes: 16 * 1024 * 1024,
+      kafkaSessionTimeoutMs: 30_000,
+    },
+    { ingestionInstance: topic },
+  )!;
 }

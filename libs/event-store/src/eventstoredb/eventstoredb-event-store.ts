@@ -30,7 +30,6 @@ import {
   comparePositions,
   decodeData,
   encodeData,
-  expectationHolds,
   formatPosition,
   isSystemEvent,
   logOrderOf,
@@ -40,7 +39,7 @@ import {
   toEventStoreDbRevision,
   withRecordedAt,
 } from './eventstoredb-mapping';
-import { assertDistinctStreams } from '../append-requests';
+import { assertDistinctStreams, expectationHolds } from '../append-requests';
 
 /** How many of a stream's newest events beyond the batch's own size are searched for ids already written. */
 const DEDUPLICATION_MARGIN = 32;

@@ -5,7 +5,6 @@ import {
   comparePositions,
   decodeData,
   encodeData,
-  expectationHolds,
   formatPosition,
   isSystemEvent,
   logOrderOf,
@@ -15,6 +14,7 @@ import {
   toEventStoreDbRevision,
   withRecordedAt,
 } from './eventstoredb-mapping';
+import { expectationHolds } from '../append-requests';
 
 describe('EventStoreDB positions', () => {
   const max = 2n ** 64n - 1n;

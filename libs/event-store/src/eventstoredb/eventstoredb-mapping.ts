@@ -49,12 +49,6 @@ export function toEventStoreDbRevision(expected: ExpectedRevision): AppendExpect
 }
 
 /** The same rule as the PostgreSQL adapter applies, checked before anything of a batch is written. */
-export function expectationHolds(expected: ExpectedRevision, actual: number): boolean {
-  if (expected === 'any') return true;
-  if (expected === 'no_stream') return actual === -1;
-  if (expected === 'stream_exists') return actual >= 0;
-  return expected === actual;
-}
 
 /** A regular expression matching stream ids that start with one of the prefixes, each taken literally. */
 export function streamPrefixRegex(prefixes: readonly string[]): string {

@@ -18,7 +18,7 @@ import {
 import { AppendListener } from './append-listener';
 import { EVENTS_APPENDED_CHANNEL, migrateEventStore } from './event-store-schema';
 import { comparePositions, formatPosition, parsePosition } from './positions';
-import { assertDistinctStreams } from '../append-requests';
+import { assertDistinctStreams, expectationHolds } from '../append-requests';
 
 // Queries select transaction_id::text AS transaction_id, so ORDER BY must name events.transaction_id: a bare
 // name would sort by the text output column ("1000" < "999") and could not use the index.
@@ -56,13 +56,6 @@ function toRecordedEvent(row: EventRow): RecordedEvent {
     logOrder: [row.transaction_id, row.global_position],
     recordedAt: row.recorded_at,
   };
-}
-
-function expectationHolds(expected: ExpectedRevision, actual: number): boolean {
-  if (expected === 'any') return true;
-  if (expected === 'no_stream') return actual === -1;
-  if (expected === 'stream_exists') return actual >= 0;
-  return expected === actual;
 }
 
 /**
