@@ -10,7 +10,12 @@ import { RegisterViewCommand, ViewDefinitionError } from '@fa/analytics';
 import { openAggregatorRuntime } from '@fa/composition';
 import type { EventStoreRuntime } from '@fa/event-store';
 import { parseReference } from '@fa/fhir';
-import { FitIdentityModelQuery } from '@fa/patient-identity';
+import {
+  FitIdentityModelQuery,
+  formatLevelWeights,
+  identityModelVersion,
+  levelWeightsOf,
+} from '@fa/patient-identity';
 import { lineageJsonOf, ResourceLineageQuery } from '@fa/fhir-store';
 import { FileIngestionService, publishFiles, SOURCE_NAME_PATTERN } from '@fa/ingestion';
 import { readConfig, sqlStateOf } from '@fa/platform';
@@ -224,8 +229,14 @@ program
       if (fit.status !== 'fitted') throw new InvalidArgumentError(fit.reason);
       await fs.writeFile(options.out, JSON.stringify(fit.parameters, null, 2) + '\n');
       process.stdout.write(
-        `fitted on ${fit.patients} patients (${fit.blockedPairs} blocked pairs, ~${Math.round(fit.expectedMatches)} matches among them, EM ${fit.converged ? 'converged' : 'stopped'} after ${fit.iterations} iterations); wrote ${options.out}\n`,
+        `fitted on ${fit.patients} patients (${fit.blockedPairs} blocked pairs, ~${Math.round(fit.expectedMatches)} matches expected, EM ${fit.converged ? 'converged' : 'stopped'}); model ${identityModelVersion(fit.parameters)}; wrote ${options.out}\n`,
       );
+      for (const session of fit.sessions) {
+        process.stdout.write(
+          `EM session ${session.name}: ${session.pairs} pairs, ~${Math.round(session.expectedMatches)} matches\n`,
+        );
+      }
+      process.stdout.write(formatLevelWeights(levelWeightsOf(fit.parameters)));
     });
   });
 

@@ -52,5 +52,18 @@ function modelParameters(value: unknown): FellegiSunterParameters {
       field.u.length === field.levels.length;
     if (!ok) throw new Error(`field ${JSON.stringify(field?.field)} needs levels with one m and one u each`);
   }
+  const frequencies = model.termFrequencies;
+  if (frequencies !== undefined) {
+    const probability = (n: unknown) => typeof n === 'number' && n > 0 && n <= 1;
+    for (const [field, table] of Object.entries(frequencies ?? {})) {
+      const ok =
+        probability(table?.minimum) &&
+        typeof table.values === 'object' &&
+        table.values !== null &&
+        Object.values(table.values).every(probability);
+      if (!ok)
+        throw new Error(`termFrequencies.${field} needs a minimum and values that are frequencies in (0, 1]`);
+    }
+  }
   return model as FellegiSunterParameters;
 }

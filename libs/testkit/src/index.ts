@@ -10,3 +10,4 @@ export * from './tcp-proxy';
 export * from './test-database';
 export * from './record-linkage/pairwise-evaluation';
 export * from './record-linkage/record-linkage-datasets';
+export * from './record-linkage/synthetic-households';

@@ -21,7 +21,7 @@ describe('scoreCandidates (the real model, as the processor scores)', () => {
   it('scores each golden patient by its best-agreeing member, and explains the score', () => {
     const scored = scoreCandidates(matcher, features(harley), [
       candidate('g1', 'r1', { ...harley, given: 'mitchell', birthDate: '1956-04-09' }),
-      candidate('g2', 'r2', { ...harley, city: 'granville', postalCode: '9999' }),
+      candidate('g2', 'r2', { ...harley, family: 'mason', city: 'granville', postalCode: '9999' }),
       candidate('g2', 'r3', harley),
     ]);
     const g2 = scored.find((s) => s.goldenId === 'g2')!;
@@ -48,10 +48,10 @@ describe('scoreCandidates (the real model, as the processor scores)', () => {
       candidate('g1', 'r1', { given: 'kirra', family: 'menzies' }),
     ]);
     expect(none.result).toBe('NO_MATCH');
-    expect(none.explanation.comparisons.find((c) => c.field === 'family_name')?.level).toBe('different');
+    expect(none.explanation.comparisons.find((c) => c.field === 'household')?.level).toBe('different');
   });
 
-  it('a record holding what two golden patients each hold alone MATCHes both, and the decider merges them', () => {
+  it('a record holding what two golden patients each hold alone MATCHes both; as they disagree, the decider asks a person instead of merging', () => {
     const partA = {
       given: 'harley',
       family: 'mccarthy',
@@ -65,6 +65,7 @@ describe('scoreCandidates (the real model, as the processor scores)', () => {
       birthDate: '1908-04-19',
       postalCode: '3165',
       line: ['177 pridham street'],
+      email: 'harley@example.org',
     };
     const a = candidate('ga', 'a', { ...partA, birthDate: '1980-01-01' });
     const b = candidate('gb', 'b', { ...partB, given: 'kayla' });
@@ -79,6 +80,11 @@ describe('scoreCandidates (the real model, as the processor scores)', () => {
       {
         sourcePatient: () => undefined,
         membersOf: (goldenId) => members.filter((m) => m.goldenId === goldenId),
+        conflictsBetween: (x, y) =>
+          matcher.conflicts(x === 'a' ? a.features : b.features, y === 'a' ? a.features : b.features, [
+            'given_name',
+            'birth_date',
+          ]),
       },
       {
         kind: 'match-source-patient',
@@ -89,6 +95,10 @@ describe('scoreCandidates (the real model, as the processor scores)', () => {
         decidedBy: { kind: 'matcher', version: matcher.version },
       },
     );
-    expect(events.map((e) => e.type)).toContain('GoldenPatientsMerged');
+    expect(matcher.conflicts(a.features, b.features, ['given_name', 'birth_date'])).toEqual([
+      'given_name',
+      'birth_date',
+    ]);
+    expect(events.map((e) => e.type)).toEqual(['PatientLinked', 'LinkReviewRequested']);
   });
 });

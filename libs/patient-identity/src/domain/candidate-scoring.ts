@@ -6,11 +6,17 @@ export interface MatchCandidate {
   readonly sourcePatientId: string;
   readonly goldenId: string;
   readonly features: unknown;
+  /** Linked only as a POSSIBLE_MATCH: agreeing with it makes at most a possible match with its golden patient. */
+  readonly provisional?: boolean;
 }
+
+const RANK = { MATCH: 2, POSSIBLE_MATCH: 1, NO_MATCH: 0 } as const;
 
 /**
  * Each candidate golden patient scored by its best-agreeing member (its members are variants of one person,
- * and the closest variant is the fairest comparison), in the order the candidates were first seen.
+ * and the closest variant is the fairest comparison), in the order the candidates were first seen. A member
+ * linked provisionally (awaiting review) is not yet known to be that person: matching it is a possible match
+ * of its golden patient at most, so a twin's provisional link never carries the other twin's records in.
  */
 export function scoreCandidates(
   matcher: IdentityMatcher,
@@ -23,12 +29,18 @@ export function scoreCandidates(
       ...matcher.compare(features, candidate.features),
       comparedWith: candidate.sourcePatientId,
     };
+    const classified = matcher.classify(explanation);
+    const result = candidate.provisional && classified === 'MATCH' ? 'POSSIBLE_MATCH' : classified;
     const existing = byGolden.get(candidate.goldenId);
     if (existing) existing.otherMembers++;
-    if (!existing || explanation.weight > existing.explanation.weight) {
+    const better =
+      !existing ||
+      RANK[result] > RANK[existing.result] ||
+      (RANK[result] === RANK[existing.result] && explanation.weight > existing.explanation.weight);
+    if (better) {
       byGolden.set(candidate.goldenId, {
         goldenId: candidate.goldenId,
-        result: matcher.classify(explanation),
+        result,
         explanation,
         otherMembers: existing?.otherMembers ?? 1,
       });

@@ -15,6 +15,11 @@ import {
   validateThresholds,
 } from './matching';
 
+/** A model's version: the SHA-256 of its canonical JSON (parameters, term frequencies), so equal content is equal version. */
+export function identityModelVersion(parameters: FellegiSunterParameters): string {
+  return `fellegi-sunter/2@sha256:${sha256Hex(canonicalJson(parameters)).slice(0, 16)}`;
+}
+
 /**
  * The Fellegi–Sunter model behind the IdentityMatcher port, with per-deployment parameters and thresholds. Its
  * version names the model's content (SHA-256 of its canonical JSON), so every automatic link says which
@@ -30,7 +35,7 @@ export class FellegiSunterIdentityMatcher implements IdentityMatcher {
   ) {
     this.model = new FellegiSunterModel(defaultComparators(), parameters);
     validateThresholds(thresholds);
-    this.version = `fellegi-sunter/1@sha256:${sha256Hex(canonicalJson(parameters)).slice(0, 16)}`;
+    this.version = identityModelVersion(parameters);
   }
 
   featuresOf(patient: Patient): unknown {
@@ -56,5 +61,14 @@ export class FellegiSunterIdentityMatcher implements IdentityMatcher {
 
   classify(explanation: MatchExplanation): MatchResult {
     return classify(explanation.weight, this.thresholds);
+  }
+
+  conflicts(a: unknown, b: unknown, fields: readonly string[]): string[] {
+    const vector = this.model.compare(a as MatchFeatures, b as MatchFeatures);
+    return this.model.comparators.flatMap((comparator, i) => {
+      const level = vector[i];
+      const outright = level !== null && comparator.levels[level] === 'different';
+      return outright && fields.includes(comparator.field) ? [comparator.field] : [];
+    });
   }
 }

@@ -22,7 +22,7 @@ import {
 } from './testing/identity-history';
 
 /** The matcher's state rebuilt from the log, one source patient at a time (evolve). */
-function matcherState(history: IdentityEvent[]): MatchingState {
+function matcherState(history: IdentityEvent[], conflicting: [string, string][] = []): MatchingState {
   const patients = new Map<string, SourcePatientState>();
   for (const event of history) {
     if (!('sourcePatientId' in event.data)) continue;
@@ -33,14 +33,31 @@ function matcherState(history: IdentityEvent[]): MatchingState {
   return {
     sourcePatient: (id) => patients.get(id),
     membersOf: (goldenId) => [...patients.values()].filter((p) => p.goldenId === goldenId),
+    conflictsBetween: (a, b) =>
+      conflicting.some(([x, y]) => (x === a && y === b) || (x === b && y === a)) ? ['birth_date'] : [],
   };
 }
 
-const score = (goldenId: string, result: ScoredGolden['result'], weight: number, otherMembers = 1) => ({
+/** Compared on every discriminating field unless `missing` names some. */
+const score = (
+  goldenId: string,
+  result: ScoredGolden['result'],
+  weight: number,
+  otherMembers = 1,
+  missing: string[] = [],
+) => ({
   goldenId,
   result,
   otherMembers,
-  explanation: { weight, probability: 1 / (1 + 2 ** -weight), comparisons: [] },
+  explanation: {
+    weight,
+    probability: 1 / (1 + 2 ** -weight),
+    comparisons: ['given_name', 'birth_date'].map((field) => ({
+      field,
+      level: missing.includes(field) ? 'missing' : 'exact',
+      weight: missing.includes(field) ? 0 : 5,
+    })),
+  },
 });
 
 const version = (sourcePatientId: string, scored: ScoredGolden[]): MatchingCommand => ({
@@ -53,8 +70,12 @@ const version = (sourcePatientId: string, scored: ScoredGolden[]): MatchingComma
 });
 
 /** Given a history, when a command is decided, then these events (type, stream, and the data that matters). */
-function when(history: IdentityEvent[], command: MatchingCommand): DecidedIdentityEvent[] {
-  return decideMatching(matcherState(history), command);
+function when(
+  history: IdentityEvent[],
+  command: MatchingCommand,
+  conflicting: [string, string][] = [],
+): DecidedIdentityEvent[] {
+  return decideMatching(matcherState(history, conflicting), command);
 }
 describe('decideMatching (the matcher)', () => {
   it('no match: the source patient gets a golden patient of its own, with deterministic ids', () => {
@@ -128,6 +149,39 @@ describe('decideMatching (the matcher)', () => {
       decidedBy: matcher,
     });
     expect(events[5].id).toBe(idOf('version-of-x', 'merged|g2'));
+  });
+
+  it('safe merges: golden patients whose members disagree on a discriminating field are not merged; a person is asked', () => {
+    const history = [created('g1', 'a'), linked('g1', 'a'), created('g2', 'b'), linked('g2', 'b')];
+    const both = [score('g1', 'MATCH', 20), score('g2', 'MATCH', 15)];
+    // Twins: one record matches both, but a and b disagree outright on the birth date.
+    const events = when(history, version('x', both), [['a', 'b']]);
+    expect(summary(events)).toEqual([
+      [PATIENT_LINKED, 'g1', 'x'],
+      [LINK_REVIEW_REQUESTED, 'g2', 'x'],
+    ]);
+    expect(events[1].data).toMatchObject({
+      goldenId: 'g2',
+      sourcePatientId: 'x',
+      explanation: { weight: 15 },
+      alternatives: [{ goldenId: 'g1' }],
+    });
+    expect(events[1].id).toBe(idOf('version-of-x', 'bridge-review|g2'));
+    // The same record without a conflict among the members merges.
+    expect(summary(when(history, version('x', both))).map((e) => e[0])).toContain(GOLDEN_PATIENTS_MERGED);
+  });
+
+  it('a record missing a discriminating field never bridges two golden patients automatically', () => {
+    const history = [created('g1', 'a'), linked('g1', 'a'), created('g2', 'b'), linked('g2', 'b')];
+    for (const scored of [
+      [score('g1', 'MATCH', 20, 1, ['birth_date']), score('g2', 'MATCH', 15, 1, ['birth_date'])],
+      [score('g1', 'MATCH', 20), score('g2', 'MATCH', 15, 1, ['given_name'])],
+    ]) {
+      expect(summary(when(history, version('x', scored)))).toEqual([
+        [PATIENT_LINKED, 'g1', 'x'],
+        [LINK_REVIEW_REQUESTED, 'g2', 'x'],
+      ]);
+    }
   });
 
   it('merges only what MATCHes, and never a golden patient holding a reviewer decision', () => {

@@ -1,6 +1,6 @@
 import { DecidedIdentityEvent, decisionIds, newGoldenPatient, unlinked } from './decided-identity-event';
 import { mergeGoldenPatients } from './golden-merge';
-import { DecidedBy, LINK_REVIEW_REQUESTED, PATIENT_LINKED } from './identity-events';
+import { DecidedBy, LINK_REVIEW_REQUESTED, MatchExplanation, PATIENT_LINKED } from './identity-events';
 import type { SourcePatientState } from './identity-state';
 import { decideLink, ScoredGolden } from './link-decision';
 
@@ -30,12 +30,28 @@ export interface MatchingState {
   sourcePatient(sourcePatientId: string): SourcePatientState | undefined;
   /** Source patients linked to a golden patient; complete for every golden patient a command scores MATCH. */
   membersOf(goldenId: string): readonly SourcePatientState[];
+  /** The discriminating fields on which two placed source patients disagree outright (none when unknown). */
+  conflictsBetween(sourcePatientId: string, otherSourcePatientId: string): readonly string[];
+}
+
+/**
+ * Fields that tell two people of one household apart. A record bridges two golden patients only when each
+ * match was reached with these compared (not missing), and the two golden patients never disagree on them.
+ */
+export const DISCRIMINATING_FIELDS: readonly string[] = ['given_name', 'birth_date'];
+
+function comparedOnDiscriminatingFields(explanation: MatchExplanation): boolean {
+  return DISCRIMINATING_FIELDS.every((field) =>
+    explanation.comparisons.some((c) => c.field === field && c.level !== 'missing'),
+  );
 }
 
 /**
  * The matcher's decide: where a new version of a source patient belongs (decideLink) and, when it MATCHes
  * other golden patients too, the merges it implies: a record that matches two golden patients bridges them
- * (what batch linkage's connected components conclude), except where a reviewer decided.
+ * (what batch linkage's connected components conclude), except where a reviewer decided, and only when it is
+ * safe: the record was compared with each on every discriminating field (none missing) and no member of one
+ * disagrees outright with a member of the other on them; otherwise a review task asks a person.
  */
 export function decideMatching(state: MatchingState, command: MatchingCommand): DecidedIdentityEvent[] {
   const id = decisionIds(command.causationId);
@@ -115,6 +131,30 @@ export function decideMatching(state: MatchingState, command: MatchingCommand): 
     // The record itself has just left `other` if it was there.
     const members = state.membersOf(other.goldenId).filter((m) => m.sourcePatientId !== sourcePatientId);
     if (members.some((m) => m.manual || m.notMatching.has(into))) continue;
+    const intoMembers = state.membersOf(into).filter((m) => m.sourcePatientId !== sourcePatientId);
+    const conflicts = members.some((m) =>
+      intoMembers.some((n) => state.conflictsBetween(m.sourcePatientId, n.sourcePatientId).length > 0),
+    );
+    const safe =
+      !conflicts &&
+      comparedOnDiscriminatingFields(decision.explanation) &&
+      comparedOnDiscriminatingFields(other.explanation);
+    if (!safe) {
+      // Not proof enough to merge two people into one: a person decides.
+      events.push({
+        id: id(`bridge-review|${other.goldenId}`),
+        streamGoldenId: other.goldenId,
+        type: LINK_REVIEW_REQUESTED,
+        data: {
+          goldenId: other.goldenId,
+          sourcePatientId,
+          explanation: other.explanation,
+          alternatives: [{ goldenId: into, probability: decision.explanation.probability }],
+          causationId,
+        },
+      });
+      continue;
+    }
     events.push(
       ...mergeGoldenPatients({
         fromGoldenId: other.goldenId,

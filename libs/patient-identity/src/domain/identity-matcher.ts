@@ -12,4 +12,6 @@ export interface IdentityMatcher {
   blockingKeysOf(features: unknown): string[];
   compare(a: unknown, b: unknown): MatchExplanation;
   classify(explanation: MatchExplanation): MatchResult;
+  /** Of `fields`, those on which two records disagree outright (not a typo, a transposition or a gap). */
+  conflicts(a: unknown, b: unknown, fields: readonly string[]): string[];
 }

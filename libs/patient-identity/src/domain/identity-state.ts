@@ -17,6 +17,8 @@ export interface SourcePatientState {
   readonly goldenId: string | null;
   /** A reviewer's (or a merge's) link: the matcher never moves it. */
   readonly manual: boolean;
+  /** Linked as a POSSIBLE_MATCH awaiting review: evidence for its golden patient only as strong as that link. */
+  readonly provisional?: boolean;
   readonly notMatching: ReadonlySet<string>;
 }
 
@@ -29,20 +31,28 @@ export function evolveSourcePatient(state: SourcePatientState, event: IdentityEv
   switch (event.type) {
     case PATIENT_LINKED:
       if (event.data.sourcePatientId !== state.sourcePatientId) return state;
-      if (state.goldenId === event.data.goldenId && state.manual === event.data.manual) return state;
-      return { ...state, goldenId: event.data.goldenId, manual: event.data.manual };
+      const provisional = event.data.matchResult === 'POSSIBLE_MATCH';
+      if (
+        state.goldenId === event.data.goldenId &&
+        state.manual === event.data.manual &&
+        Boolean(state.provisional) === provisional
+      )
+        return state;
+      return { ...state, goldenId: event.data.goldenId, manual: event.data.manual, provisional };
     case PATIENT_UNLINKED: {
       if (event.data.sourcePatientId !== state.sourcePatientId) return state;
       const unlinked =
-        state.goldenId === event.data.goldenId ? { ...state, goldenId: null, manual: false } : state;
+        state.goldenId === event.data.goldenId
+          ? { ...state, goldenId: null, manual: false, provisional: false }
+          : state;
       return event.data.reason === 'reviewer-no-match'
         ? withNotMatching(unlinked, event.data.goldenId)
         : unlinked;
     }
     case LINK_REVIEW_RESOLVED:
-      return event.data.sourcePatientId === state.sourcePatientId && event.data.resolution === 'NO_MATCH'
-        ? withNotMatching(state, event.data.goldenId)
-        : state;
+      if (event.data.sourcePatientId !== state.sourcePatientId) return state;
+      if (event.data.resolution === 'NO_MATCH') return withNotMatching(state, event.data.goldenId);
+      return state.goldenId === event.data.goldenId ? { ...state, provisional: false } : state;
     default:
       return state;
   }

@@ -14,7 +14,12 @@ import { appendRequests } from '../identity-appends';
 import { asIdentityEvent, DecidedBy, IDENTITY_STREAM_PREFIX, IdentityEvent } from '../domain/identity-events';
 import { bindsMatcher } from '../domain/identity-state';
 import type { IdentityMatcher } from '../domain/identity-matcher';
-import { MATCHING_STATE_SQL, MATCHING_STATE_TABLES, MatchingBatchState } from './patient-matching.state';
+import {
+  MATCHING_STATE_SQL,
+  MATCHING_STATE_TABLES,
+  MATCHING_STATE_UPGRADE_SQL,
+  MatchingBatchState,
+} from './patient-matching.state';
 
 export const PATIENT_MATCHING_PROCESSOR = 'patient-matching';
 
@@ -37,6 +42,8 @@ export class PatientMatchingProcessor implements ProcessManager {
   /** Source patients, and the golden patients' streams for reviewers' decisions. */
   readonly streamPrefixes = [resourceStreamId('Patient', ''), IDENTITY_STREAM_PREFIX];
 
+  private readonly upgraded = new Set<string>();
+
   constructor(
     private readonly matcher: IdentityMatcher,
     private readonly store: EventStore,
@@ -49,7 +56,11 @@ export class PatientMatchingProcessor implements ProcessManager {
   async apply(client: PoolClient, schema: string, events: RecordedEvent[]): Promise<void> {
     const inputs = events.flatMap((event) => this.inputOf(event));
     if (inputs.length === 0) return;
-    const state = new MatchingBatchState(client, schema);
+    if (!this.upgraded.has(schema)) {
+      await client.query(MATCHING_STATE_UPGRADE_SQL(schema));
+      this.upgraded.add(schema);
+    }
+    const state = new MatchingBatchState(client, schema, this.matcher);
     await state.load(
       inputs.map((input) => input.sourcePatientId),
       inputs.flatMap((input) => (input.kind === 'version' ? input.keys : [])),

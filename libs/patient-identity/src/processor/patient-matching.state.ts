@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { MatchCandidate } from '../domain/candidate-scoring';
-import type { MatchingState } from '../domain/identity-decider';
+import { DISCRIMINATING_FIELDS, MatchingState } from '../domain/identity-decider';
+import type { IdentityMatcher } from '../domain/identity-matcher';
 import type { IdentityEvent } from '../domain/identity-events';
 import { evolveSourcePatient, initialSourcePatient, SourcePatientState } from '../domain/identity-state';
 
@@ -11,12 +12,20 @@ import { evolveSourcePatient, initialSourcePatient, SourcePatientState } from '.
  */
 export const MATCHING_STATE_TABLES = ['source_patients', 'blocking', 'not_matching'] as const;
 
+/**
+ * The state of a matcher set up before `provisional` existed gains it on its first batch (a process manager is
+ * never rebuilt, so its tables change in place; catalog-only, links made before count as confirmed).
+ */
+export const MATCHING_STATE_UPGRADE_SQL = (schema: string) =>
+  `ALTER TABLE ${schema}.source_patients ADD COLUMN IF NOT EXISTS provisional boolean NOT NULL DEFAULT false`;
+
 export const MATCHING_STATE_SQL = (schema: string) => `
 CREATE TABLE ${schema}.source_patients (
   source_patient_id text PRIMARY KEY,
   source text NOT NULL,
   golden_id text,
   manual boolean NOT NULL DEFAULT false,
+  provisional boolean NOT NULL DEFAULT false,
   features jsonb NOT NULL,
   blocking_keys text[] NOT NULL
 );
@@ -59,6 +68,7 @@ export class MatchingBatchState implements MatchingState {
   constructor(
     private readonly client: PoolClient,
     private readonly schema: string,
+    private readonly matcher: Pick<IdentityMatcher, 'conflicts'>,
   ) {}
 
   /** Loads the named source patients and every source patient holding one of `keys`. */
@@ -89,6 +99,11 @@ export class MatchingBatchState implements MatchingState {
       .map((row) => this.withRules(row.state));
   }
 
+  conflictsBetween(sourcePatientId: string, otherSourcePatientId: string): string[] {
+    const [a, b] = [this.rows.get(sourcePatientId), this.rows.get(otherSourcePatientId)];
+    return a && b ? this.matcher.conflicts(a.features, b.features, DISCRIMINATING_FIELDS) : [];
+  }
+
   /** Placed source patients sharing a blocking key with this one. */
   candidatesOf(sourcePatientId: string): MatchCandidate[] {
     const row = this.rows.get(sourcePatientId);
@@ -99,7 +114,10 @@ export class MatchingBatchState implements MatchingState {
     const candidates: MatchCandidate[] = [];
     for (const id of ids) {
       const { state, features } = this.rows.get(id)!;
-      if (state.goldenId) candidates.push({ sourcePatientId: id, goldenId: state.goldenId, features });
+      if (state.goldenId) {
+        const { goldenId, provisional } = state;
+        candidates.push({ sourcePatientId: id, goldenId, features, provisional: Boolean(provisional) });
+      }
     }
     return candidates;
   }
@@ -132,8 +150,13 @@ export class MatchingBatchState implements MatchingState {
       this.addNotMatching(sourcePatientId, goldenId);
       this.newNotMatching.push([sourcePatientId, goldenId]);
     }
-    if (row && (after.goldenId !== row.state.goldenId || after.manual !== row.state.manual)) {
-      row.state = { ...row.state, goldenId: after.goldenId, manual: after.manual };
+    const changed =
+      after.goldenId !== row?.state.goldenId ||
+      after.manual !== row?.state.manual ||
+      Boolean(after.provisional) !== Boolean(row?.state.provisional);
+    if (row && changed) {
+      const { goldenId, manual, provisional } = after;
+      row.state = { ...row.state, goldenId, manual, provisional: Boolean(provisional) };
       row.dirty = true;
     }
   }
@@ -151,11 +174,12 @@ export class MatchingBatchState implements MatchingState {
     const dirty = [...this.rows.values()].filter((row) => row.dirty);
     if (dirty.length > 0) {
       await this.client.query(
-        `INSERT INTO ${this.schema}.source_patients (source_patient_id, source, golden_id, manual, features, blocking_keys)
-         SELECT r.i, r.s, r.g, r.m, r.f, ARRAY(SELECT json_array_elements_text(r.k))
-           FROM json_to_recordset($1::json) AS r(i text, s text, g text, m boolean, f jsonb, k json)
+        `INSERT INTO ${this.schema}.source_patients (source_patient_id, source, golden_id, manual, provisional, features, blocking_keys)
+         SELECT r.i, r.s, r.g, r.m, r.p, r.f, ARRAY(SELECT json_array_elements_text(r.k))
+           FROM json_to_recordset($1::json) AS r(i text, s text, g text, m boolean, p boolean, f jsonb, k json)
          ON CONFLICT (source_patient_id) DO UPDATE SET source = EXCLUDED.source, golden_id = EXCLUDED.golden_id,
-           manual = EXCLUDED.manual, features = EXCLUDED.features, blocking_keys = EXCLUDED.blocking_keys`,
+           manual = EXCLUDED.manual, provisional = EXCLUDED.provisional, features = EXCLUDED.features,
+           blocking_keys = EXCLUDED.blocking_keys`,
         [
           JSON.stringify(
             dirty.map((row) => ({
@@ -163,6 +187,7 @@ export class MatchingBatchState implements MatchingState {
               s: row.state.source,
               g: row.state.goldenId,
               m: row.state.manual,
+              p: Boolean(row.state.provisional),
               f: row.features,
               k: row.blockingKeys,
             })),
@@ -213,10 +238,11 @@ export class MatchingBatchState implements MatchingState {
       source: string;
       golden_id: string | null;
       manual: boolean;
+      provisional: boolean;
       features: unknown;
       blocking_keys: string[];
     }>(
-      `SELECT p.source_patient_id, p.source, p.golden_id, p.manual, p.features, p.blocking_keys
+      `SELECT p.source_patient_id, p.source, p.golden_id, p.manual, p.provisional, p.features, p.blocking_keys
          FROM ${this.schema}.source_patients p WHERE ${where}`,
       params,
     );
@@ -227,6 +253,7 @@ export class MatchingBatchState implements MatchingState {
           source: row.source,
           goldenId: row.golden_id,
           manual: row.manual,
+          provisional: row.provisional,
           notMatching: new Set(),
         },
         features: row.features,

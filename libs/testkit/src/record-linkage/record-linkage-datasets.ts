@@ -94,3 +94,36 @@ function addressOf(parts: Omit<Address, 'line'> & { line: string[] }): { address
   };
   return Object.keys(address).length > 0 ? { address: [address] } : {};
 }
+
+/** A dataset whose every Patient names the source that recorded it. */
+export interface TwoSourceDataset extends RecordLinkageDataset {
+  readonly sourceOf: Map<string, string>;
+}
+
+/**
+ * A deduplication set made link-only: each true cluster is split across two sources so neither holds a person
+ * twice: its original (Febrl's `-org`, else its first record) goes to the first source, its second to the other, and any further
+ * duplicates are left out.
+ */
+export function linkOnlySplit(
+  dataset: RecordLinkageDataset,
+  sources: readonly [string, string] = ['registry-a', 'registry-b'],
+): TwoSourceDataset {
+  const seen = new Map<string, number>();
+  const patients: Patient[] = [];
+  const truthClusterOf = new Map<string, string>();
+  const sourceOf = new Map<string, string>();
+  const originalsFirst = [...dataset.patients].sort(
+    (a, b) => Number(!a.id!.endsWith('-org')) - Number(!b.id!.endsWith('-org')),
+  );
+  for (const patient of originalsFirst) {
+    const truth = dataset.truthClusterOf.get(patient.id!)!;
+    const rank = seen.get(truth) ?? 0;
+    seen.set(truth, rank + 1);
+    if (rank > 1) continue;
+    patients.push(patient);
+    truthClusterOf.set(patient.id!, truth);
+    sourceOf.set(patient.id!, sources[rank]);
+  }
+  return { patients, truthClusterOf, sourceOf };
+}

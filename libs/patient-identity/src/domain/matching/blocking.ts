@@ -52,10 +52,33 @@ export function blockedPairs(
   records: readonly MatchFeatures[],
   options: { maxBlockSize?: number } = {},
 ): [number, number][] {
-  const maxBlockSize = options.maxBlockSize ?? 500;
+  return pairsOfBlocks(records, blockingKeysOf, options.maxBlockSize ?? 500);
+}
+
+/** Distinct pairs of records sharing one key (a training session's), blocks over `maxBlockSize` skipped. */
+export function pairsSharingKey(
+  records: readonly MatchFeatures[],
+  keyOf: (record: MatchFeatures) => string | undefined,
+  maxBlockSize: number,
+): [number, number][] {
+  return pairsOfBlocks(
+    records,
+    (record) => {
+      const key = keyOf(record);
+      return key === undefined ? [] : [key];
+    },
+    maxBlockSize,
+  );
+}
+
+function pairsOfBlocks(
+  records: readonly MatchFeatures[],
+  keysOf: (record: MatchFeatures) => readonly string[],
+  maxBlockSize: number,
+): [number, number][] {
   const blocks = new Map<string, number[]>();
   records.forEach((record, index) => {
-    for (const key of blockingKeysOf(record)) {
+    for (const key of keysOf(record)) {
       const block = blocks.get(key);
       if (block) block.push(index);
       else blocks.set(key, [index]);

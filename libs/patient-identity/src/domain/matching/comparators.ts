@@ -12,6 +12,31 @@ export interface FieldComparator {
   readonly levels: readonly string[];
   /** The level index, or null when either record lacks the field: absence is no evidence either way. */
   compare(a: MatchFeatures, b: MatchFeatures): number | null;
+  /**
+   * Fields whose exact agreement is weighed by how common the agreeing value is (term frequency, as Splink
+   * does): the values of a record, and the value two records agree on exactly.
+   */
+  readonly terms?: {
+    /** The level whose agreement the frequency weighs. */
+    readonly level: number;
+    valuesOf(record: MatchFeatures): readonly string[];
+    agreeingValue(a: MatchFeatures, b: MatchFeatures): string | undefined;
+  };
+}
+
+/** The first value both records hold exactly: the term whose frequency weighs an exact agreement. */
+function nameTerms(
+  namesOf: (record: MatchFeatures) => readonly NameFeature[],
+  level = 0,
+): NonNullable<FieldComparator['terms']> {
+  return {
+    level,
+    valuesOf: (record) => namesOf(record).map((name) => name.name),
+    agreeingValue(a, b) {
+      const names = new Set(namesOf(b).map((name) => name.name));
+      return namesOf(a).find((name) => names.has(name.name))?.name;
+    },
+  };
 }
 
 /** Levels of the best-agreeing pair of values, when a field may hold several (names, addresses, phones). */
@@ -55,6 +80,7 @@ export function givenNameComparator(nicknames: NicknameTable = englishNicknames)
   return {
     field: 'given_name',
     levels,
+    terms: nameTerms((record) => record.given),
     compare(a, b) {
       if (a.given.length === 0 || b.given.length === 0) return null;
       const direct = bestLevel(a.given, b.given, (x, y) => {
@@ -80,6 +106,7 @@ export function familyNameComparator(): FieldComparator {
   return {
     field: 'family_name',
     levels,
+    terms: nameTerms((record) => record.family),
     compare(a, b) {
       if (a.family.length === 0 || b.family.length === 0) return null;
       const direct = bestLevel(a.family, b.family, (x, y) => {
@@ -240,17 +267,52 @@ export function splitIdentifier(key: string): { system: string; value: string } 
   return { system: key.slice(0, bar), value: key.slice(bar + 1) };
 }
 
+/**
+ * Family name, address and phone as one field. A household's members share all three, so among different
+ * people they agree together far more often than independent fields would (the product of their u); scored
+ * apart, one household would count three times and carry twins or siblings past the threshold. Graded jointly,
+ * each combination gets the u it has among random pairs. A family name agreeing away from a shared home is
+ * weighed by how common the name is (term frequency); at a shared home the home explains it.
+ */
+export function householdComparator(): FieldComparator {
+  const [family, address, phone] = [familyNameComparator(), addressComparator(), phoneComparator()];
+  const levels = [
+    'same_family_same_home',
+    'same_family_same_area',
+    'same_family',
+    'similar_family_same_home',
+    'similar_family',
+    'same_home',
+    'same_area',
+    'different',
+  ];
+  return {
+    field: 'household',
+    levels,
+    terms: nameTerms((record) => record.family, 2),
+    compare(a, b) {
+      const familyLevel = family.compare(a, b);
+      const [addressLevel, phoneLevel] = [address.compare(a, b), phone.compare(a, b)];
+      if (familyLevel === null && addressLevel === null && phoneLevel === null) return null;
+      // 0 same home (dwelling or phone), 1 same street or locality, 2 elsewhere or unknown.
+      const home =
+        addressLevel === 0 || phoneLevel === 0 ? 0 : addressLevel === 1 || addressLevel === 2 ? 1 : 2;
+      if (familyLevel !== null && familyLevel <= 1) return home;
+      if (familyLevel !== null && familyLevel <= 3) return home === 0 ? 3 : 4;
+      return home + 5;
+    },
+  };
+}
+
 /** The default comparison vector: every field `matchFeaturesOf` extracts. */
 export function defaultComparators(
   options: { nicknames?: NicknameTable; identifierSystems?: readonly string[] } = {},
 ): FieldComparator[] {
   return [
     givenNameComparator(options.nicknames),
-    familyNameComparator(),
     birthDateComparator(),
     genderComparator(),
-    addressComparator(),
-    phoneComparator(),
+    householdComparator(),
     emailComparator(),
     identifierComparator(options.identifierSystems),
   ];

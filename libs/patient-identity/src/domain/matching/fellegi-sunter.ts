@@ -9,18 +9,32 @@ export interface FieldParameters {
   readonly u: readonly number[];
 }
 
+/**
+ * How often each value of a field occurs among the records the model was fitted on (share of records holding
+ * it). An exact agreement on a value weighs log2(m / frequency) instead of log2(m / u): agreeing on a common
+ * surname is weak evidence, on a rare one strong. Values seen once are left out and weigh as `minimum`.
+ */
+export interface TermFrequencies {
+  readonly minimum: number;
+  readonly values: Readonly<Record<string, number>>;
+}
+
 export interface FellegiSunterParameters {
   /** P(same person) for a pair of records drawn at random, before any field is compared. */
   readonly priorMatchProbability: number;
   readonly fields: readonly FieldParameters[];
+  /** Per field name, for the fields whose comparator has terms. */
+  readonly termFrequencies?: Readonly<Record<string, TermFrequencies>>;
 }
 
 export interface FieldComparison {
   readonly field: string;
   /** The level's name, or `null` when a record lacks the field. */
   readonly level: string | null;
-  /** log2(m/u) of the level; 0 for a missing field. */
+  /** log2(m/u) of the level (log2(m/frequency) for a term-frequency-weighed exact agreement); 0 if missing. */
   readonly weight: number;
+  /** The agreeing value's frequency, when it weighed the agreement. */
+  readonly termFrequency?: number;
 }
 
 export interface MatchScore {
@@ -86,17 +100,36 @@ export class FellegiSunterModel {
     return weight;
   }
 
-  explain(vector: ComparisonVector): MatchScore {
-    const comparisons = vector.map((level, field) => ({
-      field: this.comparators[field].field,
-      level: level === null ? null : this.comparators[field].levels[level],
-      weight: level === null ? 0 : this.weights[field][level],
-    }));
-    const weight = this.weightOf(vector);
+  /** The comparison vector's score; with both records at hand, exact name agreements weigh by frequency. */
+  explain(vector: ComparisonVector, records?: [MatchFeatures, MatchFeatures]): MatchScore {
+    const comparisons = vector.map((level, field): FieldComparison => {
+      const comparator = this.comparators[field];
+      if (level === null) return { field: comparator.field, level: null, weight: 0 };
+      const frequency =
+        level === comparator.terms?.level && records ? this.termFrequencyOf(field, records) : undefined;
+      return {
+        field: comparator.field,
+        level: comparator.levels[level],
+        weight:
+          frequency === undefined
+            ? this.weights[field][level]
+            : log2BayesFactor(this.parameters.fields[field].m[level], frequency),
+        ...(frequency === undefined ? {} : { termFrequency: frequency }),
+      };
+    });
+    const weight = comparisons.reduce((sum, c) => sum + c.weight, this.priorWeight);
     return { weight, probability: probabilityOfWeight(weight), priorWeight: this.priorWeight, comparisons };
   }
 
   score(a: MatchFeatures, b: MatchFeatures): MatchScore {
-    return this.explain(this.compare(a, b));
+    return this.explain(this.compare(a, b), [a, b]);
+  }
+
+  private termFrequencyOf(field: number, [a, b]: [MatchFeatures, MatchFeatures]): number | undefined {
+    const comparator = this.comparators[field];
+    const table = this.parameters.termFrequencies?.[comparator.field];
+    const value = table && comparator.terms?.agreeingValue(a, b);
+    if (!table || value === undefined) return undefined;
+    return Math.max(table.values[value] ?? 0, table.minimum);
   }
 }

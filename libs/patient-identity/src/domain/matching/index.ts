@@ -8,3 +8,4 @@ export * from './em';
 export * from './model-fitting';
 export * from './thresholds';
 export * from './seeded-random';
+export * from './model-report';

@@ -51,9 +51,43 @@ describe('fitParameters', () => {
   it('finds about as many matches as there are duplicates, without labels', () => {
     expect(fit.converged).toBe(true);
     expect(fit.expectedMatches).toBeGreaterThan(duplicateOf.size * 0.9);
-    expect(fit.expectedMatches).toBeLessThan(duplicateOf.size * 1.1);
+    expect(fit.expectedMatches).toBeLessThan(duplicateOf.size * 1.15);
     const allPairs = (records.length * (records.length - 1)) / 2;
     expect(fit.parameters.priorMatchProbability).toBeCloseTo(fit.expectedMatches / allPairs, 10);
+    expect(fit.sessions.map((s) => s.name)).toEqual([
+      'same-birth-date',
+      'same-full-name',
+      'same-given-and-birth-date',
+    ]);
+  });
+
+  it('estimates disagreement weights (not clipped) and learns name frequencies into the model', () => {
+    const given = fit.parameters.fields.find((field) => field.field === 'given_name')!;
+    const different = given.levels.indexOf('different');
+    // Duplicates here never change their given name: disagreeing on it is strong evidence against.
+    expect(Math.log2(given.m[different] / given.u[different])).toBeLessThan(-6);
+    const family = fit.parameters.termFrequencies!.household;
+    const counts = new Map<string, number>();
+    for (const record of records)
+      counts.set(record.family[0].name, (counts.get(record.family[0].name) ?? 0) + 1);
+    const [common, count] = [...counts].sort((a, b) => b[1] - a[1])[0];
+    expect(family.values[common]).toBeCloseTo(count / records.length, 10);
+    expect(family.minimum).toBeCloseTo(1 / records.length, 10);
+  });
+
+  it('weighs an exact family name by its frequency: a common one is weaker evidence than a rare one', () => {
+    const tf = { minimum: 0.001, values: { smith: 0.2 } };
+    const frequencyModel = new FellegiSunterModel(comparators, {
+      ...fit.parameters,
+      termFrequencies: { ...fit.parameters.termFrequencies, household: tf },
+    });
+    const score = (family: string) =>
+      frequencyModel
+        .score(features({ given: 'ann', family }), features({ given: 'bob', family }))
+        .comparisons.find((c) => c.field === 'household')!;
+    expect(score('smith')).toMatchObject({ level: 'same_family', termFrequency: 0.2 });
+    expect(score('zyzzyva')).toMatchObject({ level: 'same_family', termFrequency: 0.001 });
+    expect(score('zyzzyva').weight - score('smith').weight).toBeCloseTo(Math.log2(0.2 / 0.001), 10);
   });
 
   it('learns weights that separate duplicates from other pairs', () => {

@@ -52,6 +52,7 @@ export class FitIdentityModelHandler implements IQueryHandler<FitIdentityModelQu
       expectedMatches: fit.expectedMatches,
       converged: fit.converged,
       iterations: fit.iterations,
+      sessions: fit.sessions,
     };
   }
 }

@@ -10,6 +10,8 @@ export type FitIdentityModelResult =
       expectedMatches: number;
       converged: boolean;
       iterations: number;
+      /** Each EM session's pairs and the matches it found. */
+      sessions: readonly { name: string; pairs: number; expectedMatches: number }[];
     }
   /** Fewer than two Patients, or no two sharing a blocking key: nothing to learn from. */
   | { status: 'nothing-to-learn'; patients: number; reason: string };
