@@ -15,12 +15,20 @@ import {
   seededRandom,
   shuffled,
 } from '@fa/patient-identity';
-import { fakeNamesDataset, febrlDataset, pairwiseAccuracy, RecordLinkageDataset } from '@fa/testkit';
+import {
+  fakeNamesDataset,
+  febrlDataset,
+  linkOnlySplit,
+  pairwiseAccuracy,
+  RecordLinkageDataset,
+  syntheticHouseholds,
+  TwoSourceDataset,
+} from '@fa/testkit';
 import { createAggregatorApp } from '../apps/aggregator/src';
 
 export const RECORD_LINKAGE_DIR =
   process.env.RECORD_LINKAGE_DATA ?? path.resolve(__dirname, '..', '..', 'shared', 'data', 'record-linkage');
-const SOURCES = ['registry-a', 'registry-b'];
+const SOURCES: [string, string] = ['registry-a', 'registry-b'];
 const SEED = 20240611;
 /** The published batch figure the issue compares with (Splink, Febrl3, match probability 0.5). */
 export const SPLINK_FEBRL3_F1 = 0.9929;
@@ -35,22 +43,43 @@ export interface IdentityAccuracy {
   allRecall: number;
   allF1: number;
   possibleLinks: number;
+  /** Golden patients (automatic links only) holding more than one true person, counted once per extra person. */
+  falseMerges: number;
   /** File source plus FHIR store projection (search index included), until queryable. */
   ingestPatientsPerSecond: number;
   /** The matching process manager and the identity projection over the recorded versions. */
   matchingPatientsPerSecond: number;
 }
 
-const DATASETS: { name: string; file: string; load: (csv: string) => RecordLinkageDataset }[] = [
-  { name: 'febrl1', file: 'dataset1.csv', load: (csv) => febrlDataset(csv) },
-  { name: 'febrl2', file: 'dataset2.csv', load: (csv) => febrlDataset(csv) },
-  { name: 'febrl3', file: 'dataset3.csv', load: (csv) => febrlDataset(csv) },
-  { name: 'fake_1000', file: 'fake_1000.csv', load: (csv) => fakeNamesDataset(csv) },
-];
+type Loaded = RecordLinkageDataset | TwoSourceDataset;
+const febrl = (file: string) => async () => febrlDataset(await readData(file));
 
 /**
- * Patient matching through the real pipeline: each record-linkage dataset becomes FHIR Patients split across
- * two sources, shuffled, written as NDJSON and ingested by the file source in alternating chunks; the matching
+ * Deduplication sets (records of one person spread over both sources at random), and link-only scenarios: two
+ * sources without internal duplicates, each true cluster split across them (Febrl), and synthetic people in
+ * households (twins, spouses, a shared home and phone).
+ */
+const DATASETS: { name: string; load: () => Promise<Loaded> }[] = [
+  { name: 'febrl1', load: febrl('dataset1.csv') },
+  { name: 'febrl2', load: febrl('dataset2.csv') },
+  { name: 'febrl3', load: febrl('dataset3.csv') },
+  { name: 'fake_1000', load: async () => fakeNamesDataset(await readData('fake_1000.csv')) },
+  { name: 'febrl1-link', load: async () => linkOnlySplit(await febrl('dataset1.csv')(), SOURCES) },
+  { name: 'febrl2-link', load: async () => linkOnlySplit(await febrl('dataset2.csv')(), SOURCES) },
+  { name: 'febrl3-link', load: async () => linkOnlySplit(await febrl('dataset3.csv')(), SOURCES) },
+  {
+    name: 'households-link',
+    load: async () => syntheticHouseholds({ households: 1000, seed: SEED, sources: SOURCES }),
+  },
+];
+
+function readData(file: string): Promise<string> {
+  return fs.readFile(path.join(RECORD_LINKAGE_DIR, file), 'utf8');
+}
+
+/**
+ * Patient matching through the real pipeline: each record-linkage dataset becomes FHIR Patients over two
+ * sources (at random, or as a link-only scenario places them), shuffled, written as NDJSON and ingested by the file source in alternating chunks; the matching
  * process manager then links them in the order they were recorded, each seeing only those before it. m/u come from EM on the dataset's own records (no truth);
  * the truth is read only to score the links the patient-identity projection holds at the end.
  */
@@ -60,11 +89,11 @@ export async function identityThroughPipeline(
 ): Promise<IdentityAccuracy[]> {
   const rows: IdentityAccuracy[] = [];
   for (const dataset of DATASETS.filter((d) => !only || only.includes(d.name))) {
-    const { patients, truthClusterOf } = dataset.load(
-      await fs.readFile(path.join(RECORD_LINKAGE_DIR, dataset.file), 'utf8'),
-    );
+    const loaded = await dataset.load();
+    const { patients, truthClusterOf } = loaded;
+    const sourceOf = 'sourceOf' in loaded ? loaded.sourceOf : undefined;
     const arrivals = shuffled(patients, seededRandom(SEED)).map((patient, i) => ({
-      source: SOURCES[i % SOURCES.length],
+      source: sourceOf?.get(patient.id!) ?? SOURCES[i % SOURCES.length],
       patient,
     }));
     const fitted = fitParameters(
@@ -168,6 +197,13 @@ async function score(
       auto.set(patient.id!, link && link.match_result === 'MATCH' ? link.golden_id : own);
       all.set(patient.id!, link ? link.golden_id : own);
     }
+    const truthsOf = new Map<string, Set<string>>();
+    for (const [id, golden] of auto) {
+      let truths = truthsOf.get(golden);
+      if (!truths) truthsOf.set(golden, (truths = new Set()));
+      truths.add(truthClusterOf.get(id)!);
+    }
+    const falseMerges = [...truthsOf.values()].reduce((sum, truths) => sum + truths.size - 1, 0);
     const a = pairwiseAccuracy(auto, truthClusterOf);
     const b = pairwiseAccuracy(all, truthClusterOf);
     return {
@@ -178,6 +214,7 @@ async function score(
       allRecall: b.recall,
       allF1: b.f1,
       possibleLinks,
+      falseMerges,
     };
   } finally {
     await pool.end();

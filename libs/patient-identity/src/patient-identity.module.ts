@@ -10,6 +10,8 @@ import { IdentityReader } from './queries/identity.reader';
 import { FitIdentityModelHandler } from './queries/fit-identity-model/fit-identity-model.handler';
 import { GoldenPatientHandler } from './queries/golden-patient/golden-patient.handler';
 import { GoldenPatientEverythingHandler } from './queries/golden-patient-everything/golden-patient-everything.handler';
+import { GoldenPatientHistoryHandler } from './queries/golden-patient-history/golden-patient-history.handler';
+import { GoldenPatientSearchHandler } from './queries/golden-patient-search/golden-patient-search.handler';
 import { LinkHistoryHandler } from './queries/link-history/link-history.handler';
 import { QueryLinksHandler } from './queries/query-links/query-links.handler';
 import { ReviewQueueHandler } from './queries/review-queue/review-queue.handler';
@@ -31,6 +33,8 @@ import { ReviewQueueHandler } from './queries/review-queue/review-queue.handler'
     ReviewQueueHandler,
     GoldenPatientHandler,
     GoldenPatientEverythingHandler,
+    GoldenPatientSearchHandler,
+    GoldenPatientHistoryHandler,
     FitIdentityModelHandler,
   ],
 })

@@ -19,14 +19,20 @@ const candidate = (goldenId: string, sourcePatientId: string, fields: Parameters
 
 describe('scoreCandidates (the real model, as the processor scores)', () => {
   it('scores each golden patient by its best-agreeing member, and explains the score', () => {
-    const scored = scoreCandidates(matcher, features(harley), [
-      candidate('g1', 'r1', { ...harley, given: 'mitchell', birthDate: '1956-04-09' }),
-      candidate('g2', 'r2', { ...harley, family: 'mason', city: 'granville', postalCode: '9999' }),
-      candidate('g2', 'r3', harley),
-    ]);
+    const scored = scoreCandidates(
+      matcher,
+      features(harley),
+      [
+        candidate('g1', 'r1', { ...harley, given: 'mitchell', birthDate: '1956-04-09' }),
+        candidate('g2', 'r2', { ...harley, family: 'mason', city: 'granville', postalCode: '9999' }),
+        { ...candidate('g2', 'r3', harley), blockingKeys: ['full-name:HRL:MKR0', 'phone:1'] },
+      ],
+      ['full-name:HRL:MKR0', 'birth-date:19080419'],
+    );
     const g2 = scored.find((s) => s.goldenId === 'g2')!;
     expect(g2.result).toBe('MATCH');
     expect(g2.explanation.comparedWith).toBe('r3');
+    expect(g2.explanation.blockingKeys).toEqual(['full-name:HRL:MKR0']);
     expect(g2.otherMembers).toBe(2);
     expect(g2.explanation.probability).toBeGreaterThan(0.99);
     expect(g2.explanation.comparisons).toContainEqual({

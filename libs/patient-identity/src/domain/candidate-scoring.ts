@@ -8,6 +8,8 @@ export interface MatchCandidate {
   readonly features: unknown;
   /** Linked only as a POSSIBLE_MATCH: agreeing with it makes at most a possible match with its golden patient. */
   readonly provisional?: boolean;
+  /** Its blocking keys: those it shares with the record explain why it was a candidate. */
+  readonly blockingKeys?: readonly string[];
 }
 
 const RANK = { MATCH: 2, POSSIBLE_MATCH: 1, NO_MATCH: 0 } as const;
@@ -22,12 +24,16 @@ export function scoreCandidates(
   matcher: IdentityMatcher,
   features: unknown,
   candidates: Iterable<MatchCandidate>,
+  blockingKeys: readonly string[] = [],
 ): ScoredGolden[] {
   const byGolden = new Map<string, ScoredGolden>();
+  const keys = new Set(blockingKeys);
   for (const candidate of candidates) {
+    const shared = (candidate.blockingKeys ?? []).filter((key) => keys.has(key));
     const explanation = {
       ...matcher.compare(features, candidate.features),
       comparedWith: candidate.sourcePatientId,
+      ...(shared.length > 0 ? { blockingKeys: shared } : {}),
     };
     const classified = matcher.classify(explanation);
     const result = candidate.provisional && classified === 'MATCH' ? 'POSSIBLE_MATCH' : classified;

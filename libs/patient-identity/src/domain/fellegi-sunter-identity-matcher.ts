@@ -55,6 +55,7 @@ export class FellegiSunterIdentityMatcher implements IdentityMatcher {
         field: c.field,
         level: c.level ?? 'missing',
         weight: c.weight,
+        ...(c.termFrequency === undefined ? {} : { termFrequency: c.termFrequency }),
       })),
     };
   }

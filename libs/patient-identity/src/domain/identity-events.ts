@@ -37,6 +37,8 @@ export interface LinkFieldComparison {
   field: string;
   level: string;
   weight: number;
+  /** The agreeing value's frequency, when it weighed an exact name agreement. */
+  termFrequency?: number;
 }
 
 export interface MatchExplanation {
@@ -46,6 +48,8 @@ export interface MatchExplanation {
   comparisons: LinkFieldComparison[];
   /** The source patient the new record was compared with to reach this score. */
   comparedWith?: string;
+  /** The blocking keys the two shared, which made that source patient a candidate. */
+  blockingKeys?: string[];
 }
 
 export interface GoldenPatientCreatedData {

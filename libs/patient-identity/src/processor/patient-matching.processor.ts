@@ -82,6 +82,7 @@ export class PatientMatchingProcessor implements ProcessManager {
           this.matcher,
           input.features,
           state.candidatesOf(input.sourcePatientId),
+          input.keys,
         );
         // A MATCH with two golden patients may merge them: the decider then needs all their members.
         const matching = scored.filter((s) => s.result === 'MATCH').map((s) => s.goldenId);

@@ -113,10 +113,16 @@ export class MatchingBatchState implements MatchingState {
     ids.delete(sourcePatientId);
     const candidates: MatchCandidate[] = [];
     for (const id of ids) {
-      const { state, features } = this.rows.get(id)!;
+      const { state, features, blockingKeys } = this.rows.get(id)!;
       if (state.goldenId) {
         const { goldenId, provisional } = state;
-        candidates.push({ sourcePatientId: id, goldenId, features, provisional: Boolean(provisional) });
+        candidates.push({
+          sourcePatientId: id,
+          goldenId,
+          features,
+          provisional: Boolean(provisional),
+          blockingKeys,
+        });
       }
     }
     return candidates;

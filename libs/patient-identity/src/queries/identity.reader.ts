@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { DecidedBy, MatchExplanation } from '../domain/identity-events';
+import { disagreeingFirst } from '../domain/review-order';
 import { IDENTITY_READ_SCHEMA } from '../projections/identity-links.projection';
 
 const S = IDENTITY_READ_SCHEMA;
@@ -26,6 +27,14 @@ export interface LinkCriteria {
   matchResult?: 'MATCH' | 'POSSIBLE_MATCH';
   asOf?: Date;
   limit: number;
+  /** Links to skip, in the order (golden patient, source patient): pages of one instant never overlap. */
+  offset?: number;
+}
+
+/** One page of links and whether more follow it. */
+export interface LinkPage {
+  links: PatientLink[];
+  hasMore: boolean;
 }
 
 export interface IdentityDecision {
@@ -92,7 +101,7 @@ function toLink(row: LinkRow): PatientLink {
 export class IdentityReader {
   constructor(private readonly pool: Pool) {}
 
-  async links(criteria: LinkCriteria): Promise<PatientLink[]> {
+  async links(criteria: LinkCriteria): Promise<LinkPage> {
     const result = await this.pool.query<LinkRow>(
       `SELECT golden_id, source_patient_id, source, match_result, manual, rule, explanation, decided_by,
               event_id::text AS event_id, recorded_from, recorded_to, unlinked_by, unlink_reason
@@ -103,16 +112,18 @@ export class IdentityReader {
           AND ($3::text IS NULL OR source_patient_id = $3)
           AND ($4::text IS NULL OR match_result = $4)
         ORDER BY golden_id, source_patient_id
-        LIMIT $5`,
+        LIMIT $5 OFFSET $6`,
       [
         criteria.asOf ?? null,
         criteria.goldenId ?? null,
         criteria.sourcePatientId ?? null,
         criteria.matchResult ?? null,
-        criteria.limit,
+        criteria.limit + 1,
+        criteria.offset ?? 0,
       ],
     );
-    return result.rows.map(toLink);
+    const links = result.rows.slice(0, criteria.limit).map(toLink);
+    return { links, hasMore: result.rows.length > criteria.limit };
   }
 
   async golden(goldenId: string): Promise<GoldenPatientRecord | undefined> {
@@ -136,6 +147,41 @@ export class IdentityReader {
           mergedAt: row.merged_at,
         }
       : undefined;
+  }
+
+  /**
+   * The instants a golden patient's membership changed, oldest first: each decision that linked or unlinked
+   * members (one transaction, one cause) or merged it away is one version of the golden Patient. Its creation
+   * comes with its first link, in the same decision.
+   */
+  async membershipChanges(goldenId: string): Promise<Date[]> {
+    const result = await this.pool.query<{ at: Date }>(
+      `SELECT max(recorded_at) AS at FROM ${S}.decisions
+        WHERE (golden_id = $1 AND type IN ('PatientLinked', 'PatientUnlinked'))
+           OR (type = 'GoldenPatientsMerged' AND data->>'fromGoldenId' = $1)
+        GROUP BY position_tx, coalesce(data->>'causationId', type)
+        ORDER BY min(position_tx), min(position_gp)`,
+      [goldenId],
+    );
+    return result.rows.map((row) => row.at);
+  }
+
+  /** Golden patients that exist at `asOf` (created, not merged away), by id, one page of them. */
+  async goldenIds(criteria: {
+    asOf: Date;
+    ids?: string[];
+    offset: number;
+    limit: number;
+  }): Promise<{ ids: string[]; hasMore: boolean }> {
+    const result = await this.pool.query<{ golden_id: string }>(
+      `SELECT golden_id FROM ${S}.goldens
+        WHERE created_at <= $1 AND (merged_at IS NULL OR merged_at > $1)
+          AND ($2::text[] IS NULL OR golden_id = ANY($2))
+        ORDER BY golden_id LIMIT $3 OFFSET $4`,
+      [criteria.asOf, criteria.ids ?? null, criteria.limit + 1, criteria.offset],
+    );
+    const ids = result.rows.map((row) => row.golden_id);
+    return { ids: ids.slice(0, criteria.limit), hasMore: ids.length > criteria.limit };
   }
 
   /** Every identity decision about a golden patient or a source patient, oldest first. */
@@ -182,7 +228,7 @@ export class IdentityReader {
       goldenId: row.golden_id,
       sourcePatientId: row.source_patient_id,
       requestedAt: row.requested_at,
-      explanation: row.explanation,
+      explanation: { ...row.explanation, comparisons: disagreeingFirst(row.explanation.comparisons) },
       alternatives: row.alternatives,
     }));
   }

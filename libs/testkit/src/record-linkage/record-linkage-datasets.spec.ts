@@ -1,5 +1,6 @@
 import { matchFeaturesOf } from '@fa/patient-identity';
-import { fakeNamesDataset, FEBRL_SSN_SYSTEM, febrlDataset } from './record-linkage-datasets';
+import { fakeNamesDataset, FEBRL_SSN_SYSTEM, febrlDataset, linkOnlySplit } from './record-linkage-datasets';
+import { syntheticHouseholds } from './synthetic-households';
 
 const FEBRL = `rec_id, given_name, surname, street_number, address_1, address_2, suburb, postcode, state, date_of_birth, soc_sec_id
 rec-552-org, harley, mccarthy, 177, pridham street, milton, marsden, 3165, nsw, 19080419, 6089216
@@ -64,5 +65,50 @@ describe('fakeNamesDataset', () => {
       },
     ]);
     expect(truthClusterOf.get('fake-2')).toBe('0');
+  });
+});
+
+describe('linkOnlySplit', () => {
+  it('puts each true cluster across two sources, none holding a person twice, originals first', () => {
+    const dataset = febrlDataset(
+      `${FEBRL.split('\n')[0]}\nrec-1-dup-0, ann, lee, , , , , , , , \nrec-1-org, ann, lee, , , , , , , , \nrec-1-dup-1, anne, lee, , , , , , , , \nrec-2-org, bo, kim, , , , , , , , \n`,
+    );
+    const split = linkOnlySplit(dataset, ['a', 'b']);
+    expect([...split.sourceOf]).toEqual([
+      ['rec-1-org', 'a'],
+      ['rec-2-org', 'a'],
+      ['rec-1-dup-0', 'b'],
+    ]);
+    expect(split.truthClusterOf.get('rec-1-dup-0')).toBe('1');
+  });
+});
+
+describe('syntheticHouseholds', () => {
+  const dataset = syntheticHouseholds({ households: 200, seed: 3 });
+
+  it('records each person at most once per source, most of them in both', () => {
+    const seen = new Set<string>();
+    for (const patient of dataset.patients) {
+      const key = `${dataset.sourceOf.get(patient.id!)}|${dataset.truthClusterOf.get(patient.id!)}`;
+      expect(seen.has(key)).toBe(false);
+      seen.add(key);
+    }
+    const people = new Set(dataset.truthClusterOf.values()).size;
+    expect(dataset.patients.length / people).toBeGreaterThan(1.7);
+  });
+
+  it('holds twins (one household, one birth date, two people) and repeats for one seed', () => {
+    const byHouseholdAndBirth = new Map<string, Set<string>>();
+    for (const patient of dataset.patients) {
+      if (!patient.birthDate) continue;
+      const household = dataset.truthClusterOf.get(patient.id!)!.split('-')[0];
+      const key = `${household}|${patient.birthDate}`;
+      byHouseholdAndBirth.set(
+        key,
+        new Set([...(byHouseholdAndBirth.get(key) ?? []), dataset.truthClusterOf.get(patient.id!)!]),
+      );
+    }
+    expect([...byHouseholdAndBirth.values()].some((people) => people.size > 1)).toBe(true);
+    expect(syntheticHouseholds({ households: 200, seed: 3 }).patients).toEqual(dataset.patients);
   });
 });

@@ -114,6 +114,12 @@ function describeResources(registry: SearchParameterRegistry): CapabilityStateme
                   'target alone answers with our lineage: one Provenance per recorded version of the target resource',
               }
             : {}),
+          ...(type === 'Patient' && p.code === '_tag'
+            ? {
+                documentation:
+                  '_tag=http://hapifhir.io/fhir/NamingSystem/mdm-record-status|GOLDEN_RECORD finds golden patients (with _id, _count, _offset, _asOf); otherwise Patient search finds source patients',
+              }
+            : {}),
         })),
         AS_OF_PARAMETER,
       ],

@@ -22,7 +22,9 @@ export class UpdateLinkHandler implements ICommandHandler<UpdateLinkCommand, Upd
     const golden = read.states.get(command.goldenId)!;
     let current = golden.members.has(command.sourcePatientId) ? golden : undefined;
     if (!current && golden.created && !golden.mergedInto) {
-      const [link] = await this.reader.links({ sourcePatientId: command.sourcePatientId, limit: 1 });
+      const {
+        links: [link],
+      } = await this.reader.links({ sourcePatientId: command.sourcePatientId, limit: 1 });
       if (link) {
         read = await this.streams.read([command.goldenId, link.goldenId]);
         current = read.states.get(link.goldenId)!;

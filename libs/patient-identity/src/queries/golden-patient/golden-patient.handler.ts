@@ -22,7 +22,7 @@ export class GoldenPatientHandler implements IQueryHandler<GoldenPatientQuery, G
     if (golden.mergedInto && golden.mergedAt && golden.mergedAt <= at) {
       return { status: 'merged', into: golden.mergedInto, at: golden.mergedAt };
     }
-    const links = await this.reader.links({ goldenId: query.goldenId, asOf: query.asOf, limit: 10_000 });
+    const { links } = await this.reader.links({ goldenId: query.goldenId, asOf: query.asOf, limit: 10_000 });
     const members: GoldenMember[] = [];
     for (const link of links) {
       // Source patients are read through the FHIR store's query, as of the same instant.
@@ -37,10 +37,15 @@ export class GoldenPatientHandler implements IQueryHandler<GoldenPatientQuery, G
         recordedAt: outcome.version.recordedFrom,
       });
     }
-    return {
-      status: 'found',
-      patient: buildGoldenPatient(query.goldenId, members, this.survivorship),
-      links,
+    const patient = buildGoldenPatient(query.goldenId, members, this.survivorship);
+    // Each membership change is a version (Patient/<golden>/_history lists them).
+    const changes = (await this.reader.membershipChanges(query.goldenId)).filter((t) => t <= at);
+    const last = changes[changes.length - 1];
+    patient.meta = {
+      ...patient.meta,
+      versionId: String(Math.max(changes.length, 1)),
+      ...(last ? { lastUpdated: last.toISOString() } : {}),
     };
+    return { status: 'found', patient, links };
   }
 }

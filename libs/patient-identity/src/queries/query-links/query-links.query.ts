@@ -1,8 +1,8 @@
 import { Query } from '@nestjs/cqrs';
-import type { LinkCriteria, PatientLink } from '../identity.reader';
+import type { LinkCriteria, LinkPage } from '../identity.reader';
 
-/** $mdm-query-links: links current now, or at criteria.asOf. */
-export class QueryLinksQuery extends Query<PatientLink[]> {
+/** $mdm-query-links: one page of the links current now, or at criteria.asOf. */
+export class QueryLinksQuery extends Query<LinkPage> {
   constructor(readonly criteria: LinkCriteria) {
     super();
   }

@@ -2,7 +2,8 @@ import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { HistoryCriteria, parseHistoryCursor, ResourceHistoryQuery } from '@fa/fhir-store';
+import { HistoryCriteria, HistoryPage, parseHistoryCursor, ResourceHistoryQuery } from '@fa/fhir-store';
+import { GoldenPatientHistoryQuery, GoldenPatientVersion } from '@fa/patient-identity';
 import { FhirError } from '../../fhir-error';
 import { fhirBaseUrl, sendFhir } from '../../fhir-json';
 import {
@@ -68,9 +69,16 @@ export class HistoryController {
       before: cursor,
       count: countParam(params),
     };
-    const page = await this.queryBus.execute(new ResourceHistoryQuery(criteria));
+    let page = await this.queryBus.execute(new ResourceHistoryQuery(criteria));
     if (mustExist && page.total === 0 && !cursor && !criteria.since && !criteria.at) {
-      throw FhirError.notFound(`${scope.resourceType}/${scope.id} is not known`);
+      // Not a stored resource: a golden patient's versions are its membership changes (Patient Identity).
+      const golden =
+        scope.resourceType === 'Patient'
+          ? await this.queryBus.execute(new GoldenPatientHistoryQuery(scope.id!, criteria.until))
+          : undefined;
+      if (golden?.status !== 'found')
+        throw FhirError.notFound(`${scope.resourceType}/${scope.id} is not known`);
+      page = goldenHistoryPage(scope.id!, golden.versions, criteria.count);
     }
     const base = fhirBaseUrl(request);
     const path = request.path.replace(/^\/fhir/, '');
@@ -84,4 +92,19 @@ export class HistoryController {
     const next = page.next ? `${base}${path}?${query.toString()}&_cursor=${page.next}` : undefined;
     sendFhir(response, historyBundle(page, base, self, next));
   }
+}
+
+/** A golden patient's versions as a history page (newest first; a merge that retired it reads as a delete). */
+function goldenHistoryPage(goldenId: string, versions: GoldenPatientVersion[], count: number): HistoryPage {
+  return {
+    total: versions.length,
+    versions: versions.slice(0, count).map((v) => ({
+      resourceType: 'Patient',
+      id: goldenId,
+      versionId: v.versionId,
+      recordedFrom: v.recordedAt,
+      deleted: !v.patient,
+      resource: v.patient,
+    })) as HistoryPage['versions'],
+  };
 }

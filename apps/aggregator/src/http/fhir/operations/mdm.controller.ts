@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, Headers, HttpStatus, Query, Res } from '@nestjs/common';
+import { Body, Controller, Headers, HttpStatus, Query, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { Parameters, ParametersParameter } from 'fhir/r4';
 import { FHIR_ID_PATTERN } from '@fa/fhir';
 import {
@@ -16,8 +16,9 @@ import {
   UpdateLinkCommand,
 } from '@fa/patient-identity';
 import { FhirError, IssueCode } from '../../fhir-error';
-import { sendFhir } from '../../fhir-json';
+import { fhirBaseUrl, sendFhir } from '../../fhir-json';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, operationInput, QueryParams } from '../fhir-params';
+import { pageLinks } from '../search/search-bundle';
 import { FhirOperation } from './fhir-operation.decorator';
 import {
   MDM_LINK_HISTORY,
@@ -38,26 +39,45 @@ export class MdmController {
     private readonly commandBus: CommandBus,
   ) {}
 
+  /**
+   * Pages as HAPI FHIR's MDM does (`_offset`, `_count`, `self`/`prev`/`next` links as `valueUri`). Every page
+   * after the first carries the `_asOf` instant the first was read at, so the pages of one enumeration are one
+   * picture and never overlap or skip a link that changed meanwhile.
+   */
   @FhirOperation(MDM_QUERY_LINKS)
   async queryLinks(
     @Query() params: QueryParams,
     @Headers('prefer') prefer: string | undefined,
+    @Req() request: Request,
     @Res() response: Response,
   ) {
     const { values } = operationInput(MDM_QUERY_LINKS, params, prefer);
-    const links = await this.queryBus.execute(
+    const asOf = (values._asOf as { end: Date } | undefined)?.end ?? new Date();
+    const limit = Math.min((values._count as number | undefined) ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+    const offset = (values._offset as number | undefined) ?? 0;
+    const page = await this.queryBus.execute(
       new QueryLinksQuery({
         goldenId: patientIdParam(values, 'goldenResourceId'),
         sourcePatientId: patientIdParam(values, 'resourceId'),
         matchResult: matchResultParam(values.matchResult, ['MATCH', 'POSSIBLE_MATCH']) as
           'MATCH' | 'POSSIBLE_MATCH' | undefined,
-        asOf: (values._asOf as { end: Date } | undefined)?.end,
-        limit: Math.min((values._count as number | undefined) ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+        asOf,
+        limit,
+        offset,
       }),
     );
+    const paging = pageLinks(fhirBaseUrl(request), '/$mdm-query-links', params, {
+      offset,
+      count: limit,
+      hasMore: page.hasMore,
+      pinnedAt: asOf,
+    });
+    const links: ParametersParameter[] = [{ name: 'self', valueUri: paging.self }];
+    if (paging.previous) links.push({ name: 'prev', valueUri: paging.previous });
+    if (paging.next) links.push({ name: 'next', valueUri: paging.next });
     sendFhir(response, {
       resourceType: 'Parameters',
-      parameter: links.map(linkParameter),
+      parameter: [...links, ...page.links.map(linkParameter)],
     } satisfies Parameters);
   }
 
@@ -175,16 +195,25 @@ function linkParameter(link: PatientLink): ParametersParameter {
     { name: 'decidedBy', valueString: decidedByText(link.decidedBy) },
     { name: 'linkedAt', valueInstant: link.recordedFrom.toISOString() },
   ];
+  if (link.decidedBy.kind === 'matcher')
+    part.push({ name: 'modelVersion', valueString: link.decidedBy.version });
   if (link.explanation) {
     part.push(
       { name: 'score', valueDecimal: round(link.explanation.probability) },
       { name: 'weight', valueDecimal: round(link.explanation.weight) },
+      ...(link.explanation.comparedWith
+        ? [{ name: 'comparedWith', valueString: `Patient/${link.explanation.comparedWith}` }]
+        : []),
+      ...(link.explanation.blockingKeys ?? []).map((key) => ({ name: 'blockingKey', valueString: key })),
       ...link.explanation.comparisons.map((c) => ({
         name: 'comparison',
         part: [
           { name: 'field', valueString: c.field },
           { name: 'level', valueString: c.level },
           { name: 'weight', valueDecimal: round(c.weight) },
+          ...(c.termFrequency === undefined
+            ? []
+            : [{ name: 'termFrequency', valueDecimal: c.termFrequency }]),
         ],
       })),
     );

@@ -50,7 +50,7 @@ export const MDM_QUERY_LINKS = mdm(
   'mdm-query-links',
   'Identity links, now or as of any instant',
   false,
-  'Each link between a golden patient and a source patient, with its score, weight and the per-field comparison levels and weights behind it.',
+  'Each link between a golden patient and a source patient, with its score, weight, the per-field comparison levels and weights behind it, the blocking keys that made the record a candidate and the model version (content hash) that decided it. Paged as HAPI FHIR MDM pages: _offset and _count, with self, prev and next links (valueUri).',
   [
     patient('goldenResourceId', 0, 'Only links of this golden patient'),
     patient('resourceId', 0, 'Only links of this source patient'),
@@ -76,7 +76,16 @@ export const MDM_QUERY_LINKS = mdm(
       min: 0,
       max: '1',
       type: 'unsignedInt',
-      documentation: 'At most this many links',
+      documentation: 'At most this many links per page (default 50, at most 1000)',
+    },
+    {
+      name: '_offset',
+      use: 'in',
+      min: 0,
+      max: '1',
+      type: 'unsignedInt',
+      documentation:
+        'Skip this many links (in golden patient, source patient order); the next link gives the following page',
     },
     parametersOut('One `link` parameter per link'),
   ],

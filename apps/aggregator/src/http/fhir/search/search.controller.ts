@@ -3,6 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import {
+  FHIR_ID_PATTERN,
   parseReference,
   parseSearchRequest,
   r4SearchParameters,
@@ -10,10 +11,27 @@ import {
   SearchRequest,
 } from '@fa/fhir';
 import { provenanceOf, ResourceLineageQuery, SearchResourcesQuery } from '@fa/fhir-store';
+import { GOLDEN_RECORD_TAG, GoldenPatientSearchQuery } from '@fa/patient-identity';
 import { FhirError } from '../../fhir-error';
 import { fhirBaseUrl, sendFhir } from '../../fhir-json';
-import { asOfParam, isStrict, QueryParams, resourceTypeParam, single, versionIdParam } from '../fhir-params';
+import {
+  asOfParam,
+  countParam,
+  isStrict,
+  nonNegativeIntegerParam,
+  QueryParams,
+  resourceTypeParam,
+  single,
+  versionIdParam,
+} from '../fhir-params';
 import { ignoredParametersOutcome, pageLinks, searchBundle } from './search-bundle';
+
+const GOLDEN_TAG = `${GOLDEN_RECORD_TAG.system}|${GOLDEN_RECORD_TAG.code}`;
+const GOLDEN_SEARCH_PARAMETERS = new Set(['_tag', '_id', '_count', '_offset', '_asOf', '_format', '_pretty']);
+
+function selectsGoldenRecords(tag: string | string[] | undefined): boolean {
+  return tag === GOLDEN_TAG;
+}
 
 /**
  * Search by GET and POST over the search index, now or as of an instant. `Provenance?target=` is answered from
@@ -89,6 +107,36 @@ export class SearchController {
     sendFhir(response, searchBundle({ base, links: { self }, matches, total: matches.length }));
   }
 
+  /**
+   * Golden patients live in Patient Identity, not in the search index: `_tag=<mdm-record-status>|GOLDEN_RECORD`
+   * (HAPI MDM's tag, which every golden Patient carries) asks that context over the QueryBus instead. Without
+   * it a Patient search finds source patients, which never carry the tag.
+   */
+  private async goldenSearch(params: QueryParams, request: Request, response: Response, path: string) {
+    for (const name of Object.keys(params)) {
+      if (!GOLDEN_SEARCH_PARAMETERS.has(name)) {
+        throw FhirError.badRequest(
+          `${name} is not supported with _tag=${GOLDEN_TAG}: a golden patient search takes _id, _count, _offset and _asOf`,
+          name,
+        );
+      }
+    }
+    const ids = single(params, '_id')?.split(',');
+    if (ids?.some((id) => !FHIR_ID_PATTERN.test(id))) throw FhirError.badRequest('_id must list ids', '_id');
+    const count = countParam(params);
+    const offset = nonNegativeIntegerParam(params, '_offset') ?? 0;
+    const asOf = asOfParam(params) ?? new Date();
+    const result = await this.queryBus.execute(new GoldenPatientSearchQuery({ asOf, ids, offset, count }));
+    const base = fhirBaseUrl(request);
+    const links = pageLinks(base, path, params, { offset, count, hasMore: result.hasMore, pinnedAt: asOf });
+    const matches = result.patients.map((resource) => ({
+      resourceType: 'Patient',
+      id: resource.id!,
+      resource,
+    }));
+    sendFhir(response, searchBundle({ base, links, matches }));
+  }
+
   private async runSearch(
     resourceType: string,
     params: QueryParams,
@@ -97,6 +145,9 @@ export class SearchController {
     response: Response,
     path = request.path.replace(/^\/fhir/, ''),
   ) {
+    if (resourceType === 'Patient' && selectsGoldenRecords(params._tag)) {
+      return this.goldenSearch(params, request, response, path);
+    }
     let search: SearchRequest;
     try {
       search = parseSearchRequest(resourceType, params, r4SearchParameters());
