@@ -41,14 +41,19 @@ describe('Patient Identity: online matching into golden patients, MDM operations
 
   const links = async (query = ''): Promise<Link[]> => {
     const response = await harness.http().get(`/fhir/$mdm-query-links?_count=1000${query}`).expect(200);
-    return ((response.body as Parameters).parameter ?? []).map((p) => ({
-      golden: part(p, 'goldenResourceId')!.valueString!.replace('Patient/', ''),
-      source: part(p, 'sourceResourceId')!.valueString!.replace('Patient/', ''),
-      matchResult: part(p, 'matchResult')!.valueString!,
-      linkSource: part(p, 'linkSource')!.valueString!,
-      decidedBy: part(p, 'decidedBy')!.valueString!,
-      comparisons: (p.part ?? []).filter((x) => x.name === 'comparison').length,
-    }));
+    const parameters = (response.body as Parameters).parameter ?? [];
+    // Paging links (self, prev, next) come first, as HAPI FHIR's MDM sends them.
+    expect(parameters[0]?.name).toBe('self');
+    return parameters
+      .filter((p) => p.name === 'link')
+      .map((p) => ({
+        golden: part(p, 'goldenResourceId')!.valueString!.replace('Patient/', ''),
+        source: part(p, 'sourceResourceId')!.valueString!.replace('Patient/', ''),
+        matchResult: part(p, 'matchResult')!.valueString!,
+        linkSource: part(p, 'linkSource')!.valueString!,
+        decidedBy: part(p, 'decidedBy')!.valueString!,
+        comparisons: (p.part ?? []).filter((x) => x.name === 'comparison').length,
+      }));
   };
   const ingest = async (name: string, source: string, patients: Patient[]) => {
     const file = path.join(dir, name);
