@@ -173,11 +173,28 @@ describe('Patient Identity at 10,000 patients: households, paging links, golden 
     const sources = await harness.http().get('/fhir/Patient?family=Tregonning').expect(200);
     expect((sources.body as Bundle).entry).toHaveLength(fixture.length);
 
-    const bad = await harness
+    // With Patient search parameters: the golden patients one of whose members matches them.
+    const byMembers = await harness
       .http()
-      .get(`/fhir/Patient?_tag=${encodeURIComponent(GOLDEN)}&family=Tregonning`)
-      .expect(400);
-    expect(JSON.stringify(bad.body)).toContain('family');
+      .get(`/fhir/Patient?_tag=${encodeURIComponent(GOLDEN)}&family=Tregonning&birthdate=2012-03-09`)
+      .expect(200);
+    const twins = (byMembers.body as Bundle).entry!.map((e) => e.resource as Patient);
+    expect(twins.map((p) => p.id).sort()).toEqual(
+      [
+        ...new Set(
+          await Promise.all(
+            ['fixture-twin-1', 'fixture-twin-2'].map(async (id) => (await linkOf(A, id)).golden),
+          ),
+        ),
+      ].sort(),
+    );
+    for (const bad of ['_sort=family', 'bogus=1']) {
+      const answer = await harness
+        .http()
+        .get(`/fhir/Patient?_tag=${encodeURIComponent(GOLDEN)}&${bad}`)
+        .expect(400);
+      expect(JSON.stringify(answer.body)).toContain(bad.split('=')[0]);
+    }
 
     const metadata = (await harness.http().get('/fhir/metadata').expect(200)).body as CapabilityStatement;
     const patient = metadata.rest![0].resource!.find((r) => r.type === 'Patient')!;
@@ -195,6 +212,10 @@ describe('Patient Identity at 10,000 patients: households, paging links, golden 
     expect(versions.map((v) => v.link?.length)).toEqual([2, 1]);
     const current = (await harness.http().get(`/fhir/Patient/${golden}`).expect(200)).body as Patient;
     expect(current.meta?.versionId).toBe('2');
+    const first = (await harness.http().get(`/fhir/Patient/${golden}/_history/1`).expect(200))
+      .body as Patient;
+    expect(first).toEqual(versions[1]);
+    await harness.http().get(`/fhir/Patient/${golden}/_history/3`).expect(404);
     await harness.http().get('/fhir/Patient/not-a-golden-patient/_history').expect(404);
   });
 });

@@ -166,6 +166,17 @@ export class IdentityReader {
     return result.rows.map((row) => row.at);
   }
 
+  /** The golden patients these source patients were linked to at `asOf`. */
+  async goldenIdsOfMembers(sourcePatientIds: string[], asOf: Date): Promise<string[]> {
+    const result = await this.pool.query<{ golden_id: string }>(
+      `SELECT DISTINCT golden_id FROM ${S}.links
+        WHERE source_patient_id = ANY($1::text[])
+          AND recorded_from <= $2 AND (recorded_to IS NULL OR recorded_to > $2)`,
+      [sourcePatientIds, asOf],
+    );
+    return result.rows.map((row) => row.golden_id);
+  }
+
   /** Golden patients that exist at `asOf` (created, not merged away), by id, one page of them. */
   async goldenIds(criteria: {
     asOf: Date;

@@ -117,7 +117,7 @@ function describeResources(registry: SearchParameterRegistry): CapabilityStateme
           ...(type === 'Patient' && p.code === '_tag'
             ? {
                 documentation:
-                  '_tag=http://hapifhir.io/fhir/NamingSystem/mdm-record-status|GOLDEN_RECORD finds golden patients (with _id, _count, _offset, _asOf); otherwise Patient search finds source patients',
+                  '_tag=http://hapifhir.io/fhir/NamingSystem/mdm-record-status|GOLDEN_RECORD finds golden patients (with _id, _count, _offset, _asOf, and Patient search parameters one of their members must match); otherwise Patient search finds source patients',
               }
             : {}),
         })),

@@ -3,7 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ReadResourceQuery, ReadVersionQuery } from '@fa/fhir-store';
-import { GoldenPatientQuery } from '@fa/patient-identity';
+import { GoldenPatientHistoryQuery, GoldenPatientQuery } from '@fa/patient-identity';
 import { FhirError } from '../../fhir-error';
 import { sendFhir } from '../../fhir-json';
 import { asOfParam, idParam, QueryParams, resourceTypeParam, versionIdParam } from '../fhir-params';
@@ -11,7 +11,7 @@ import { OperationRegistry } from '../operations/operation-registry';
 
 /**
  * read and vread, now or as of an instant. A Patient the store does not hold may be one of our golden patients
- * (Patient Identity), built from its members as of the same instant. The OperationDefinitions of the operations
+ * (Patient Identity), built from its members as of the same instant; its versions are its membership changes. The OperationDefinitions of the operations
  * this server implements are read here too, before the store (which holds those sources sent).
  */
 @ApiExcludeController()
@@ -66,7 +66,17 @@ export class ReadController {
   ) {
     const resourceType = resourceTypeParam(type);
     idParam(id);
-    const version = await this.queryBus.execute(new ReadVersionQuery(resourceType, id, versionIdParam(vid)));
+    const versionId = versionIdParam(vid);
+    const version = await this.queryBus.execute(new ReadVersionQuery(resourceType, id, versionId));
+    if (!version && resourceType === 'Patient') {
+      // A golden patient's versions are its membership changes, as its _history lists them.
+      const history = await this.queryBus.execute(new GoldenPatientHistoryQuery(id));
+      const golden =
+        history.status === 'found' ? history.versions.find((v) => v.versionId === versionId) : undefined;
+      if (golden?.patient) return sendFhir(response, golden.patient);
+      if (golden)
+        throw FhirError.gone(`Patient/${id} version ${vid} is its merge into another golden patient`);
+    }
     if (!version) throw FhirError.notFound(`${resourceType}/${id} has no version ${vid}`);
     if (version.deleted) throw FhirError.gone(`${resourceType}/${id} version ${vid} is a deletion`);
     sendFhir(response, version.resource);

@@ -113,10 +113,13 @@ export class SearchController {
    * it a Patient search finds source patients, which never carry the tag.
    */
   private async goldenSearch(params: QueryParams, request: Request, response: Response, path: string) {
-    for (const name of Object.keys(params)) {
-      if (!GOLDEN_SEARCH_PARAMETERS.has(name)) {
+    const memberParams = Object.fromEntries(
+      Object.entries(params).filter(([name]) => !GOLDEN_SEARCH_PARAMETERS.has(name)),
+    );
+    for (const name of Object.keys(memberParams)) {
+      if (name.startsWith('_')) {
         throw FhirError.badRequest(
-          `${name} is not supported with _tag=${GOLDEN_TAG}: a golden patient search takes _id, _count, _offset and _asOf`,
+          `${name} is not supported with _tag=${GOLDEN_TAG}: a golden patient search takes _id, _count, _offset, _asOf and Patient search parameters its members must match`,
           name,
         );
       }
@@ -126,7 +129,20 @@ export class SearchController {
     const count = countParam(params);
     const offset = nonNegativeIntegerParam(params, '_offset') ?? 0;
     const asOf = asOfParam(params) ?? new Date();
-    const result = await this.queryBus.execute(new GoldenPatientSearchQuery({ asOf, ids, offset, count }));
+    const members =
+      // No index to fall back on: a parameter the members' search does not know is an error, never ignored.
+      Object.keys(memberParams).length > 0
+        ? this.parse('Patient', memberParams, 'golden patient search')
+        : undefined;
+    const result = await this.queryBus.execute(
+      new GoldenPatientSearchQuery({ asOf, ids, offset, count, members }),
+    );
+    if (result.status === 'too-broad') {
+      throw FhirError.badRequest(
+        `More than ${result.limit} source patients match ${Object.keys(memberParams).join(', ')}: narrow the golden patient search`,
+        Object.keys(memberParams)[0],
+      );
+    }
     const base = fhirBaseUrl(request);
     const links = pageLinks(base, path, params, { offset, count, hasMore: result.hasMore, pinnedAt: asOf });
     const matches = result.patients.map((resource) => ({
@@ -135,6 +151,24 @@ export class SearchController {
       resource,
     }));
     sendFhir(response, searchBundle({ base, links, matches }));
+  }
+
+  /** A search request parsed by the registry; unknown parameters are 400 when `strict` names why. */
+  private parse(resourceType: string, params: QueryParams, strict: string | undefined): SearchRequest {
+    let search: SearchRequest;
+    try {
+      search = parseSearchRequest(resourceType, params, r4SearchParameters());
+    } catch (error) {
+      if (error instanceof SearchParameterError) throw FhirError.badRequest(error.message, error.parameter);
+      throw error;
+    }
+    if (search.unknown.length > 0 && strict !== undefined) {
+      throw FhirError.badRequest(
+        `Unknown search parameter${search.unknown.length > 1 ? 's' : ''} ${search.unknown.join(', ')} for ${resourceType} (${strict})`,
+        search.unknown[0],
+      );
+    }
+    return search;
   }
 
   private async runSearch(
@@ -148,19 +182,7 @@ export class SearchController {
     if (resourceType === 'Patient' && selectsGoldenRecords(params._tag)) {
       return this.goldenSearch(params, request, response, path);
     }
-    let search: SearchRequest;
-    try {
-      search = parseSearchRequest(resourceType, params, r4SearchParameters());
-    } catch (error) {
-      if (error instanceof SearchParameterError) throw FhirError.badRequest(error.message, error.parameter);
-      throw error;
-    }
-    if (search.unknown.length > 0 && isStrict(prefer)) {
-      throw FhirError.badRequest(
-        `Unknown search parameter${search.unknown.length > 1 ? 's' : ''} ${search.unknown.join(', ')} for ${resourceType} (Prefer: handling=strict)`,
-        search.unknown[0],
-      );
-    }
+    const search = this.parse(resourceType, params, isStrict(prefer) ? 'Prefer: handling=strict' : undefined);
     const pinnedAt = search.asOf ?? new Date();
     const result = await this.queryBus.execute(new SearchResourcesQuery(search));
     const base = fhirBaseUrl(request);
