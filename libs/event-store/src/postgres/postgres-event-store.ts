@@ -218,31 +218,54 @@ export class PostgresEventStore implements EventStore {
 
   /**
    * The next window of the log after a position. With `streamPrefixes`, events of other streams still advance
-   * `lastPosition` but their data is never read: a follower of a few streams skips the rest of the log at the
-   * cost of scanning its index.
+   * `lastPosition` but are never sent: the window is chosen in PostgreSQL (the next maxCount events by the
+   * index), and only the followed streams' events come back, with the window's last row (for its position) and
+   * its size. A follower of a few streams (the matcher, the links, the analytics views) skips the rest of the
+   * log without Node parsing a row of it. Without prefixes it is the plain ordered read.
    */
   async readAll(options: ReadAllOptions = {}): Promise<LogWindow> {
     const after = options.after ?? START_OF_LOG;
     const from = parsePosition(after);
-    const patterns = options.streamPrefixes?.map((prefix) => prefix.replace(/[\\%_]/g, '\\$&') + '%');
-    const result = await this.pool.query<EventRow & { wanted: boolean }>(
-      `SELECT w.global_position, w.transaction_id::text AS transaction_id, w.stream_id, w.stream_revision,
-              w.event_id::text AS event_id, w.type, w.recorded_at, w.wanted,
-              CASE WHEN w.wanted THEN w.data END AS data, CASE WHEN w.wanted THEN w.metadata END AS metadata
-         FROM (SELECT events.*, ($4::text[] IS NULL OR events.stream_id LIKE ANY($4::text[])) AS wanted
-                 FROM events
-                WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint) AND ${VISIBLE}
-                ORDER BY events.transaction_id, events.global_position
-                LIMIT $3) AS w
-        ORDER BY w.transaction_id, w.global_position`,
-      [from.transactionId, from.globalPosition, options.maxCount ?? 1000, patterns ?? null],
+    const maxCount = options.maxCount ?? 1000;
+    if (!options.streamPrefixes) {
+      const result = await this.pool.query<EventRow>(
+        `SELECT ${eventColumns()} FROM events
+          WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint) AND ${VISIBLE}
+          ORDER BY events.transaction_id, events.global_position
+          LIMIT $3`,
+        [from.transactionId, from.globalPosition, maxCount],
+      );
+      const rows = result.rows;
+      const last = rows[rows.length - 1];
+      return {
+        events: rows.map(toRecordedEvent),
+        lastPosition: last ? formatPosition(last.transaction_id, last.global_position) : after,
+        scanned: rows.length,
+      };
+    }
+    const patterns = options.streamPrefixes.map((prefix) => prefix.replace(/[\\%_]/g, '\\$&') + '%');
+    const result = await this.pool.query<EventRow & { wanted: boolean; scanned: number }>(
+      `SELECT e.global_position, e.transaction_id::text AS transaction_id, e.stream_id, e.stream_revision,
+              e.event_id::text AS event_id, e.type, e.recorded_at, w.wanted, w.scanned,
+              CASE WHEN w.wanted THEN e.data END AS data, CASE WHEN w.wanted THEN e.metadata END AS metadata
+         FROM (SELECT s.global_position, s.stream_id LIKE ANY($4::text[]) AS wanted,
+                      count(*) OVER ()::int AS scanned,
+                      row_number() OVER (ORDER BY s.transaction_id, s.global_position) AS n
+                 FROM (SELECT transaction_id, global_position, stream_id FROM events
+                        WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint) AND ${VISIBLE}
+                        ORDER BY events.transaction_id, events.global_position
+                        LIMIT $3) AS s) AS w
+         JOIN events e ON e.global_position = w.global_position
+        WHERE w.wanted OR w.n = w.scanned
+        ORDER BY e.transaction_id, e.global_position`,
+      [from.transactionId, from.globalPosition, maxCount, patterns],
     );
     const rows = result.rows;
     const last = rows[rows.length - 1];
     return {
       events: rows.filter((row) => row.wanted).map(toRecordedEvent),
       lastPosition: last ? formatPosition(last.transaction_id, last.global_position) : after,
-      scanned: rows.length,
+      scanned: last ? last.scanned : 0,
     };
   }
 
