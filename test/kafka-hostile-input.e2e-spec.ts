@@ -190,7 +190,7 @@ describe('Kafka ingestion of hostile input: one bad message never stalls its par
     ]);
   });
 
-  it('fuzz: 80 seeded hostile messages (random bytes, truncated JSON, deep nesting, NUL, wrong types, huge strings) among good ones: each recorded or dead-lettered with its code, nothing else lost', async () => {
+  it('fuzz: 80 seeded hostile messages (random bytes, truncated JSON, deep nesting, NUL, wrong types, huge strings, values over their type limit, too many elements) among good ones: each recorded or dead-lettered with its code, nothing else lost', async () => {
     /** What must become of the message: recorded, dead-lettered with this code, or either (never nothing). */
     type Kind = { value: Buffer; expect: string };
     let serial = 0;
@@ -253,6 +253,22 @@ describe('Kafka ingestion of hostile input: one bad message never stalls its par
           expect: 'recorded-or-dead-letter',
         };
       }),
+      fc.integer({ min: 65, max: 300 }).map((length) => ({
+        value: Buffer.from(JSON.stringify({ resourceType: 'Patient', id: 'i'.repeat(length) })),
+        expect: 'too-long',
+      })),
+      fc.integer({ min: 1025, max: 5000 }).map((length) => ({
+        value: Buffer.from(
+          JSON.stringify({ resourceType: 'Observation', id: 'c', status: 'f'.repeat(length) }),
+        ),
+        expect: 'too-long',
+      })),
+      fc.integer({ min: 100_001, max: 120_000 }).map((count) => ({
+        value: Buffer.from(
+          JSON.stringify({ resourceType: 'Observation', id: 'm', extension: Array(count).fill(1) }),
+        ),
+        expect: 'too-many-elements',
+      })),
       fc.integer({ min: 100_000, max: 400_000 }).map((size) => {
         const { id } = good();
         return { value: Buffer.from(observation(id, 'x'.repeat(size))), expect: 'recorded' };
@@ -261,6 +277,9 @@ describe('Kafka ingestion of hostile input: one bad message never stalls its par
     const batch = fc.sample(kinds, { seed: 22, numRuns: 80 });
     // The seeded sample covers the kinds (and so stays a test of all of them).
     expect(new Set(batch.map((k) => k.expect)).size).toBeGreaterThanOrEqual(8);
+    expect([...new Set(batch.map((k) => k.expect))]).toEqual(
+      expect.arrayContaining(['too-deep', 'too-long', 'too-many-elements', 'nul-character']),
+    );
     const sentinel = good();
     const producer = kafka.producer();
     await producer.connect();

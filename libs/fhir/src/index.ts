@@ -9,3 +9,4 @@ export * from './search/search-request';
 export * from './operations/operation-definition';
 export * from './source-system';
 export * from './input-hygiene';
+export * from './input-limits';

@@ -1,10 +1,7 @@
-import {
-  decodeUtf8Strict,
-  findForbiddenCharacter,
-  findUnstorableString,
-  mayHoldUnstorable,
-  storableText,
-} from './input-hygiene';
+import { decodeUtf8Strict, findForbiddenCharacter, mayHoldUnstorable, storableText } from './input-hygiene';
+import { findJsonProblem, searchValueTooLong } from './input-limits';
+
+const findUnstorableString = (value: unknown) => findJsonProblem(value, { strings: true });
 
 describe('decodeUtf8Strict', () => {
   it('decodes valid UTF-8, dropping a BOM', () => {
@@ -45,7 +42,7 @@ describe('findForbiddenCharacter', () => {
   });
 });
 
-describe('findUnstorableString', () => {
+describe('findJsonProblem', () => {
   it('names the path of the first bad string or key, quoting no content', () => {
     const patient = { resourceType: 'Patient', name: [{ given: ['Ann'] }, { family: 'Sm\u0000ith' }] };
     expect(findUnstorableString(patient)).toEqual({
@@ -58,13 +55,31 @@ describe('findUnstorableString', () => {
     expect(findUnstorableString({ resourceType: 'Patient', active: true, n: [1, null] })).toBeUndefined();
   });
 
-  it('never recurses without bound: a NUL 100,000 levels down is left to the depth limit', () => {
+  it('never recurses without bound: 100,000 levels are too deep, a NUL 50 levels down is found', () => {
     let deep: unknown = 'x\u0000';
     for (let i = 0; i < 100_000; i++) deep = { a: deep };
-    expect(findUnstorableString(deep)).toBeUndefined();
+    expect(findUnstorableString(deep)).toEqual({
+      code: 'too-deep',
+      reason: `nested deeper than 64 levels at ${'a.'.repeat(64).slice(0, -1)}`,
+    });
     let shallow: unknown = 'x\u0000';
     for (let i = 0; i < 50; i++) shallow = [shallow];
     expect(findUnstorableString(shallow)?.code).toBe('nul-character');
+  });
+
+  it('checks strings for NUL and surrogates only when asked, the limits always', () => {
+    expect(findJsonProblem({ a: 'x\u0000' }, { strings: false })).toBeUndefined();
+    expect(findJsonProblem({ a: 'x'.repeat(2_000_000) }, { strings: false })?.code).toBe('too-long');
+    expect(findJsonProblem(Array(100_001).fill(1), { strings: false })?.code).toBe('too-many-elements');
+    expect(findJsonProblem(Array(99_999).fill(1), { strings: false })).toBeUndefined();
+  });
+
+  it('searchValueTooLong names the parameter, its type and the limit', () => {
+    expect(searchValueTooLong('name', 'string', 'a'.repeat(512))).toBeUndefined();
+    expect(searchValueTooLong('name', 'string', 'a'.repeat(513))).toBe(
+      'name: a value of 513 characters is too long; a string parameter value has at most 512',
+    );
+    expect(searchValueTooLong('_id', 'id', 'a'.repeat(65))).toMatch(/at most 64$/);
   });
 
   it('mayHoldUnstorable is false only for text that cannot decode to such strings', () => {

@@ -6,9 +6,18 @@
  * - no string may hold U+0000, which PostgreSQL's text and jsonb cannot store: `nul-character`;
  * - no string may hold a lone UTF-16 surrogate (a JSON `\ud800` escape without its pair): `lone-surrogate`;
  * - where the type forbids them (search parameters), no C0 control character but tab, CR and LF (which FHIR
- *   strings allow), and no DEL: `control-character`.
+ *   strings allow), and no DEL: `control-character`;
+ * - the limits of input-limits.ts: a value longer than its type allows (`too-long`), JSON nested too deep
+ *   (`too-deep`) or with too many values (`too-many-elements`).
  */
-export type HygieneCode = 'invalid-utf8' | 'nul-character' | 'lone-surrogate' | 'control-character';
+export type HygieneCode =
+  | 'invalid-utf8'
+  | 'nul-character'
+  | 'lone-surrogate'
+  | 'control-character'
+  | 'too-long'
+  | 'too-deep'
+  | 'too-many-elements';
 
 export interface HygieneProblem {
   code: HygieneCode;
@@ -51,16 +60,13 @@ function firstInvalidByte(bytes: Uint8Array): number {
   return bad - 1;
 }
 
-/** How deep findUnstorableString looks; resources nested deeper are rejected as too deep anyway. */
-const MAX_WALK_DEPTH = 128;
-
 const SUSPECT = /[\u0000-\u001f\u007f\ud800-\udfff]/;
 
 /** The first forbidden character of a string, or undefined. Controls count only with { controls: true }. */
 export function findForbiddenCharacter(
   text: string,
   options: { controls?: boolean } = {},
-): { code: Exclude<HygieneCode, 'invalid-utf8'>; index: number } | undefined {
+): { code: CharacterCode; index: number } | undefined {
   if (!SUSPECT.test(text)) return undefined;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -80,7 +86,9 @@ export function findForbiddenCharacter(
   return undefined;
 }
 
-const DESCRIPTION: Record<Exclude<HygieneCode, 'invalid-utf8'>, string> = {
+type CharacterCode = 'nul-character' | 'lone-surrogate' | 'control-character';
+
+const DESCRIPTION: Record<CharacterCode, string> = {
   'nul-character': 'a NUL character (U+0000)',
   'lone-surrogate': 'an unpaired UTF-16 surrogate (invalid Unicode)',
   'control-character': 'a control character',
@@ -88,40 +96,10 @@ const DESCRIPTION: Record<Exclude<HygieneCode, 'invalid-utf8'>, string> = {
 
 /** Describes a forbidden character of `what` (e.g. `parameter "name"`) without quoting the value. */
 export function describeForbidden(
-  found: { code: Exclude<HygieneCode, 'invalid-utf8'>; index: number },
+  found: { code: CharacterCode; index: number },
   what: string,
 ): HygieneProblem {
   return { code: found.code, reason: `${what} holds ${DESCRIPTION[found.code]} at character ${found.index}` };
-}
-
-/**
- * The first key or string of a parsed JSON value that cannot be stored (NUL, lone surrogate), named by its
- * path (`name[0].family`), or undefined. Cheap on clean input: JSON text can only produce such strings from a
- * `\u` escape, so callers with the text may skip the walk when `mayHoldUnstorable(text)` is false.
- */
-export function findUnstorableString(value: unknown, path = '', depth = 0): HygieneProblem | undefined {
-  if (typeof value === 'string') {
-    const found = findForbiddenCharacter(value);
-    return found ? describeForbidden(found, `the string at ${path || '(root)'}`) : undefined;
-  }
-  // Deeper than any resource may be (those are refused as too deep later): never recurse without bound.
-  if (depth > MAX_WALK_DEPTH) return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const problem = findUnstorableString(value[i], `${path}[${i}]`, depth + 1);
-      if (problem) return problem;
-    }
-    return undefined;
-  }
-  if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      const keyProblem = findForbiddenCharacter(key);
-      if (keyProblem) return describeForbidden(keyProblem, `a property name under ${path || '(root)'}`);
-      const problem = findUnstorableString(item, path ? `${path}.${key}` : key, depth + 1);
-      if (problem) return problem;
-    }
-  }
-  return undefined;
 }
 
 /** False when JSON text cannot decode to a NUL or a lone surrogate (it has no such escape and no raw NUL). */

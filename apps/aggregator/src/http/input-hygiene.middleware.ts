@@ -1,5 +1,12 @@
 import type { NextFunction, Request, Response } from 'express';
-import { decodeUtf8Strict, describeForbidden, findForbiddenCharacter, findUnstorableString } from '@fa/fhir';
+import {
+  decodeUtf8Strict,
+  describeForbidden,
+  findForbiddenCharacter,
+  findJsonProblem,
+  MAX_PARAMETER_NAME_LENGTH,
+  MAX_PARAMETER_VALUE_LENGTH,
+} from '@fa/fhir';
 import { FhirError } from './fhir-error';
 
 /** More parameters than this in one request is not a search anyone means. */
@@ -13,7 +20,8 @@ export interface ParameterProblem {
 
 /**
  * Checks a raw query string (without "?") the way it arrived: each name and value percent-decoded to bytes
- * and decoded as strict UTF-8, then refused if it holds a NUL, an unpaired surrogate or a control character.
+ * and decoded as strict UTF-8, then refused if it holds a NUL, an unpaired surrogate or a control character,
+ * or is longer than any parameter may be (each type's own limit is the search parser's, input-limits.ts).
  * Express's own parsing would let invalid UTF-8 through undecoded and NULs through to SQL.
  */
 export function checkQueryString(query: string): ParameterProblem | undefined {
@@ -33,13 +41,30 @@ export function checkQueryString(query: string): ParameterProblem | undefined {
     const parameter = name.text.slice(0, 64);
     const value = decodeUtf8Strict(percentDecode(rawValue));
     if (!value.ok) return { reason: `parameter ${parameter}: ${value.problem.reason}`, parameter };
-    const valueProblem = findForbiddenCharacter(value.text, { controls: true });
-    if (valueProblem)
-      return {
-        reason: describeForbidden(valueProblem, `the value of parameter ${parameter}`).reason,
-        parameter,
-      };
+    const problem = checkParameter(name.text, value.text);
+    if (problem) return problem;
   }
+  return undefined;
+}
+
+/** One decoded name and value: characters and lengths. */
+function checkParameter(name: string, value: string): ParameterProblem | undefined {
+  const parameter = name.slice(0, 64);
+  if (name.length > MAX_PARAMETER_NAME_LENGTH)
+    return {
+      reason: `a parameter name of ${name.length} characters is too long; at most ${MAX_PARAMETER_NAME_LENGTH}`,
+    };
+  const valueProblem = findForbiddenCharacter(value, { controls: true });
+  if (valueProblem)
+    return {
+      reason: describeForbidden(valueProblem, `the value of parameter ${parameter}`).reason,
+      parameter,
+    };
+  if (value.length > MAX_PARAMETER_VALUE_LENGTH)
+    return {
+      reason: `${parameter}: a value of ${value.length} characters is too long; no parameter takes more than ${MAX_PARAMETER_VALUE_LENGTH}`,
+      parameter,
+    };
   return undefined;
 }
 
@@ -71,21 +96,17 @@ function checkBody(request: Request): ParameterProblem | undefined {
     if (entries.length > MAX_PARAMETERS)
       return { reason: `too many parameters: ${entries.length}, at most ${MAX_PARAMETERS}` };
     for (const [name, value] of entries) {
-      const parameter = name.slice(0, 64);
       const nameProblem = findForbiddenCharacter(name, { controls: true });
       if (nameProblem) return { reason: describeForbidden(nameProblem, 'a parameter name').reason };
       for (const item of Array.isArray(value) ? value : [value]) {
-        const found = typeof item === 'string' ? findForbiddenCharacter(item, { controls: true }) : undefined;
-        if (found)
-          return {
-            reason: describeForbidden(found, `the value of parameter ${parameter}`).reason,
-            parameter,
-          };
+        const problem = typeof item === 'string' ? checkParameter(name, item) : undefined;
+        if (problem) return problem;
       }
     }
     return undefined;
   }
-  const problem = findUnstorableString(body);
+  // Depth, size, each element's length by its FHIR type when the body is a resource, NUL and surrogates.
+  const problem = findJsonProblem(body, { strings: true });
   return problem ? { reason: `the request body: ${problem.reason}` } : undefined;
 }
 

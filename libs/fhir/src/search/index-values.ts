@@ -47,6 +47,26 @@ export interface IndexValues {
   references: ReferenceIndexValue[];
 }
 
+/**
+ * A token whose system and code take more than this many UTF-8 bytes is not indexed: a B-tree entry holds at
+ * most 2,704 bytes and the projection would fail on it for good. No search can ask for it anyway: a token
+ * search value has at most 1,024 characters (SEARCH_VALUE_LENGTH_LIMITS).
+ */
+const MAX_INDEXED_TOKEN_BYTES = 2000;
+
+function fitsTokenIndex(token: { system: string | null; code: string }): boolean {
+  const length = token.code.length + (token.system?.length ?? 0);
+  // A character is at most 3 UTF-8 bytes in a JS string (4 for a pair of two): count bytes only when it matters.
+  return (
+    length * 3 <= MAX_INDEXED_TOKEN_BYTES ||
+    utf8Length(token.code) + utf8Length(token.system ?? '') <= MAX_INDEXED_TOKEN_BYTES
+  );
+}
+
+function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
 /** The longest string value indexed; longer text is cut (searches are prefix or substring). */
 const MAX_INDEXED_STRING = 512;
 
@@ -155,10 +175,11 @@ function addValue(values: IndexValues, definition: SearchParameterDefinition, va
   const param = definition.code;
   switch (definition.type) {
     case 'token':
-      for (const token of tokensOf(value)) values.tokens.push({ param, ...token });
+      for (const token of tokensOf(value)) if (fitsTokenIndex(token)) values.tokens.push({ param, ...token });
       return;
     case 'uri':
-      if (typeof value === 'string') values.tokens.push({ param, system: null, code: value });
+      if (typeof value === 'string' && fitsTokenIndex({ system: null, code: value }))
+        values.tokens.push({ param, system: null, code: value });
       return;
     case 'string':
       for (const text of stringsOf(value)) {
@@ -204,7 +225,7 @@ function addReference(values: IndexValues, definition: SearchParameterDefinition
   const reference = value as { reference?: unknown; identifier?: unknown; type?: unknown };
   if (reference.identifier) {
     for (const token of tokensOf(reference.identifier)) {
-      values.tokens.push({ param: `${param}:identifier`, ...token });
+      if (fitsTokenIndex(token)) values.tokens.push({ param: `${param}:identifier`, ...token });
     }
   }
   if (typeof reference.reference !== 'string') return;

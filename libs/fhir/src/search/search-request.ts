@@ -1,5 +1,6 @@
 import { parseFhirDateRange } from '../fhir-instant';
 import { parseReference } from '../references';
+import { searchValueTooLong } from '../input-limits';
 import { FHIR_ID_PATTERN, isR4ResourceType } from '../resource-types';
 import { normalizeString } from './index-values';
 import type { SearchParameterDefinition, SearchParameterRegistry } from './search-parameters';
@@ -166,7 +167,7 @@ export function parseSearchRequest(
       if (modifier !== undefined && modifier !== 'not')
         throw new SearchParameterError(name, `${name}: _id supports only :not`);
       for (const occurrence of occurrences) {
-        const values = requiredValues(name, occurrence);
+        const values = requiredValues(name, occurrence, 'id');
         for (const id of values) {
           if (!FHIR_ID_PATTERN.test(id))
             throw new SearchParameterError(name, `${name}: ${quote(id)} is not a valid id`);
@@ -182,7 +183,7 @@ export function parseSearchRequest(
         request.filters.push({
           kind: 'lastUpdated',
           parameter: name,
-          values: requiredValues(name, occurrence).map((v) => parseDateValue(name, v)),
+          values: requiredValues(name, occurrence, 'date').map((v) => parseDateValue(name, v)),
         });
       }
       continue;
@@ -204,7 +205,7 @@ function parseFilter(
   modifier: string | undefined,
   occurrence: string,
 ): SearchFilter {
-  const values = requiredValues(name, occurrence);
+  const values = requiredValues(name, occurrence, definition.type);
   if (modifier === 'missing') {
     if (occurrence !== 'true' && occurrence !== 'false')
       throw new SearchParameterError(name, `${name}: :missing takes true or false, got ${quote(occurrence)}`);
@@ -393,10 +394,17 @@ function splitModifier(name: string): [string, string | undefined] {
   return colon < 0 ? [name, undefined] : [name.slice(0, colon), name.slice(colon + 1)];
 }
 
-/** The alternatives of one occurrence; none at all ("", ",") is a client error, not an empty OR. */
-function requiredValues(name: string, occurrence: string): string[] {
+/**
+ * The alternatives of one occurrence; none at all ("", ",") is a client error, not an empty OR, and so is one
+ * longer than its parameter type's limit (input hygiene's, input-limits.ts).
+ */
+function requiredValues(name: string, occurrence: string, type: string): string[] {
   const values = splitValues(occurrence);
   if (values.length === 0) throw new SearchParameterError(name, `${name}: a value is required`);
+  for (const value of values) {
+    const tooLong = searchValueTooLong(name, type, value);
+    if (tooLong) throw new SearchParameterError(name, tooLong);
+  }
   return values;
 }
 

@@ -124,4 +124,77 @@ describe('decodeFhirJson', () => {
       expect(records[1].origin).toEqual({ file: { ...origin.file, entryIndex: 1 } });
     });
   });
+  describe('limits (input-limits.ts)', () => {
+    const codeOf = (text: string) => {
+      const [record] = decodeFhirJson(text, origin);
+      return record.kind === 'rejected' ? { code: record.code, reason: record.reason } : record.kind;
+    };
+
+    it('rejects a value longer than its FHIR type allows, naming the field and the type', () => {
+      expect(codeOf(JSON.stringify({ resourceType: 'Patient', id: 'x'.repeat(65) }))).toEqual({
+        code: 'too-long',
+        reason: 'the id at id is 65 characters; an id has at most 64',
+      });
+      expect(
+        codeOf(JSON.stringify({ resourceType: 'Patient', id: 'p', gender: 'm'.repeat(1025) })),
+      ).toMatchObject({
+        code: 'too-long',
+        reason: expect.stringContaining('the code at gender is 1025 characters'),
+      });
+      const system = `http://${'s'.repeat(4096)}`;
+      expect(
+        codeOf(JSON.stringify({ resourceType: 'Patient', id: 'p', identifier: [{ system, value: '1' }] })),
+      ).toMatchObject({
+        code: 'too-long',
+        reason: expect.stringContaining('the uri at identifier[0].system'),
+      });
+      expect(
+        codeOf(JSON.stringify({ resourceType: 'Observation', id: 'o', valueDateTime: '2'.repeat(65) })),
+      ).toMatchObject({ code: 'too-long', reason: expect.stringContaining('the dateTime at valueDateTime') });
+      const contained = {
+        resourceType: 'Patient',
+        id: 'p',
+        contained: [{ resourceType: 'Patient', id: 'i'.repeat(65) }],
+      };
+      expect(codeOf(JSON.stringify(contained))).toMatchObject({
+        code: 'too-long',
+        reason: expect.stringContaining('the id at contained[0].id'),
+      });
+    });
+
+    it('keeps long values their type allows: strings to 1 MB, base64Binary by the message size alone', () => {
+      const long = 'a'.repeat(100_000);
+      expect(codeOf(JSON.stringify({ resourceType: 'Patient', id: 'p', name: [{ family: long }] }))).toBe(
+        'resource',
+      );
+      const photo = { resourceType: 'Patient', id: 'p', photo: [{ data: 'A'.repeat(2 * 1024 * 1024) }] };
+      expect(codeOf(JSON.stringify(photo))).toBe('resource');
+      expect(
+        codeOf(
+          JSON.stringify({
+            resourceType: 'Patient',
+            id: 'p',
+            name: [{ family: 'a'.repeat(1024 * 1024 + 1) }],
+          }),
+        ),
+      ).toMatchObject({ code: 'too-long', reason: expect.stringContaining('the string at name[0].family') });
+    });
+
+    it('rejects a resource nested deeper than 64 levels or with more than 100,000 values, naming where', () => {
+      let deep: Record<string, unknown> = {};
+      const root = { resourceType: 'Basic', id: 'b', extension: [deep] };
+      for (let i = 0; i < 70; i++) deep = (deep.extension = {}) as Record<string, unknown>;
+      expect(codeOf(JSON.stringify(root))).toMatchObject({
+        code: 'too-deep',
+        reason: expect.stringMatching(
+          /^nested deeper than 64 levels at extension\[0\]\.extension\.extension/,
+        ),
+      });
+      const many = { resourceType: 'Basic', id: 'b', extension: Array(100_000).fill({ url: 'u' }) };
+      expect(codeOf(JSON.stringify(many))).toMatchObject({
+        code: 'too-many-elements',
+        reason: expect.stringContaining('more than 100000 JSON values'),
+      });
+    });
+  });
 });

@@ -1,6 +1,6 @@
 import {
   decodeUtf8Strict,
-  findUnstorableString,
+  findJsonProblem,
   mayHoldUnstorable,
   parseFhirJson,
   stringifyFhirJson,
@@ -17,8 +17,10 @@ const UNPACKED_BUNDLE_TYPES = new Set(['batch', 'transaction', 'collection', 'se
  * messages are recorded as Bundles. Decimals keep their written text (parseFhirJson).
  *
  * Input hygiene (see @fa/fhir input-hygiene) comes first: bytes that are not valid UTF-8 are rejected as
- * `invalid-utf8`, a NUL anywhere as `nul-character`, an unpaired surrogate as `lone-surrogate` (per Bundle
- * entry, naming the field), so nothing PostgreSQL would refuse reaches the append.
+ * `invalid-utf8`, a NUL anywhere as `nul-character`, an unpaired surrogate as `lone-surrogate`; each resource
+ * (per Bundle entry, naming the field) nested deeper than MAX_JSON_DEPTH as `too-deep`, with more than
+ * MAX_JSON_ELEMENTS values as `too-many-elements`, with an element longer than its FHIR type's limit as
+ * `too-long` (input-limits.ts), so nothing PostgreSQL or the search index would refuse reaches the append.
  */
 export function decodeFhirJson(input: string | Uint8Array, origin: OriginLineage): SourceRecord[] {
   let text: string;
@@ -29,17 +31,18 @@ export function decodeFhirJson(input: string | Uint8Array, origin: OriginLineage
       return [{ kind: 'rejected', ...decoded.problem, origin, excerpt: excerptOf(lossy(input)) }];
     text = decoded.text;
   }
-  const records = decodeText(text, origin);
-  return mayHoldUnstorable(text) ? records.map(rejectUnstorable) : records;
+  // JSON text can only produce a NUL or a lone surrogate from a \u escape: without one, skip that check.
+  const strings = mayHoldUnstorable(text);
+  return decodeText(text, origin).map((record) => checkLimits(record, strings));
 }
 
 function lossy(bytes: Uint8Array): string {
   return new TextDecoder('utf-8').decode(bytes.subarray(0, 4096));
 }
 
-function rejectUnstorable(record: SourceRecord): SourceRecord {
+function checkLimits(record: SourceRecord, strings: boolean): SourceRecord {
   if (record.kind !== 'resource') return record;
-  const problem = findUnstorableString(record.resource);
+  const problem = findJsonProblem(record.resource, { strings });
   return problem ? { kind: 'rejected', ...problem, origin: record.origin } : record;
 }
 

@@ -3,7 +3,6 @@ import {
   FHIR_ID_PATTERN,
   canonicalJson,
   cloneFhirJson,
-  isFhirDecimal,
   isR4ResourceType,
   parseReference,
   rewriteReferences,
@@ -15,7 +14,6 @@ import { aggregateIdOf } from './aggregate-ids';
 import type { RejectionCode } from './source-record';
 
 export const NORMALIZER_VERSION = '1';
-export const MAX_NESTING_DEPTH = 64;
 
 export interface NormalizedResource {
   resourceType: string;
@@ -51,9 +49,6 @@ export function normalizeResource(
       'unknown-resource-type',
       `${JSON.stringify(resourceType).slice(0, 80)} is not an R4 resource type`,
     );
-  }
-  if (nestingDepth(input) > MAX_NESTING_DEPTH) {
-    return reject('too-deep', `nesting deeper than ${MAX_NESTING_DEPTH} levels`);
   }
   const resource = cloneFhirJson(input) as Record<string, unknown> & { meta?: Record<string, unknown> };
   const issues: ValidationIssue[] = [];
@@ -155,16 +150,3 @@ function issue(
   return { severity, code, diagnostics, ...(expression ? { expression: [expression] } : {}) };
 }
 
-/** Iterative, so a hostile 100,000-level document cannot overflow the stack. */
-export function nestingDepth(value: unknown): number {
-  let max = 0;
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (node === null || typeof node !== 'object' || isFhirDecimal(node)) continue;
-    if (depth > max) max = depth;
-    if (max > MAX_NESTING_DEPTH) return max;
-    for (const child of Object.values(node as Record<string, unknown>)) stack.push([child, depth + 1]);
-  }
-  return max;
-}
