@@ -10,6 +10,8 @@ import { encodeParameters, FuzzRequest, searchRequests } from './support/search-
 const SAMPLE = path.join(FIXTURES, 'synthea-2-patients');
 /** The budget the service runs with here: short enough for the lock test, ample for every real query. */
 const QUERY_TIMEOUT_MS = 3000;
+/** INCLUDE_LIMIT here: below the sample's Observations of one patient, so a _revinclude can pass it. */
+const INCLUDE_LIMIT = 20;
 
 /** The 12 requests a probe of 10,047 malformed ones found answered 500 (issue 22): NUL in a search value. */
 export const NUL_REGRESSIONS: [url: string, parameter: string][] = [
@@ -59,7 +61,7 @@ describe('hostile HTTP input: every bad request is a 4xx OperationOutcome, never
   let port: number;
 
   beforeAll(async () => {
-    harness = await startAggregator({ queryTimeoutMs: QUERY_TIMEOUT_MS });
+    harness = await startAggregator({ queryTimeoutMs: QUERY_TIMEOUT_MS, includeLimit: INCLUDE_LIMIT });
     await harness.ingest('hospital-a', [SAMPLE]);
     const server = harness.app.getHttpServer() as http.Server;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -182,6 +184,86 @@ describe('hostile HTTP input: every bad request is a 4xx OperationOutcome, never
     });
   });
 
+  describe('value lengths per type and JSON shape (input-limits.ts)', () => {
+    it.each([
+      ['_id', `/fhir/Patient?_id=${'a'.repeat(65)}`, /an id parameter value has at most 64/],
+      ['name', `/fhir/Patient?name=${'a'.repeat(513)}`, /a string parameter value has at most 512/],
+      ['family:exact', `/fhir/Patient?family:exact=${'a'.repeat(513)}`, /at most 512/],
+      [
+        'identifier',
+        `/fhir/Patient?identifier=${'a'.repeat(1025)}`,
+        /a token parameter value has at most 1024/,
+      ],
+      ['gender', `/fhir/Patient?gender=male,${'m'.repeat(1025)}`, /a token parameter value has at most 1024/],
+      ['birthdate', `/fhir/Patient?birthdate=${'2'.repeat(65)}`, /a date parameter value has at most 64/],
+      [
+        '_lastUpdated',
+        `/fhir/Patient?_lastUpdated=ge${'2'.repeat(63)}`,
+        /a date parameter value has at most 64/,
+      ],
+      [
+        'probability',
+        `/fhir/RiskAssessment?probability=${'5'.repeat(129)}`,
+        /a number parameter value has at most 128/,
+      ],
+      ['subject', `/fhir/Observation?subject=${'a'.repeat(4097)}`, /no parameter takes more than 4096/],
+      ['_format', `/fhir/Patient?_format=${'x'.repeat(4097)}`, /no parameter takes more than 4096/],
+    ])('%s: a value over its type limit is 400 naming it', async (parameter, url, diagnostics) => {
+      const response = await harness.http().get(url);
+      expect(response.status).toBe(400);
+      expect(expectOutcome(response.body, diagnostics).issue[0].expression).toEqual([parameter]);
+    });
+
+    it('a value at its type limit is a search; a parameter name over 128 characters is 400', async () => {
+      const atLimit = await harness.http().get(`/fhir/Patient?name=${'a'.repeat(512)}`);
+      expect(atLimit.status).toBe(200);
+      expect(atLimit.body).toMatchObject({ resourceType: 'Bundle', total: 0 });
+      const longName = await harness.http().get(`/fhir/Patient?${'n'.repeat(129)}=1`);
+      expect(longName.status).toBe(400);
+      expectOutcome(longName.body, /parameter name of 129 characters is too long/);
+    });
+
+    it('POST _search: a form value over its type limit is 400 naming it', async () => {
+      const response = await harness
+        .http()
+        .post('/fhir/Patient/_search')
+        .type('form')
+        .send(`name=${'a'.repeat(513)}`);
+      expect(response.status).toBe(400);
+      expect(expectOutcome(response.body, /at most 512/).issue[0].expression).toEqual(['name']);
+    });
+
+    it.each([
+      [
+        'nested 70 levels',
+        `{"resourceType":"Parameters","parameter":[${'{"part":['.repeat(70)}{"name":"x"}${']}'.repeat(70)}]}`,
+        /the request body: nested deeper than 64 levels at parameter\[0\]\.part\[0\]/,
+      ],
+      [
+        'with 100,001 values',
+        JSON.stringify({ resourceType: 'Parameters', parameter: Array(50_000).fill({ name: 'x' }) }),
+        /the request body: more than 100000 JSON values \(the limit is passed at parameter\[\d+\]/,
+      ],
+      [
+        'with a code of 1,025 characters',
+        JSON.stringify({
+          resourceType: 'Parameters',
+          parameter: [{ name: 'x', valueCode: 'c'.repeat(1025) }],
+        }),
+        /the request body: the code at parameter\[0\]\.valueCode is 1025 characters; a code has at most 1024/,
+      ],
+    ])('a JSON body %s is 400 naming where', async (_what, body, diagnostics) => {
+      const response = await harness
+        .http()
+        .post('/fhir/$mdm-update-link')
+        .set('Content-Type', 'application/fhir+json')
+        .set('X-Reviewer', 'r')
+        .send(body);
+      expect(response.status).toBe(400);
+      expectOutcome(response.body, diagnostics);
+    });
+  });
+
   describe('server limits', () => {
     it('a URL over the header limit is 414 with an OperationOutcome pointing to POST _search', async () => {
       const response = await rawRequest(
@@ -217,6 +299,49 @@ describe('hostile HTTP input: every bad request is a 4xx OperationOutcome, never
         .send('{"resourceType": ');
       expect(broken.status).toBe(400);
       expectOutcome(broken.body, /not valid JSON/);
+    });
+
+    it('includes past INCLUDE_LIMIT: the page of matches, the first INCLUDE_LIMIT included and an OperationOutcome entry saying so', async () => {
+      const patients = await harness.http().get('/fhir/Patient?_count=1');
+      const patient = patients.body.entry[0].resource.id as string;
+      const observations = await harness
+        .http()
+        .get(`/fhir/Observation?subject=Patient/${patient}&_summary=count`);
+      expect(observations.body.total).toBeGreaterThan(INCLUDE_LIMIT);
+
+      const response = await harness
+        .http()
+        .get(`/fhir/Patient?_id=${patient}&_revinclude=Observation:subject`);
+      expect(response.status).toBe(200);
+      const entries = response.body.entry as {
+        resource: { resourceType: string };
+        search: { mode: string };
+      }[];
+      const byMode = (mode: string) => entries.filter((e) => e.search.mode === mode);
+      expect(byMode('match').map((e) => e.resource.resourceType)).toEqual(['Patient']);
+      expect(byMode('include')).toHaveLength(INCLUDE_LIMIT);
+      expect(new Set(byMode('include').map((e) => e.resource.resourceType))).toEqual(
+        new Set(['Observation']),
+      );
+      const [outcome] = byMode('outcome');
+      expect(outcome.resource).toMatchObject({
+        resourceType: 'OperationOutcome',
+        issue: [
+          {
+            severity: 'warning',
+            code: 'incomplete',
+            diagnostics: expect.stringContaining(`more than ${INCLUDE_LIMIT} resources`),
+            expression: ['_include', '_revinclude'],
+          },
+        ],
+      });
+
+      // Within the limit: every included resource, no outcome entry.
+      const within = await harness.http().get('/fhir/Observation?_count=5&_include=Observation:subject');
+      expect(within.status).toBe(200);
+      const modes = (within.body.entry as { search: { mode: string } }[]).map((e) => e.search.mode);
+      expect(modes.filter((m) => m === 'include').length).toBeGreaterThan(0);
+      expect(modes).not.toContain('outcome');
     });
 
     it('a search over its time budget is cancelled in PostgreSQL and answered 503 with Retry-After', async () => {

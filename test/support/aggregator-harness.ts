@@ -37,6 +37,8 @@ export async function startAggregator(
     identityMatcher?: IdentityMatcher;
     /** Search / $everything statement budget (QUERY_TIMEOUT); the service's default when not given. */
     queryTimeoutMs?: number;
+    /** INCLUDE_LIMIT; the service's default when not given. */
+    includeLimit?: number;
   } = {},
 ): Promise<AggregatorHarness> {
   const database = await createTestDatabase(5);
@@ -58,7 +60,10 @@ export async function startAggregator(
       logger: process.env.TEST_LOG ? createLogger('projections') : undefined,
     },
   );
-  const app = await createAggregatorApp(runtime, { queryTimeoutMs: options.queryTimeoutMs });
+  const app = await createAggregatorApp(runtime, {
+    queryTimeoutMs: options.queryTimeoutMs,
+    includeLimit: options.includeLimit,
+  });
   await app.init();
   await runtime.runner.start();
   const kafkaConsumers: KafkaIngestionConsumer[] = [];

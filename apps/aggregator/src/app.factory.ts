@@ -20,6 +20,8 @@ import {
 export interface AggregatorAppOptions {
   /** Each search / $everything statement's time budget in PostgreSQL (QUERY_TIMEOUT); 0: none. */
   queryTimeoutMs?: number;
+  /** The most resources _include/_revinclude add to a page (INCLUDE_LIMIT); the default when not given. */
+  includeLimit?: number;
 }
 
 /** The HTTP application on an opened runtime; used by main.ts and by the end-to-end tests. */
@@ -28,7 +30,10 @@ export async function createAggregatorApp(
   options: AggregatorAppOptions = {},
 ): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot(runtime, { queryTimeoutMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS }),
+    AppModule.forRoot(runtime, {
+      queryTimeoutMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+      includeLimit: options.includeLimit,
+    }),
     { logger: ['error', 'warn'], bodyParser: false },
   );
   answerClientErrors(app.getHttpServer());

@@ -11,10 +11,13 @@ import { MetricsController } from './http/metrics/metrics.controller';
 
 @Module({})
 export class AppModule {
-  static forRoot(runtime: EventStoreRuntime, options: { queryTimeoutMs: number }): DynamicModule {
+  static forRoot(
+    runtime: EventStoreRuntime,
+    options: { queryTimeoutMs: number; includeLimit?: number },
+  ): DynamicModule {
     return {
       module: AppModule,
-      imports: [ContextsModule.forRoot(runtime, { queryTimeoutMs: options.queryTimeoutMs }), FhirHttpModule],
+      imports: [ContextsModule.forRoot(runtime, options), FhirHttpModule],
       controllers: [
         HealthController,
         MetricsController,

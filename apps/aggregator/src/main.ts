@@ -19,7 +19,10 @@ async function main(): Promise<void> {
   const withSample = process.argv.includes('--sample');
   const config = readConfig();
   const runtime = await openAggregatorRuntime(config, { logger: log });
-  const app = await createAggregatorApp(runtime, { queryTimeoutMs: config.queryTimeoutMs });
+  const app = await createAggregatorApp(runtime, {
+    queryTimeoutMs: config.queryTimeoutMs,
+    includeLimit: config.includeLimit,
+  });
   const roles = config.roles;
   const kafka = roles.has('kafka')
     ? kafkaIngestionFor(app.get(CommandBus), config, { logger: log })

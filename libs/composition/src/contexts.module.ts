@@ -12,15 +12,24 @@ import { PatientIdentityModule } from '@fa/patient-identity';
  */
 @Module({})
 export class ContextsModule {
-  /** queryTimeoutMs: each search / $everything statement's budget (QUERY_TIMEOUT); 0 (the CLI): none. */
-  static forRoot(runtime: EventStoreRuntime, options: { queryTimeoutMs?: number } = {}): DynamicModule {
+  /**
+   * queryTimeoutMs: each search / $everything statement's budget (QUERY_TIMEOUT); 0 (the CLI): none.
+   * includeLimit: the most resources _include/_revinclude add to a page (INCLUDE_LIMIT).
+   */
+  static forRoot(
+    runtime: EventStoreRuntime,
+    options: { queryTimeoutMs?: number; includeLimit?: number } = {},
+  ): DynamicModule {
     return {
       module: ContextsModule,
       imports: [
         CqrsModule.forRoot(),
         EventStoreModule.forRoot(runtime.database.pool, runtime.store, runtime.runner),
         IngestionModule,
-        FhirStoreModule.forRoot({ queryTimeoutMs: options.queryTimeoutMs ?? 0 }),
+        FhirStoreModule.forRoot({
+          queryTimeoutMs: options.queryTimeoutMs ?? 0,
+          includeLimit: options.includeLimit,
+        }),
         PatientIdentityModule,
         AnalyticsModule,
       ],

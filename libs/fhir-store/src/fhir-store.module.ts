@@ -15,8 +15,11 @@ import { PatientEverythingHandler } from './queries/patient-everything/patient-e
 /** Read side of the temporal FHIR store. Needs CqrsModule and a PG_POOL provider from the host application. */
 @Module({})
 export class FhirStoreModule {
-  /** queryTimeoutMs: the time budget of each search and $everything statement (QUERY_TIMEOUT; 0: none). */
-  static forRoot(options: { queryTimeoutMs: number }): DynamicModule {
+  /**
+   * queryTimeoutMs: the time budget of each search and $everything statement (QUERY_TIMEOUT; 0: none);
+   * includeLimit: the most resources _include/_revinclude add to a page (INCLUDE_LIMIT).
+   */
+  static forRoot(options: { queryTimeoutMs: number; includeLimit?: number }): DynamicModule {
     return {
       module: FhirStoreModule,
       providers: [
@@ -27,7 +30,8 @@ export class FhirStoreModule {
         },
         {
           provide: FhirSearchReader,
-          useFactory: (pool: Pool) => new FhirSearchReader(pool, undefined, options.queryTimeoutMs),
+          useFactory: (pool: Pool) =>
+            new FhirSearchReader(pool, undefined, options.queryTimeoutMs, options.includeLimit),
           inject: [PG_POOL],
         },
         {

@@ -89,6 +89,17 @@ describe('durations in seconds', () => {
   });
 });
 
+describe('INCLUDE_LIMIT', () => {
+  it('defaults to 1000 and takes a whole number of at least 1, refusing anything else by name', () => {
+    expect(readConfig({}).includeLimit).toBe(1000);
+    expect(readConfig({ INCLUDE_LIMIT: '50' }).includeLimit).toBe(50);
+    for (const bad of ['0', '-5', '1.5', 'many'])
+      expect(() => readConfig({ INCLUDE_LIMIT: bad })).toThrow(
+        'INCLUDE_LIMIT must be a whole number of at least 1',
+      );
+  });
+});
+
 describe('EVENT_STORE', () => {
   it('defaults to PostgreSQL', () => {
     expect(readConfig({}).eventStore).toEqual({ kind: 'postgres' });

@@ -22,6 +22,8 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   /** QUERY_TIMEOUT (seconds): PostgreSQL's statement_timeout for each statement of a search or $everything. */
   queryTimeoutMs: number;
+  /** INCLUDE_LIMIT: the most resources _include and _revinclude add to one page of a search. */
+  includeLimit: number;
   /** A process without the api role serves /health, /ready and /metrics here (HEALTH_PORT; off when unset). */
   healthPort?: number;
   /** Where the event log lives: PostgreSQL (DATABASE_URL or embedded) or EventStoreDB at EVENTSTORE_URL. */
@@ -30,6 +32,15 @@ export interface AppConfig {
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
 export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+export const DEFAULT_INCLUDE_LIMIT = 1000;
+
+/** A whole number of at least 1 from the environment. */
+export function parsePositiveInteger(name: string, value: string | undefined, defaultValue: number): number {
+  if (value === undefined || value.trim() === '') return defaultValue;
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1)
+    throw new Error(`${name} must be a whole number of at least 1, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
 
 /** A duration in seconds (fractions allowed) from the environment, as milliseconds; 0 or more. */
 export function parseSeconds(name: string, value: string | undefined, defaultMs: number): number {
@@ -175,6 +186,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     identity: readIdentityConfig(env),
     shutdownTimeoutMs: parseSeconds('SHUTDOWN_TIMEOUT', env.SHUTDOWN_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT_MS),
     queryTimeoutMs: parseSeconds('QUERY_TIMEOUT', env.QUERY_TIMEOUT, DEFAULT_QUERY_TIMEOUT_MS),
+    includeLimit: parsePositiveInteger('INCLUDE_LIMIT', env.INCLUDE_LIMIT, DEFAULT_INCLUDE_LIMIT),
     eventStore: parseEventStore(env.EVENT_STORE, env.EVENTSTORE_URL),
   };
 }

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { Queryable, withStatementTimeout } from '@fa/platform';
+import { DEFAULT_INCLUDE_LIMIT, Queryable, withStatementTimeout } from '@fa/platform';
 import { IncludeSpec, r4SearchParameters, SearchParameterRegistry, SearchRequest } from '@fa/fhir';
 import { FHIR_STORE_READ_SCHEMA } from '../../projections/fhir-store.projection';
 import { StoredVersion, toVersion, versionColumns, VersionRow, VERSIONS_TABLE } from '../fhir-store.reader';
@@ -14,6 +14,8 @@ export interface SearchResult {
   /** Number of matches over all pages, when asked for or known without counting. */
   total?: number;
   hasMore: boolean;
+  /** Set when _include/_revinclude found more than the include limit: `included` holds the first this many. */
+  includedCutAt?: number;
 }
 
 /** Search over the temporal store (with _include/_revinclude): every query can be answered as of any instant. */
@@ -23,6 +25,8 @@ export class FhirSearchReader {
     private readonly registry: SearchParameterRegistry = r4SearchParameters(),
     /** Each statement of a search or $everything is cancelled in PostgreSQL after this long (0: no limit). */
     private readonly queryTimeoutMs = 0,
+    /** INCLUDE_LIMIT: the most resources _include and _revinclude add to one page. */
+    private readonly includeLimit = DEFAULT_INCLUDE_LIMIT,
   ) {}
 
   /** A search over its time budget fails with SQLSTATE 57014 (see withStatementTimeout). */
@@ -67,13 +71,21 @@ export class FhirSearchReader {
     else if (!hasMore && (pageRows.length > 0 || request.offset === 0))
       total = request.offset + pageRows.length;
     const matches = pageRows.map(toVersion);
-    const included = await this.included(db, pageRows, request.includes, request.revIncludes, request.asOf);
-    return { matches, included, total, hasMore };
+    const { included, cut } = await this.included(
+      db,
+      pageRows,
+      request.includes,
+      request.revIncludes,
+      request.asOf,
+    );
+    return { matches, included, total, hasMore, ...(cut ? { includedCutAt: this.includeLimit } : {}) };
   }
 
   /**
    * _include and _revinclude, then the :iterate ones once more over what the first round brought in. Each
-   * resource appears once, and never when it is already a match.
+   * resource appears once, and never when it is already a match. At most includeLimit resources: past that the
+   * rest is cut (`cut`), and no query reads more than the limit could use (a reverse include, whose fan-out has
+   * no bound of its own, asks PostgreSQL for at most as many rows as could still be new plus one).
    */
   private async included(
     db: Queryable,
@@ -81,35 +93,42 @@ export class FhirSearchReader {
     includes: IncludeSpec[],
     revIncludes: IncludeSpec[],
     asOf: Date | undefined,
-  ): Promise<StoredVersion[]> {
-    if (matches.length === 0 || (includes.length === 0 && revIncludes.length === 0)) return [];
+  ): Promise<{ included: StoredVersion[]; cut: boolean }> {
+    if (matches.length === 0 || (includes.length === 0 && revIncludes.length === 0))
+      return { included: [], cut: false };
     const seen = new Set(matches.map((row) => `${row.resource_type}/${row.id}`));
     const included: VersionRow[] = [];
-    const round = async (from: VersionRow[], onlyIterate: boolean) => {
-      const found: VersionRow[] = [];
-      for (const spec of includes) {
-        if (onlyIterate && !spec.iterate) continue;
-        found.push(...(await this.forwardInclude(db, from, spec, asOf)));
-      }
-      for (const spec of revIncludes) {
-        if (onlyIterate && !spec.iterate) continue;
-        found.push(...(await this.reverseInclude(db, from, spec, asOf)));
-      }
-      const fresh: VersionRow[] = [];
-      for (const row of found) {
+    let cut = false;
+    const take = (rows: VersionRow[]) => {
+      for (const row of rows) {
         const key = `${row.resource_type}/${row.id}`;
         if (seen.has(key)) continue;
+        if (included.length >= this.includeLimit) {
+          cut = true;
+          return;
+        }
         seen.add(key);
-        fresh.push(row);
+        included.push(row);
       }
-      return fresh;
     };
-    const first = await round(matches, false);
-    included.push(...first);
-    if (first.length > 0 && [...includes, ...revIncludes].some((spec) => spec.iterate)) {
-      included.push(...(await round(first, true)));
+    const round = async (from: VersionRow[], onlyIterate: boolean) => {
+      for (const spec of includes) {
+        if (cut) return;
+        if (!onlyIterate || spec.iterate) take(await this.forwardInclude(db, from, spec, asOf));
+      }
+      for (const spec of revIncludes) {
+        if (cut) return;
+        // Rows already seen come back too: ask for enough that the new ones alone can pass the limit.
+        const rows = this.includeLimit - included.length + seen.size + 1;
+        if (!onlyIterate || spec.iterate) take(await this.reverseInclude(db, from, spec, asOf, rows));
+      }
+    };
+    await round(matches, false);
+    const first = included.slice();
+    if (!cut && first.length > 0 && [...includes, ...revIncludes].some((spec) => spec.iterate)) {
+      await round(first, true);
     }
-    return included.map(toVersion);
+    return { included: included.map(toVersion), cut };
   }
 
   private async forwardInclude(
@@ -152,6 +171,7 @@ export class FhirSearchReader {
     from: VersionRow[],
     spec: IncludeSpec,
     asOf: Date | undefined,
+    limit: number,
   ): Promise<VersionRow[]> {
     const p = new SqlParameters();
     const result = await db.query<VersionRow>(
@@ -163,7 +183,7 @@ export class FhirSearchReader {
                 AS t(resource_type, id) ON r.target_id = t.id AND r.target_type = t.resource_type
              WHERE r.resource_type = ${p.add(spec.sourceType)} AND r.param = ${p.add(spec.param)}
                AND (${p.add(spec.targetType ?? null)}::text IS NULL OR r.target_type = ${p.add(spec.targetType ?? null)}))
-        ORDER BY v.id`,
+        ORDER BY v.id LIMIT ${p.add(limit)}`,
       p.values,
     );
     return result.rows;

@@ -8,7 +8,7 @@ import { GoldenPatientEverythingQuery } from '@fa/patient-identity';
 import { FhirError } from '../../fhir-error';
 import { fhirBaseUrl, sendFhir } from '../../fhir-json';
 import { idParam, MAX_PAGE_SIZE, operationInput, QueryParams } from '../fhir-params';
-import { ignoredParametersOutcome, pageLinks, searchBundle } from '../search/search-bundle';
+import { pageLinks, searchBundle, searchOutcome } from '../search/search-bundle';
 import { FhirOperation } from './fhir-operation.decorator';
 import { PATIENT_EVERYTHING } from './patient-everything.operation';
 
@@ -60,7 +60,7 @@ export class PatientEverythingController {
       hasMore: result.hasMore,
       pinnedAt,
     });
-    const outcome = ignoredParametersOutcome(unknown);
+    const outcome = searchOutcome(unknown);
     sendFhir(response, searchBundle({ base, links, matches: result.entries, total: result.total, outcome }));
   }
 }

@@ -96,16 +96,23 @@ function subset(resource: Resource, elements: string[]): Resource {
   return kept as unknown as Resource;
 }
 
-/** The Bundle's report of parameters it ignored under lenient handling. */
-export function ignoredParametersOutcome(unknown: string[]): OperationOutcome | undefined {
-  if (unknown.length === 0) return undefined;
-  return {
-    resourceType: 'OperationOutcome',
-    issue: unknown.map((name) => ({
-      severity: 'warning' as const,
-      code: 'not-supported' as const,
-      diagnostics: `Unknown search parameter ${JSON.stringify(name.slice(0, 64))} was ignored (Prefer: handling=lenient)`,
-      expression: [name],
-    })),
-  };
+/**
+ * The Bundle's OperationOutcome entry (search.mode outcome): parameters it ignored under lenient handling, and
+ * includes cut at the include limit (the matches are complete; the included resources are the first so many).
+ */
+export function searchOutcome(unknown: string[], includedCutAt?: number): OperationOutcome | undefined {
+  const issue: OperationOutcome['issue'] = unknown.map((name) => ({
+    severity: 'warning' as const,
+    code: 'not-supported' as const,
+    diagnostics: `Unknown search parameter ${JSON.stringify(name.slice(0, 64))} was ignored (Prefer: handling=lenient)`,
+    expression: [name],
+  }));
+  if (includedCutAt !== undefined)
+    issue.push({
+      severity: 'warning',
+      code: 'incomplete',
+      diagnostics: `_include/_revinclude found more than ${includedCutAt} resources for this page (the server's INCLUDE_LIMIT): the matches are complete, only the first ${includedCutAt} included resources are here; ask for a smaller _count, or read the referencing resources with their own search`,
+      expression: ['_include', '_revinclude'],
+    });
+  return issue.length > 0 ? { resourceType: 'OperationOutcome', issue } : undefined;
 }

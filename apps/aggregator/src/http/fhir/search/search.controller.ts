@@ -24,7 +24,7 @@ import {
   single,
   versionIdParam,
 } from '../fhir-params';
-import { ignoredParametersOutcome, pageLinks, searchBundle } from './search-bundle';
+import { pageLinks, searchBundle, searchOutcome } from './search-bundle';
 
 const GOLDEN_TAG = `${GOLDEN_RECORD_TAG.system}|${GOLDEN_RECORD_TAG.code}`;
 const GOLDEN_SEARCH_PARAMETERS = new Set(['_tag', '_id', '_count', '_offset', '_asOf', '_format', '_pretty']);
@@ -201,7 +201,7 @@ export class SearchController {
         included: result.included,
         total: result.total,
         elements: search.elements,
-        outcome: ignoredParametersOutcome(search.unknown),
+        outcome: searchOutcome(search.unknown, result.includedCutAt),
       }),
     );
   }
