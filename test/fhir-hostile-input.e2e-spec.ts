@@ -5,6 +5,9 @@ import * as path from 'node:path';
 import type { OperationOutcome } from 'fhir/r4';
 import fc from 'fast-check';
 import { AggregatorHarness, FIXTURES, startAggregator } from './support/aggregator-harness';
+import { Dataset, readNdjsonFolder } from './support/independent-search/dataset';
+import { ourIdIn } from './support/independent-search/search-client';
+import { expectedMatches } from './support/independent-search/search-oracle';
 import { encodeParameters, FuzzRequest, searchRequests } from './support/search-fuzz';
 
 const SAMPLE = path.join(FIXTURES, 'synthea-2-patients');
@@ -54,6 +57,15 @@ function expectOutcome(body: unknown, diagnostics?: RegExp): OperationOutcome {
   expect(outcome.issue[0].severity).toBe('error');
   if (diagnostics) expect(outcome.issue[0].diagnostics).toMatch(diagnostics);
   return outcome;
+}
+
+interface FuzzBundle {
+  resourceType?: string;
+  type?: string;
+  total?: number;
+  link?: { relation: string }[];
+  entry?: { resource?: { resourceType?: string; id?: string }; search?: { mode?: string } }[];
+  issue?: unknown[];
 }
 
 describe('hostile HTTP input: every bad request is a 4xx OperationOutcome, never a 5xx', () => {
@@ -382,6 +394,42 @@ describe('hostile HTTP input: every bad request is a 4xx OperationOutcome, never
     const TIME_LIMIT_MS = 35_000;
 
     const statuses = new Map<number, number>();
+    const ourId = ourIdIn('hospital-a');
+    let data: Dataset;
+    /** 2xx Bundles checked against the independent oracle, and the ones it could not judge. */
+    const judged = { checked: 0, withMatches: 0, notJudged: 0 };
+    beforeAll(async () => {
+      data = new Dataset(await readNdjsonFolder(SAMPLE));
+    });
+
+    /** The Bundle's matches against the oracle's: none it does not expect, all of them when it is the last page. */
+    const judge = (request: FuzzRequest, what: string, body: FuzzBundle) => {
+      if (request.parameters.some((p) => p.badBytes)) return;
+      const expected = expectedMatches(data, request.resourceType, request.parameters, ourId);
+      if (!expected) {
+        judged.notJudged++;
+        return;
+      }
+      judged.checked++;
+      if (expected.size > 0) judged.withMatches++;
+      const expectedIds = new Set([...expected].map((key) => ourId(request.resourceType, key.split('/')[1])));
+      const matches = (body.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource?.id);
+      const unexpected = matches.filter((id) => !expectedIds.has(id!));
+      if (unexpected.length > 0)
+        throw new Error(
+          `${what}: ${unexpected.length} match(es) the oracle does not expect, e.g. ${unexpected[0]}`,
+        );
+      if (body.total !== undefined && body.total !== expected.size)
+        throw new Error(`${what}: total ${body.total}, the oracle expects ${expected.size}`);
+      const last = !(body.link ?? []).some((l) => l.relation === 'next');
+      const summary = request.parameters.some((p) => p.name === '_summary' && p.value === 'count');
+      const countZero = request.parameters.some((p) => p.name === '_count' && Number(p.value) === 0);
+      if (last && !summary && !countZero && matches.length !== expected.size)
+        throw new Error(
+          `${what}: ${matches.length} matches on the last page, the oracle expects ${expected.size}`,
+        );
+    };
+
     const check = async (request: FuzzRequest): Promise<void> => {
       const query = encodeParameters(request.parameters);
       const response =
@@ -393,12 +441,7 @@ describe('hostile HTTP input: every bad request is a 4xx OperationOutcome, never
       if (response.status >= 500) throw new Error(`${what}: ${JSON.stringify(response.body).slice(0, 500)}`);
       if (response.type !== 'application/fhir+json')
         throw new Error(`${what}: content type ${response.type}`);
-      const body = response.body as {
-        resourceType?: string;
-        type?: string;
-        entry?: { resource?: { resourceType?: string }; search?: { mode?: string } }[];
-        issue?: unknown[];
-      };
+      const body = response.body as FuzzBundle;
       if (response.status >= 400) {
         if (body.resourceType !== 'OperationOutcome' || !Array.isArray(body.issue) || body.issue.length === 0)
           throw new Error(`${what}: not an OperationOutcome`);
@@ -410,9 +453,10 @@ describe('hostile HTTP input: every bad request is a 4xx OperationOutcome, never
         if (entry.search?.mode === 'match' && entry.resource?.resourceType !== request.resourceType)
           throw new Error(`${what}: a match of type ${entry.resource?.resourceType}`);
       }
+      judge(request, what, body);
     };
 
-    it(`${RUNS} generated searches (seed ${SEED}): no 5xx, every 4xx an OperationOutcome, every 2xx a searchset Bundle`, async () => {
+    it(`${RUNS} generated searches (seed ${SEED}): no 5xx, every 4xx an OperationOutcome, every 2xx a searchset Bundle whose matches the independent oracle expects`, async () => {
       let runs = 0;
       await fc.assert(
         fc.asyncProperty(searchRequests(), async (request) => {
@@ -430,7 +474,12 @@ describe('hostile HTTP input: every bad request is a 4xx OperationOutcome, never
       // Interrupted by the time limit only on a very slow machine; it must still have tried a good many.
       expect(runs).toBeGreaterThanOrEqual(100);
       // The generator reaches both sides: searches that run and requests that are refused.
-      process.stdout.write(`search fuzz: ${runs} runs, statuses ${JSON.stringify([...statuses].sort())}\n`);
+      process.stdout.write(
+        `search fuzz: ${runs} runs, statuses ${JSON.stringify([...statuses].sort())}, oracle ${JSON.stringify(judged)}\n`,
+      );
+      // The oracle judged a good share of the Bundles (token, string, date and _id searches), not only empty ones.
+      expect(judged.checked).toBeGreaterThan((statuses.get(200) ?? 0) / 5);
+      expect(judged.withMatches).toBeGreaterThanOrEqual(10);
       expect(statuses.get(200) ?? 0).toBeGreaterThan(runs / 5);
       expect(statuses.get(400) ?? 0).toBeGreaterThan(runs / 10);
     }, 60_000);
