@@ -39,9 +39,11 @@ export async function startAggregator(
     queryTimeoutMs?: number;
     /** INCLUDE_LIMIT; the service's default when not given. */
     includeLimit?: number;
+    /** The PostgreSQL server to create the database on (default: the run's, DATABASE_URL). */
+    serverUrl?: string;
   } = {},
 ): Promise<AggregatorHarness> {
-  const database = await createTestDatabase(5);
+  const database = await createTestDatabase(5, options.serverUrl);
   let databaseUrl = database.url;
   let databaseProxy: TcpProxy | undefined;
   if (options.viaProxy) {

