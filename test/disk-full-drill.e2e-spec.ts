@@ -4,9 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { createEmptyDatabase } from '@fa/testkit';
-import { FIXTURES, runCli } from './support/aggregator-harness';
+import { runCli } from './support/aggregator-harness';
+import { writeObservationCopies } from './support/drill-data';
 
-const OBSERVATIONS = path.join(FIXTURES, 'synthea-2-patients', 'Observation.ndjson');
 const TOTAL = 12_000;
 const BATCH = 500;
 const SMALL = '12m';
@@ -56,16 +56,7 @@ describeDrill('fault drill: the disk holding the store fills up', () => {
     const owner = statSync(path.join(__dirname, '..', '.test-data', 'pg'));
     await fs.chown(mountPoint, owner.uid, owner.gid);
     input = path.join(os.tmpdir(), `fa-disk-full-${process.pid}.ndjson`);
-    const template = (await fs.readFile(OBSERVATIONS, 'utf8'))
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-    await fs.writeFile(
-      input,
-      Array.from({ length: TOTAL }, (_, i) =>
-        JSON.stringify({ ...template[i % template.length], id: `full-${i}` }),
-      ).join('\n'),
-    );
+    await writeObservationCopies(input, TOTAL, 'full-');
   });
 
   afterAll(async () => {
