@@ -1,5 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import { Kafka, logLevel } from 'kafkajs';
 import { aggregateIdOf, FileIngestionService } from '@fa/ingestion';
 import { startKafkaMock } from '@fa/testkit';
@@ -17,11 +19,58 @@ export interface SoakOptions {
 
 type SoakFigures = Record<string, number | string>;
 
+/** How often memory is sampled during the run (each sample after a full GC, so it shows what is retained). */
+const MEMORY_SAMPLE_MS = 15_000;
+
+/** A full garbage collection without --expose-gc on the command line (V8's flag, set at run time). */
+function fullGc(): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+}
+
+interface MemorySample {
+  seconds: number;
+  rssMb: number;
+  heapMb: number;
+  externalMb: number;
+}
+
+/** SOAK_HEAP_SNAPSHOTS=<dir>: a V8 heap snapshot there after warm-up and at the end, to diff what was retained. */
+function heapSnapshot(name: string): void {
+  const dir = process.env.SOAK_HEAP_SNAPSHOTS;
+  if (dir) v8.writeHeapSnapshot(path.join(dir, `soak-${name}.heapsnapshot`));
+}
+
+function memorySample(gc: () => void, startedAt: number): MemorySample {
+  gc();
+  const usage = process.memoryUsage();
+  const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+  return {
+    seconds: Math.round((Date.now() - startedAt) / 1000),
+    rssMb: mb(usage.rss),
+    heapMb: mb(usage.heapUsed),
+    externalMb: mb(usage.external + usage.arrayBuffers),
+  };
+}
+
+/** Least-squares slope of y over x, per minute (x in seconds). */
+function slopePerMinute(points: { x: number; y: number }[]): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  const mx = points.reduce((s, p) => s + p.x, 0) / n;
+  const my = points.reduce((s, p) => s + p.y, 0) / n;
+  const sxx = points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
+  const sxy = points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0);
+  return sxx === 0 ? 0 : (sxy / sxx) * 60;
+}
+
 /**
  * Soak: reads, searches, $everything and Kafka ingestion together, at a fixed rate each, for a fixed time, on
  * one service (HTTP, projections and the Kafka consumer in this process) over the bench's PostgreSQL and the
  * librdkafka mock broker. Figures: p50/p99 per operation, errors (must be 0: any non-200, any failed send, any
- * published resource not recorded at the end), RSS and open PostgreSQL connections at the start and the end.
+ * published resource not recorded at the end), RSS and open PostgreSQL connections at the start and the end, and
+ * every 15 s the heap and RSS after a full GC with their trend over the second half (growth, not warm-up, shows
+ * as a steady slope there).
  */
 export async function soak(serverUrl: string, fixtureDir: string, options: SoakOptions): Promise<void> {
   const kafkaMock = await startKafkaMock({ topics: ['soak', 'soak.dlq'], partitions: 8 });
@@ -90,6 +139,9 @@ export async function soak(serverUrl: string, fixtureDir: string, options: SoakO
   // Warm up a little, then measure from a settled start.
   for (let i = 0; i < 20; i++) await get('read', `/fhir/Patient/${patients[i % patients.length]}`);
   for (const list of Object.values(timings)) list.length = 0;
+  const gc = fullGc();
+  const memoryStartedAt = Date.now();
+  const samples: MemorySample[] = [memorySample(gc, memoryStartedAt)];
   const rssStart = process.memoryUsage().rss;
   const connectionsStart = await connections();
 
@@ -114,6 +166,11 @@ export async function soak(serverUrl: string, fixtureDir: string, options: SoakO
     track(get('everything', `/fhir/Patient/${patients[i % patients.length]}/$everything?_count=50`));
     track(publish(i));
     maxInFlight = Math.max(maxInFlight, inFlight.size);
+    if (Date.now() - memoryStartedAt >= samples.length * MEMORY_SAMPLE_MS) {
+      samples.push(memorySample(gc, memoryStartedAt));
+      // Warm-up is over by the fourth sample (the heap's climb stops there in every run so far).
+      if (samples.length === 4) heapSnapshot('warm');
+    }
     // Fixed rate: the next tick is due at started + tick * interval, however long this one's requests take.
     const due = started + tick * interval;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
@@ -136,6 +193,8 @@ export async function soak(serverUrl: string, fixtureDir: string, options: SoakO
   const recordedCount = await recorded();
   if (recordedCount !== published) errors.push(`kafka: ${published} published, ${recordedCount} recorded`);
   await runtime.runner.waitForCatchUp();
+  samples.push(memorySample(gc, memoryStartedAt));
+  heapSnapshot('end');
   const rssEnd = process.memoryUsage().rss;
   const connectionsEnd = await connections();
 
@@ -161,6 +220,18 @@ export async function soak(serverUrl: string, fixtureDir: string, options: SoakO
   }
   figures['rss start MB'] = Math.round(rssStart / 1024 / 1024);
   figures['rss end MB'] = Math.round(rssEnd / 1024 / 1024);
+  // Growth or warm-up: the retained heap (after a full GC) over time, and its trend in the second half.
+  const secondHalf = samples.filter((s) => s.seconds >= elapsed / 2);
+  figures['heap after gc MB (every 15 s)'] = samples.map((s) => s.heapMb).join(' ');
+  figures['rss after gc MB (every 15 s)'] = samples.map((s) => s.rssMb).join(' ');
+  figures['external+arrayBuffers MB start/end'] =
+    `${samples[0].externalMb}/${samples[samples.length - 1].externalMb}`;
+  figures['heap after gc trend, 2nd half MB/min'] = Number(
+    slopePerMinute(secondHalf.map((s) => ({ x: s.seconds, y: s.heapMb }))).toFixed(2),
+  );
+  figures['rss trend, 2nd half MB/min'] = Number(
+    slopePerMinute(secondHalf.map((s) => ({ x: s.seconds, y: s.rssMb }))).toFixed(2),
+  );
   figures['pg connections start'] = connectionsStart;
   figures['pg connections end'] = connectionsEnd;
   record(

@@ -1,4 +1,5 @@
 import { END, EventStoreDBClient, excludeSystemEvents, StreamSubscription } from '@eventstore/db-client';
+import { AppendWaiters } from '../append-waiters';
 
 /**
  * waitForAppend on EventStoreDB: one live subscription to $all (server-side filter: no system events) wakes every
@@ -7,7 +8,7 @@ import { END, EventStoreDBClient, excludeSystemEvents, StreamSubscription } from
  */
 export class AppendWaker {
   private subscription?: StreamSubscription;
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new AppendWaiters();
   private closed = false;
 
   constructor(private readonly client: EventStoreDBClient) {}
@@ -15,36 +16,24 @@ export class AppendWaker {
   wait(timeoutMs: number): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.subscribe();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.waiters.add(done);
-    });
+    return this.waiters.wait(timeoutMs);
   }
 
   private subscribe(): void {
     if (this.subscription) return;
     const subscription = this.client.subscribeToAll({ fromPosition: END, filter: excludeSystemEvents() });
     this.subscription = subscription;
-    subscription.on('data', () => this.wakeAll());
+    subscription.on('data', () => this.waiters.wakeAll());
     subscription.on('error', () => {
       // Reopened by the next wait; the waiters wake now and read again.
       if (this.subscription === subscription) this.subscription = undefined;
-      this.wakeAll();
+      this.waiters.wakeAll();
     });
-  }
-
-  private wakeAll(): void {
-    for (const waiter of [...this.waiters]) waiter();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    this.wakeAll();
+    this.waiters.wakeAll();
     const subscription = this.subscription;
     this.subscription = undefined;
     if (subscription) await subscription.unsubscribe().catch(() => undefined);

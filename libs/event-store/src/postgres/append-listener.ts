@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { AppendWaiters } from '../append-waiters';
 import { EVENTS_APPENDED_CHANNEL } from './event-store-schema';
 
 /**
@@ -10,7 +11,7 @@ import { EVENTS_APPENDED_CHANNEL } from './event-store-schema';
 export class AppendListener {
   private listener?: PoolClient;
   private retryAt = 0;
-  private waiters: (() => void)[] = [];
+  private readonly waiters = new AppendWaiters();
   private closed = false;
 
   constructor(
@@ -21,31 +22,18 @@ export class AppendListener {
   wait(timeoutMs: number): Promise<void> {
     void this.ensureListener();
     const delay = this.listener && !this.closed ? timeoutMs : Math.min(timeoutMs, this.pollMs);
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, delay);
-      this.waiters.push(done);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
+    return this.waiters.wait(delay);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    this.wakeAll();
+    this.waiters.wakeAll();
     const listener = this.listener;
     this.listener = undefined;
     if (listener) {
       await listener.query(`UNLISTEN ${EVENTS_APPENDED_CHANNEL}`).catch(() => undefined);
       listener.release();
     }
-  }
-
-  private wakeAll(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
   }
 
   private async ensureListener(): Promise<void> {
@@ -55,7 +43,7 @@ export class AppendListener {
     try {
       client = await this.pool.connect();
       const listener = client;
-      listener.on('notification', () => this.wakeAll());
+      listener.on('notification', () => this.waiters.wakeAll());
       listener.on('error', () => {
         // Back to polling until a new connection can listen again.
         if (this.listener !== listener) return;
