@@ -1,4 +1,4 @@
-import { ensureEmbeddedPostgres } from '../../libs/platform/src/database/embedded-postgres';
+import { ensureEmbeddedPostgres } from '@fa/platform';
 
 /**
  * Runs one embedded PostgreSQL (the service's own mechanism, ensureEmbeddedPostgres) in a process of its own,

@@ -149,4 +149,3 @@ function issue(
 ): ValidationIssue {
   return { severity, code, diagnostics, ...(expression ? { expression: [expression] } : {}) };
 }
-
