@@ -8,6 +8,7 @@ import { ReviewsController } from './http/admin/reviews.controller';
 import { HealthController } from './http/health/health.controller';
 import { LineageController } from './http/lineage/lineage.controller';
 import { MetricsController } from './http/metrics/metrics.controller';
+import { RevenueCycleController } from './http/revenue-cycle/revenue-cycle.controller';
 
 @Module({})
 export class AppModule {
@@ -25,6 +26,7 @@ export class AppModule {
         RejectionsController,
         LineageController,
         ReviewsController,
+        RevenueCycleController,
       ],
     };
   }

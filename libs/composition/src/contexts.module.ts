@@ -5,6 +5,7 @@ import { EventStoreModule, EventStoreRuntime } from '@fa/event-store';
 import { FhirStoreModule } from '@fa/fhir-store';
 import { IngestionModule } from '@fa/ingestion';
 import { PatientIdentityModule } from '@fa/patient-identity';
+import { RevenueCycleModule } from '@fa/revenue-cycle';
 
 /**
  * The bounded contexts' command and query handlers on one runtime, with the CQRS buses they meet through:
@@ -32,6 +33,7 @@ export class ContextsModule {
         }),
         PatientIdentityModule,
         AnalyticsModule,
+        RevenueCycleModule,
       ],
       exports: [
         CqrsModule,
@@ -40,6 +42,7 @@ export class ContextsModule {
         FhirStoreModule,
         PatientIdentityModule,
         AnalyticsModule,
+        RevenueCycleModule,
       ],
     };
   }

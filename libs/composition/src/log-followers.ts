@@ -3,6 +3,7 @@ import type { EventStore, Projection } from '@fa/event-store';
 import { FhirStoreProjection } from '@fa/fhir-store';
 import { identityFollowers, identityMatcherFromConfig, type IdentityMatcher } from '@fa/patient-identity';
 import { type IdentityConfig, readIdentityConfig } from '@fa/platform';
+import { revenueCycleFollowers } from '@fa/revenue-cycle';
 
 export interface LogFollowerOptions {
   /** The Patient Identity matcher (default: the deployment's, from `identity` or the IDENTITY_* settings). */
@@ -13,10 +14,16 @@ export interface LogFollowerOptions {
 
 /**
  * Every follower of the log, in one list for every process: the fhir-store read model, then Patient Identity's
- * matcher (a process manager) and its links read model, then the materialized SQL on FHIR views.
+ * matcher (a process manager) and its links read model, then the materialized SQL on FHIR views, then Revenue
+ * Cycle's duplicate-claim detector (a process manager) and its findings read model.
  */
 export function logFollowers(store: EventStore, options: LogFollowerOptions = {}): Projection[] {
   const matcher =
     options.identityMatcher ?? identityMatcherFromConfig(options.identity ?? readIdentityConfig());
-  return [new FhirStoreProjection(), ...identityFollowers(store, matcher), new ViewRowsProjection(store)];
+  return [
+    new FhirStoreProjection(),
+    ...identityFollowers(store, matcher),
+    new ViewRowsProjection(store),
+    ...revenueCycleFollowers(store),
+  ];
 }

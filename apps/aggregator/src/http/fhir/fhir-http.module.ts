@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { DetectedIssueController } from './detected-issue/detected-issue.controller';
 import { HistoryController } from './history/history.controller';
 import { MetadataController } from './metadata/metadata.controller';
 import { MdmController } from './operations/mdm.controller';
@@ -23,6 +24,7 @@ import { NotSupportedController } from './not-supported.controller';
     MdmController,
     PatientEverythingController,
     ViewDefinitionRunController,
+    DetectedIssueController,
     HistoryController,
     SearchController,
     ReadController,

@@ -20,6 +20,7 @@ import { fhirBaseUrl, sendFhir } from '../../fhir-json';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, operationInput, QueryParams } from '../fhir-params';
 import { pageLinks } from '../search/search-bundle';
 import { FhirOperation } from './fhir-operation.decorator';
+import { parametersBody, reviewerOf } from './reviewer-input';
 import {
   MDM_LINK_HISTORY,
   MDM_MERGE_GOLDEN_RESOURCES,
@@ -246,25 +247,6 @@ function decidedByText(decidedBy: { kind: string; reviewer?: string; version?: s
 
 function round(value: number): number {
   return Math.round(value * 10_000) / 10_000;
-}
-
-function reviewerOf(header: string | undefined): string {
-  if (!header || !/^[\w.@-]{1,64}$/.test(header)) {
-    throw FhirError.badRequest(
-      'Reviewer decisions need an X-Reviewer header (1-64 of letters, digits, . @ _ -)',
-      'X-Reviewer',
-    );
-  }
-  return header;
-}
-
-/** The body of a state-changing MDM operation: a FHIR Parameters resource. */
-function parametersBody(body: unknown): Parameters {
-  const parameters = body as Parameters | undefined;
-  if (!parameters || parameters.resourceType !== 'Parameters' || !Array.isArray(parameters.parameter)) {
-    throw FhirError.badRequest('The body must be a FHIR Parameters resource', 'body');
-  }
-  return parameters;
 }
 
 type OperationValues = ReturnType<typeof operationInput>['values'];

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { Body, Controller, Get, Headers, HttpStatus, Param, Query, Req, Res } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import {
+  detectedIssueOf,
+  FindingCommandRejected,
+  ReadFindingQuery,
+  ReviewFindingCommand,
+  SearchFindingsQuery,
+} from '@fa/revenue-cycle';
+import { FhirError } from '../../fhir-error';
+import { fhirBaseUrl, sendFhir } from '../../fhir-json';
+import { Access } from '../../security/access-policy';
+import { asOfParam, idParam, operationInput, QueryParams } from '../fhir-params';
+import { DUPLICATE_CLAIM_REVIEW } from '../operations/duplicate-claim-review.operation';
+import { FhirOperation } from '../operations/fhir-operation.decorator';
+import { parametersBody, reviewerOf } from '../operations/reviewer-input';
+import { pageLinks, searchBundle } from '../search/search-bundle';
+import { findingSearchOf } from './finding-search-params';
+
+/**
+ * Duplicate-claim findings of the Revenue Cycle context as FHIR DetectedIssue: search and read as of any
+ * instant, and the reviewer's $duplicate-claim-review. Registered before the generic search and read routes.
+ */
+@ApiExcludeController()
+@Controller('fhir')
+export class DetectedIssueController {
+  constructor(
+    private readonly queryBus: QueryBus,
+    private readonly commandBus: CommandBus,
+  ) {}
+
+  @Get('DetectedIssue')
+  @Access({ scope: 'system/fhir-aggregator.review', interaction: 'search' })
+  async search(@Query() params: QueryParams, @Req() request: Request, @Res() response: Response) {
+    const search = findingSearchOf(params);
+    const outcome = await this.queryBus.execute(
+      new SearchFindingsQuery({ ...search, limit: search.limit + 1 }),
+    );
+    if (outcome.status === 'patient-not-found') {
+      throw FhirError.notFound(`Patient/${search.patientId} is not known at ${search.asOf.toISOString()}`);
+    }
+    const page = outcome.findings.slice(0, search.limit);
+    const base = fhirBaseUrl(request);
+    sendFhir(
+      response,
+      searchBundle({
+        base,
+        links: pageLinks(base, '/DetectedIssue', params, {
+          offset: search.offset,
+          count: search.limit,
+          hasMore: outcome.findings.length > search.limit,
+          pinnedAt: search.asOf,
+        }),
+        matches: page.map((f) => ({
+          resourceType: 'DetectedIssue',
+          id: f.findingId,
+          resource: detectedIssueOf(f),
+        })),
+      }),
+    );
+  }
+
+  @Get('DetectedIssue/:id')
+  @Access({ scope: 'system/fhir-aggregator.review', interaction: 'read' })
+  async read(@Param('id') id: string, @Query() params: QueryParams, @Res() response: Response) {
+    const asOf = asOfParam(params);
+    const finding = await this.queryBus.execute(new ReadFindingQuery(idParam(id), asOf));
+    if (!finding) {
+      throw FhirError.notFound(`DetectedIssue/${id} is not known${asOf ? ` at ${asOf.toISOString()}` : ''}`);
+    }
+    sendFhir(response, detectedIssueOf(finding));
+  }
+
+  @FhirOperation(DUPLICATE_CLAIM_REVIEW)
+  @Access({ scope: 'system/fhir-aggregator.review', interaction: 'operation:duplicate-claim-review' })
+  async review(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Headers('x-reviewer') reviewer: string | undefined,
+    @Headers('x-request-id') requestId: string | undefined,
+    @Headers('prefer') prefer: string | undefined,
+    @Res() response: Response,
+  ) {
+    const findingId = idParam(id);
+    const { values } = operationInput(DUPLICATE_CLAIM_REVIEW, parametersBody(body), prefer);
+    const resolution = values.resolution;
+    if (resolution !== 'confirmed' && resolution !== 'dismissed') {
+      throw FhirError.badRequest('resolution must be confirmed or dismissed', 'resolution');
+    }
+    const note = values.note as string | undefined;
+    try {
+      await this.commandBus.execute(
+        new ReviewFindingCommand(
+          findingId,
+          resolution,
+          reviewerOf(reviewer),
+          note,
+          requestId ?? randomUUID(),
+        ),
+      );
+    } catch (error) {
+      if (error instanceof FindingCommandRejected) {
+        throw error.reason === 'unknown-finding'
+          ? FhirError.notFound(`DetectedIssue/${findingId} is not known`)
+          : new FhirError(HttpStatus.CONFLICT, 'conflict', error.message);
+      }
+      throw error;
+    }
+    // The findings read model follows the log and may not show the decision yet: the answer applies it.
+    const finding = await this.queryBus.execute(new ReadFindingQuery(findingId));
+    if (!finding) throw FhirError.notFound(`DetectedIssue/${findingId} is not known`);
+    sendFhir(
+      response,
+      detectedIssueOf({
+        ...finding,
+        status: resolution,
+        decidedBy: { kind: 'reviewer', reviewer: reviewerOf(reviewer) },
+        note: note ?? null,
+      }),
+    );
+  }
+}

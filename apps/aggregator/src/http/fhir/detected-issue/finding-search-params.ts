@@ -1,0 +1,78 @@
+import { FHIR_ID_PATTERN, parseFhirDateRange } from '@fa/fhir';
+import type { FindingSearch } from '@fa/revenue-cycle';
+import { FhirError } from '../../fhir-error';
+import { asOfParam, countParam, nonNegativeIntegerParam, QueryParams, single } from '../fhir-params';
+
+const KNOWN = new Set(['patient', 'date', 'kind', 'status', '_asOf', '_count', '_offset']);
+const STATUSES: Record<string, string> = {
+  preliminary: 'open',
+  final: 'confirmed',
+  cancelled: 'dismissed',
+  'entered-in-error': 'withdrawn',
+};
+
+/**
+ * DetectedIssue search over duplicate-claim findings: patient (Patient/<id>, golden or source), date (the
+ * claim's first day of service, with eq/ge/le/gt/lt prefixes, repeatable), kind (exact | suspect), status
+ * (DetectedIssue status), _asOf, _count, _offset. Anything else is a 400 naming it.
+ */
+export function findingSearchOf(params: QueryParams): FindingSearch {
+  for (const name of Object.keys(params)) {
+    if (!KNOWN.has(name)) {
+      throw FhirError.badRequest(
+        `Unknown DetectedIssue search parameter ${JSON.stringify(name.slice(0, 64))}; known: ${[...KNOWN].join(', ')}`,
+        name,
+      );
+    }
+  }
+  const search: FindingSearch = {
+    asOf: asOfParam(params) ?? new Date(),
+    limit: countParam(params),
+    offset: nonNegativeIntegerParam(params, '_offset') ?? 0,
+  };
+  const patient = single(params, 'patient');
+  if (patient !== undefined) {
+    const id = patient.replace(/^Patient\//, '');
+    if (!FHIR_ID_PATTERN.test(id))
+      throw FhirError.badRequest('patient must be Patient/<id> or <id>', 'patient');
+    search.patientId = id;
+  }
+  const kind = single(params, 'kind');
+  if (kind !== undefined) {
+    if (kind !== 'exact' && kind !== 'suspect')
+      throw FhirError.badRequest('kind must be exact or suspect', 'kind');
+    search.kind = kind;
+  }
+  const status = single(params, 'status');
+  if (status !== undefined) {
+    if (!STATUSES[status]) {
+      throw FhirError.badRequest(`status must be one of ${Object.keys(STATUSES).join(', ')}`, 'status');
+    }
+    search.status = STATUSES[status];
+  }
+  const dates = params.date === undefined ? [] : Array.isArray(params.date) ? params.date : [params.date];
+  for (const value of dates) applyDate(search, value);
+  return search;
+}
+
+function applyDate(search: FindingSearch, value: string): void {
+  const match = /^(eq|ge|le|gt|lt)?(.*)$/.exec(value)!;
+  const prefix = match[1] ?? 'eq';
+  const range = parseFhirDateRange(match[2]);
+  if (!range) {
+    throw FhirError.badRequest(
+      `date must be a FHIR date with an optional eq, ge, le, gt or lt prefix, got ${JSON.stringify(value.slice(0, 64))}`,
+      'date',
+    );
+  }
+  const day = (d: Date) => d.toISOString().slice(0, 10);
+  const next = (d: Date) => day(new Date(d.getTime() + 1));
+  const before = (d: Date) => day(new Date(d.getTime() - 1));
+  const from = prefix === 'gt' ? next(range.end) : day(range.start);
+  const to = prefix === 'lt' ? before(range.start) : day(range.end);
+  if (prefix === 'eq' || prefix === 'ge' || prefix === 'gt') search.dateFrom = max(search.dateFrom, from);
+  if (prefix === 'eq' || prefix === 'le' || prefix === 'lt') search.dateTo = min(search.dateTo, to);
+}
+
+const max = (a: string | undefined, b: string) => (a === undefined || b > a ? b : a);
+const min = (a: string | undefined, b: string) => (a === undefined || b < a ? b : a);
