@@ -62,6 +62,14 @@ module.exports = {
       to: { path: '^libs/composition/' },
     },
     {
+      name: 'revenue-cycle-is-downstream',
+      comment:
+        'Revenue Cycle consumes the other contexts (events, QueryBus, CommandBus): none of them, nor the stores, depends on it.',
+      severity: 'error',
+      from: { path: '^libs/(event-store|ingestion|fhir-store|patient-identity|analytics)/' },
+      to: { path: '^libs/revenue-cycle/' },
+    },
+    {
       name: 'domain-is-pure',
       comment:
         'domain/ holds decide/evolve and other pure functions: no database, framework, broker, files, network.',

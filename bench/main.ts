@@ -7,6 +7,7 @@ import { ceiling } from './scenarios/ceiling';
 import { ingestFile } from './scenarios/ingest-file';
 import { ingestKafka } from './scenarios/ingest-kafka';
 import { readsAndReplay } from './scenarios/reads';
+import { revenueCycle } from './scenarios/revenue-cycle';
 import { search } from './scenarios/search';
 import { soak } from './scenarios/soak';
 import { freshDatabase, scaledCopy } from './support/datasets';
@@ -21,8 +22,8 @@ async function main() {
   const program = new Command('bench')
     .option(
       '--scenarios <list>',
-      'ceiling,ingest-file,ingest-kafka,reads,search,identity (reads includes replay); soak (not in the default)',
-      'ceiling,ingest-file,ingest-kafka,reads,search,identity',
+      'ceiling,ingest-file,ingest-kafka,reads,search,identity,revenue-cycle (reads includes replay); soak (not in the default)',
+      'ceiling,ingest-file,ingest-kafka,reads,search,identity,revenue-cycle',
     )
     .option('--scale <list>', 'dataset multiples for ingest-file, e.g. 1,10', '1')
     .option('--seed <n>', 'seed of the date shifts of scaled copies', '1')
@@ -91,6 +92,12 @@ async function main() {
   }
   if (scenarios.has('reads')) await readsAndReplay(serverUrl, base);
   if (scenarios.has('search')) await search(serverUrl, base);
+  if (scenarios.has('revenue-cycle')) {
+    for (const scale of scales) {
+      const data = scale === 1 ? base : await scaledCopy(options.data, scale, Number(options.seed));
+      await revenueCycle(serverUrl, data, `${scale}x`);
+    }
+  }
   await writeResults();
   process.exit(0);
 }

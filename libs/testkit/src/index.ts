@@ -11,3 +11,4 @@ export * from './test-database';
 export * from './record-linkage/pairwise-evaluation';
 export * from './record-linkage/record-linkage-datasets';
 export * from './record-linkage/synthetic-households';
+export * from './claims/duplicate-claims-generator';

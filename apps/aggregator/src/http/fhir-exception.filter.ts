@@ -6,8 +6,11 @@ import { FhirError } from './fhir-error';
 
 const log = createLogger('http');
 
+/** Where errors are FHIR OperationOutcomes: the FHIR API and the routes that answer about FHIR data. */
+const OPERATION_OUTCOME_PATHS = ['/fhir', '/revenue-cycle/'];
+
 /**
- * Every error leaves as JSON: an OperationOutcome under /fhir (FHIR clients parse nothing else), Nest's
+ * Every error leaves as JSON: an OperationOutcome under /fhir and /revenue-cycle (FHIR clients parse nothing else), Nest's
  * usual error body elsewhere. Unexpected errors are logged with the request id only, never with bodies.
  */
 @Catch()
@@ -46,7 +49,7 @@ export class FhirExceptionFilter implements ExceptionFilter {
         'request failed',
       );
     }
-    if (!request.path.startsWith('/fhir')) {
+    if (!OPERATION_OUTCOME_PATHS.some((prefix) => request.path.startsWith(prefix))) {
       const body =
         exception instanceof HttpException
           ? exception.getResponse()

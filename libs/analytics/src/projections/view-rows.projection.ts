@@ -18,6 +18,7 @@ import { compileView, CompiledView } from '../domain/compile-view';
 import type { ViewRow } from '../domain/view-definition';
 import { ViewEvaluationError } from '../domain/view-definition.error';
 import { sqlType } from '../domain/materialized-view';
+import { ViewRowsBatch } from './view-rows-batch';
 import {
   VIEW_DEFINITION_REGISTERED,
   VIEW_DEFINITION_STREAM_PREFIX,
@@ -100,14 +101,19 @@ export class ViewRowsProjection implements ReadModelProjection {
 
   async apply(client: PoolClient, schema: string, events: RecordedEvent[]): Promise<void> {
     let views = await this.registered(client, schema);
+    let batch = new ViewRowsBatch(schema);
     for (const event of events) {
       if (event.type === VIEW_DEFINITION_REGISTERED) {
+        // A registration rewrites its view's rows in the database: what the batch holds goes first.
+        await batch.flush(client);
+        batch = new ViewRowsBatch(schema);
         const registered = await this.register(client, schema, event);
         views = [...views.filter((v) => v.name !== registered.name), registered];
       } else if (views.length > 0) {
-        await applyVersion(client, schema, views, event, this.store);
+        addVersion(batch, views, event, this.store);
       }
     }
+    await batch.flush(client);
   }
 
   private async registered(client: PoolClient, schema: string): Promise<Registered[]> {
@@ -165,15 +171,17 @@ export class ViewRowsProjection implements ReadModelProjection {
         streamPrefixes: [`${registered.view.resource}-`],
       });
       if (window.scanned === 0) return after;
-      for (const event of window.events) await applyVersion(client, schema, [registered], event, this.store);
+      const batch = new ViewRowsBatch(schema);
+      for (const event of window.events) addVersion(batch, [registered], event, this.store);
+      await batch.flush(client);
       after = window.lastPosition;
     }
   }
 }
 
-async function applyVersion(
-  client: PoolClient,
-  schema: string,
+/** Adds one recorded version's rows (and the closing of the rows it supersedes) to the batch. */
+function addVersion(
+  batch: ViewRowsBatch,
   views: Registered[],
   event: RecordedEvent,
   store: Pick<EventStore, 'comparePositions'>,
@@ -188,11 +196,7 @@ async function applyVersion(
   // A late version (older by the source's clock than the current one) is never current: no rows.
   if ((event.metadata as ResourceVersionLineage).supersedesCurrent === false) return;
   for (const { name, view } of matching) {
-    await client.query(
-      `UPDATE ${schema}.view_rows SET recorded_to = $3
-        WHERE view_name = $1 AND resource_id = $2 AND recorded_to IS NULL`,
-      [name, data.id, event.recordedAt],
-    );
+    batch.close(name, data.id, event.recordedAt);
     if (event.type === RESOURCE_DELETED) continue;
     const resource = (data as ResourceVersionRecordedData).resource as unknown as Record<string, unknown>;
     let rows: ViewRow[];
@@ -202,18 +206,10 @@ async function applyVersion(
       // The data breaks the view's promise (a non-collection column with several values): that version has no
       // rows, and analytics.view_errors says which element and resource, so one resource cannot stall every view.
       if (!(error instanceof ViewEvaluationError)) throw error;
-      await client.query(
-        `INSERT INTO ${schema}.view_errors (view_name, resource_id, element, problem, recorded_at) VALUES ($1, $2, $3, $4, $5)`,
-        [name, data.id, error.element, error.problem, event.recordedAt],
-      );
+      batch.error(name, data.id, error.element, error.problem, event.recordedAt);
       continue;
     }
-    if (rows.length === 0) continue;
-    await client.query(
-      `INSERT INTO ${schema}.view_rows (view_name, resource_id, row_number, row, recorded_from)
-       SELECT $1, $2, n - 1, r, $4 FROM unnest($3::jsonb[]) WITH ORDINALITY AS t(r, n)`,
-      [name, data.id, rows.map((r) => JSON.stringify(r)), event.recordedAt],
-    );
+    batch.insert(name, data.id, rows, event.recordedAt);
   }
 }
 

@@ -15,7 +15,7 @@ import {
   PATIENT_LINKED,
   PATIENT_UNLINKED,
 } from '@fa/patient-identity';
-import { claimFingerprint } from '../domain/claim-fingerprint';
+import { claimFingerprint, type ClaimFingerprint } from '../domain/claim-fingerprint';
 import { decideDetection, evolveFinding } from '../domain/duplicate-decider';
 import { DUPLICATE_CLAIM_RESOLVED } from '../events/duplicate-claim-resolved.event';
 import {
@@ -27,7 +27,7 @@ import {
 import {
   DETECTION_STATE_SQL,
   DETECTION_STATE_TABLES,
-  DetectionStateStore,
+  DetectionBatchState,
 } from './duplicate-detection.state';
 
 export const DUPLICATE_CLAIM_DETECTOR = 'duplicate-claim-detection';
@@ -57,12 +57,26 @@ export class DuplicateClaimDetectionProcessor implements ProcessManager {
   }
 
   async apply(client: PoolClient, schema: string, events: RecordedEvent[]): Promise<void> {
-    const state = new DetectionStateStore(client, schema);
+    const inputs = events.flatMap((event) => inputsOf(event));
+    if (inputs.length === 0) return;
+    const state = new DetectionBatchState(client, schema);
+    await state.load({
+      claimIds: inputs.flatMap((i) => (i.kind === 'claim' || i.kind === 'claim-deleted' ? [i.claimId] : [])),
+      sourcePatientIds: inputs.flatMap((i) =>
+        i.kind === 'claim' && i.fingerprint
+          ? [i.fingerprint.sourcePatientId]
+          : i.kind === 'link'
+            ? [i.sourcePatientId]
+            : [],
+      ),
+      goldenIds: inputs.flatMap((i) => (i.kind === 'link' && i.goldenId ? [i.goldenId] : [])),
+      findingIds: inputs.flatMap((i) => (i.kind === 'review' ? [i.event.data.findingId] : [])),
+    });
     const decided: { event: RevenueCycleEvent; id: string }[] = [];
-    const evaluate = async (claimId: string, causationId: string) => {
-      const claim = await state.claim(claimId);
-      const goldenPatientId = claim && (await state.goldenOf(claim.sourcePatientId));
-      const findings = await state.findingsOf(claimId);
+    const evaluate = (claimId: string, causationId: string) => {
+      const claim = state.claim(claimId);
+      const goldenPatientId = claim && state.goldenOf(claim.sourcePatientId);
+      const findings = state.findingsOf(claimId);
       const out = decideDetection(
         { findings },
         {
@@ -70,68 +84,86 @@ export class DuplicateClaimDetectionProcessor implements ProcessManager {
           claimId,
           claim: claim?.fingerprint,
           goldenPatientId,
-          candidates: goldenPatientId ? await state.candidates(goldenPatientId, claimId) : [],
+          candidates:
+            goldenPatientId && claim?.fingerprint ? state.candidates(goldenPatientId, claim.fingerprint) : [],
           causationId,
           detectorVersion: DETECTOR_VERSION,
         },
       );
       for (const event of out) {
-        await state.putFinding(evolveFinding(findings.get(event.data.findingId), event));
+        state.putFinding(evolveFinding(findings.get(event.data.findingId), event));
         decided.push({ event, id: eventIdOf(causationId, event) });
       }
     };
-    const reevaluatePatient = async (sourcePatientId: string, causationId: string) => {
-      for (const claimId of await state.claimsOfPatient(sourcePatientId))
-        await evaluate(claimId, causationId);
-    };
-
-    for (const event of events) {
-      const ingestion = asIngestionEvent(event);
-      if (ingestion?.type === RESOURCE_VERSION_RECORDED) {
-        const { data, metadata } = ingestion;
-        // A late version that does not become current changes nothing.
-        if (data.resourceType !== 'Claim' || metadata.supersedesCurrent === false) continue;
-        const fingerprint = claimFingerprint(data.id, data.resource as Claim);
-        const sourcePatientId = fingerprint?.sourcePatientId ?? (await state.claim(data.id))?.sourcePatientId;
-        if (sourcePatientId) await state.putClaim(data.id, sourcePatientId, fingerprint);
-        await evaluate(data.id, event.id);
-        continue;
-      }
-      if (ingestion?.type === RESOURCE_DELETED) {
-        if (ingestion.data.resourceType !== 'Claim') continue;
-        await state.forgetClaim(ingestion.data.id);
-        await evaluate(ingestion.data.id, event.id);
-        continue;
-      }
-      const identity = asIdentityEvent(event);
-      if (identity?.type === PATIENT_LINKED) {
-        if (await state.setGolden(identity.data.sourcePatientId, identity.data.goldenId)) {
-          await reevaluatePatient(identity.data.sourcePatientId, event.id);
-        }
-      } else if (identity?.type === PATIENT_UNLINKED) {
-        const { sourcePatientId, goldenId } = identity.data;
-        if (
-          (await state.goldenOf(sourcePatientId)) === goldenId &&
-          (await state.setGolden(sourcePatientId, undefined))
-        ) {
-          await reevaluatePatient(sourcePatientId, event.id);
-        }
-      } else if (identity?.type === GOLDEN_PATIENTS_MERGED) {
-        for (const sourcePatientId of identity.data.movedSourcePatientIds) {
-          if (await state.setGolden(sourcePatientId, identity.data.intoGoldenId)) {
-            await reevaluatePatient(sourcePatientId, event.id);
-          }
-        }
-      }
-      const finding = asRevenueCycleEvent(event);
-      // Only reviewers' decisions: the detector's own were folded when it made them.
-      if (finding?.type === DUPLICATE_CLAIM_RESOLVED && finding.data.decidedBy.kind === 'reviewer') {
-        const before = await state.finding(finding.data.findingId);
-        if (before) await state.putFinding(evolveFinding(before, finding));
+    for (const input of inputs) {
+      if (input.kind === 'claim') {
+        const sourcePatientId =
+          input.fingerprint?.sourcePatientId ?? state.claim(input.claimId)?.sourcePatientId;
+        if (sourcePatientId) state.putClaim(input.claimId, sourcePatientId, input.fingerprint);
+        evaluate(input.claimId, input.causationId);
+      } else if (input.kind === 'claim-deleted') {
+        state.forgetClaim(input.claimId);
+        evaluate(input.claimId, input.causationId);
+      } else if (input.kind === 'link') {
+        // An unlink counts only from the golden patient the source patient is in (a move unlinks, then links).
+        if (input.goldenId === undefined && state.goldenOf(input.sourcePatientId) !== input.from) continue;
+        if (!state.setGolden(input.sourcePatientId, input.goldenId)) continue;
+        for (const claimId of state.claimsOfPatient(input.sourcePatientId))
+          evaluate(claimId, input.causationId);
+      } else {
+        const before = state.finding(input.event.data.findingId);
+        if (before) state.putFinding(evolveFinding(before, input.event));
       }
     }
+    await state.save();
     if (decided.length > 0) await this.store.appendMany(appendRequests(decided), { within: client });
   }
+}
+
+type DetectorInput =
+  | { kind: 'claim'; claimId: string; fingerprint?: ClaimFingerprint; causationId: string }
+  | { kind: 'claim-deleted'; claimId: string; causationId: string }
+  /** goldenId undefined: unlinked from `from`. */
+  | { kind: 'link'; sourcePatientId: string; goldenId?: string; from?: string; causationId: string }
+  | { kind: 'review'; event: Extract<RevenueCycleEvent, { type: typeof DUPLICATE_CLAIM_RESOLVED }> };
+
+/** What one recorded event asks of the detector, if anything. */
+function inputsOf(event: RecordedEvent): DetectorInput[] {
+  const ingestion = asIngestionEvent(event);
+  if (ingestion?.type === RESOURCE_VERSION_RECORDED) {
+    const { data, metadata } = ingestion;
+    // A late version that does not become current changes nothing.
+    if (data.resourceType !== 'Claim' || metadata.supersedesCurrent === false) return [];
+    const fingerprint = claimFingerprint(data.id, data.resource as Claim);
+    return [{ kind: 'claim', claimId: data.id, fingerprint, causationId: event.id }];
+  }
+  if (ingestion?.type === RESOURCE_DELETED) {
+    if (ingestion.data.resourceType !== 'Claim') return [];
+    return [{ kind: 'claim-deleted', claimId: ingestion.data.id, causationId: event.id }];
+  }
+  const identity = asIdentityEvent(event);
+  if (identity?.type === PATIENT_LINKED) {
+    const { sourcePatientId, goldenId } = identity.data;
+    return [{ kind: 'link', sourcePatientId, goldenId, causationId: event.id }];
+  }
+  if (identity?.type === PATIENT_UNLINKED) {
+    const { sourcePatientId, goldenId } = identity.data;
+    return [{ kind: 'link', sourcePatientId, from: goldenId, causationId: event.id }];
+  }
+  if (identity?.type === GOLDEN_PATIENTS_MERGED) {
+    return identity.data.movedSourcePatientIds.map((sourcePatientId) => ({
+      kind: 'link' as const,
+      sourcePatientId,
+      goldenId: identity.data.intoGoldenId,
+      causationId: event.id,
+    }));
+  }
+  const finding = asRevenueCycleEvent(event);
+  // Only reviewers' decisions: the detector's own were folded when it made them.
+  if (finding?.type === DUPLICATE_CLAIM_RESOLVED && finding.data.decidedBy.kind === 'reviewer') {
+    return [{ kind: 'review', event: finding }];
+  }
+  return [];
 }
 
 /** Deterministic: the same decision about the same cause is the same event (a repeat after a crash appends nothing). */

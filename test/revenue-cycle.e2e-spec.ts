@@ -1,0 +1,413 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { v5 as uuidv5 } from 'uuid';
+import { AGGREGATOR_NAMESPACE } from '@fa/ingestion';
+import { generateDuplicateClaims, type GeneratedClaimsSource } from '@fa/testkit';
+import { AggregatorHarness, REPO_ROOT, startAggregator } from './support/aggregator-harness';
+
+const SYNTHEA_79 =
+  process.env.SYNTHEA_79_DIR ?? path.resolve(REPO_ROOT, '..', 'shared', 'data', 'synthea-79');
+const A = 'synthea';
+const B = 'clearinghouse';
+const FILES = ['Patient', 'Claim', 'ExplanationOfBenefit'].map((t) =>
+  path.join(SYNTHEA_79, `${t}.ndjson.gz`),
+);
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The documented id rule, restated rather than imported: UUIDv5 of "source|type|id". */
+const ourId = (source: string, type: string, id: string) =>
+  uuidv5(`${source}|${type}|${id}`, AGGREGATOR_NAMESPACE);
+const refId = (reference: string) => reference.split('/').pop()!;
+const cents = (n: number) => Math.round(n * 100);
+
+async function ndjsonGz(file: string): Promise<Json[]> {
+  return gunzipSync(await fs.readFile(file))
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
+}
+
+/** Sums by patient, computed from the NDJSON the sources sent: what the read models must hold. */
+function expectedModels(sources: { source: string; claims: Json[]; eobs: Json[]; coverages: Json[] }[]) {
+  const billed = new Map<string, number>();
+  const paid = new Map<string, number>();
+  let claims = 0;
+  let lines = 0;
+  let adjudications = 0;
+  let eobCoverages = 0;
+  let coverages = 0;
+  const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
+  for (const { source, claims: cs, eobs, coverages: cov } of sources) {
+    for (const c of cs) {
+      claims++;
+      lines += c.item?.length ?? 0;
+      add(billed, ourId(source, 'Patient', refId(c.patient.reference)), cents(c.total?.value ?? 0));
+    }
+    for (const e of eobs) {
+      adjudications += e.item?.length ?? 0;
+      eobCoverages += (e.contained ?? []).filter((r: Json) => r.resourceType === 'Coverage').length;
+      for (const item of e.item ?? []) {
+        const p = (item.adjudication ?? []).find((a: Json) =>
+          a.category.coding.some((c: Json) => c.code === 'benefit' || c.code.endsWith('/line_prvdr_pmt_amt')),
+        );
+        if (p) add(paid, ourId(source, 'Patient', refId(e.patient.reference)), cents(p.amount.value));
+      }
+    }
+    coverages += cov.length;
+  }
+  return { claims, lines, adjudications, eobCoverages, coverages, billed, paid };
+}
+
+describe('Revenue Cycle: claims read models as views, duplicate-claim detection across sources, claims questions as of a date', () => {
+  let harness: AggregatorHarness;
+  let dir: string;
+  let original: { claims: Json[]; eobs: Json[]; patients: Json[] };
+  let generated: GeneratedClaimsSource;
+  let between: string;
+
+  const sql = async (text: string, values: unknown[] = []) =>
+    (await harness.database.pool.query(text, values)).rows;
+
+  beforeAll(async () => {
+    harness = await startAggregator();
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fa-revenue-'));
+    const [patients, claims, eobs] = await Promise.all(FILES.map(ndjsonGz));
+    original = { patients, claims, eobs };
+    generated = generateDuplicateClaims({ claims, patients }, { seed: 16 });
+    const write = (name: string, rows: Json[]) =>
+      fs.writeFile(path.join(dir, name), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    await write('Patient.ndjson', generated.patients);
+    await write('Coverage.ndjson', generated.coverages);
+    await write('Claim.ndjson', generated.claims);
+
+    await harness.ingest(A, FILES);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    between = new Date().toISOString();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const ingestedB = await harness.ingest(B, [
+      path.join(dir, 'Patient.ndjson'),
+      path.join(dir, 'Coverage.ndjson'),
+      path.join(dir, 'Claim.ndjson'),
+    ]);
+    expect(ingestedB).toMatchObject({ rejected: [] });
+    await harness.runtime.runner.waitForCatchUp();
+  }, 300_000);
+  afterAll(async () => {
+    await harness?.close();
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('materializes claim, claim_line, eob_adjudication and coverage_period with the NDJSON counts and sums, now and between the ingests', async () => {
+    const check = async (asOf: string, want: ReturnType<typeof expectedModels>) => {
+      const [counts] = await sql(
+        `SELECT (SELECT count(*) FROM analytics.claim($1))::int AS claims,
+                (SELECT count(*) FROM analytics.claim_line($1))::int AS lines,
+                (SELECT count(*) FROM analytics.eob_adjudication($1))::int AS adjudications,
+                (SELECT count(*) FROM analytics.coverage_period_eob($1))::int AS eob_coverages,
+                (SELECT count(*) FROM analytics.coverage_period($1))::int AS coverages`,
+        [asOf],
+      );
+      expect(counts).toEqual({
+        claims: want.claims,
+        lines: want.lines,
+        adjudications: want.adjudications,
+        eob_coverages: want.eobCoverages,
+        coverages: want.coverages,
+      });
+      const billed = await sql(
+        `SELECT patient_id, round(sum(total) * 100)::bigint AS cents FROM analytics.claim($1) GROUP BY patient_id`,
+        [asOf],
+      );
+      expect(new Map(billed.map((r) => [r.patient_id, Number(r.cents)]))).toEqual(want.billed);
+      const paid = await sql(
+        `SELECT patient_id, round(sum(paid) * 100)::bigint AS cents FROM analytics.eob_adjudication($1)
+          WHERE paid IS NOT NULL GROUP BY patient_id`,
+        [asOf],
+      );
+      // Sums of cents rounded per line by the computation, per total by SQL: within a cent per line.
+      const paidNow = new Map(paid.map((r) => [r.patient_id, Number(r.cents)]));
+      expect([...paidNow.keys()].sort()).toEqual([...want.paid.keys()].sort());
+      for (const [patient, c] of want.paid)
+        expect(Math.abs(paidNow.get(patient)! - c)).toBeLessThanOrEqual(50);
+    };
+    const a = { source: A, claims: original.claims, eobs: original.eobs, coverages: [] };
+    const b = { source: B, claims: generated.claims, eobs: [], coverages: generated.coverages };
+    await check(new Date().toISOString(), expectedModels([a, b]));
+    await check(between, expectedModels([a]));
+  });
+
+  it('finds exact duplicates with precision and recall 1.0 and suspects with recall >= 0.95 at precision >= 0.9; no adjustment or repeat is flagged', async () => {
+    const findings = (
+      await harness
+        .http()
+        .get('/fhir/DetectedIssue')
+        .query({ _count: 1000, status: 'preliminary' })
+        .expect(200)
+    ).body.entry.map((e: Json) => e.resource);
+    const idOfB = new Map(generated.truth.map((t) => [ourId(B, 'Claim', t.claimId), t]));
+    const pairKey = (x: string, y: string) => [x, y].sort().join('|');
+    const truthPairs = (kind: string) =>
+      new Set(
+        generated.truth
+          .filter((t) => t.kind === kind)
+          .map((t) => pairKey(ourId(B, 'Claim', t.claimId), ourId(A, 'Claim', t.of!.claimId))),
+      );
+    const found = (kind: string) =>
+      findings
+        .filter((f: Json) => f.code.coding[0].code === kind)
+        .map((f: Json) => f.implicated.map((r: Json) => refId(r.reference)))
+        // Findings within synthea-79 itself (its own same-day claims) are not the generated source's to judge.
+        .filter(([x, y]: string[]) => idOfB.has(x) || idOfB.has(y))
+        .map(([x, y]: string[]) => pairKey(x, y));
+    const score = (kind: string) => {
+      const truth = truthPairs(kind);
+      const got = found(kind);
+      const hits = got.filter((p: string) => truth.has(p)).length;
+      return { precision: got.length ? hits / got.length : 0, recall: hits / truth.size, found: got.length };
+    };
+    const exact = score('exact');
+    const suspect = score('suspect');
+    console.log(
+      `duplicate-claim detection: exact ${JSON.stringify(exact)}, suspect ${JSON.stringify(suspect)}`,
+    );
+    expect(exact.precision).toBe(1);
+    expect(exact.recall).toBe(1);
+    expect(suspect.recall).toBeGreaterThanOrEqual(0.95);
+    expect(suspect.precision).toBeGreaterThanOrEqual(0.9);
+    const legitimate = new Set(
+      generated.truth
+        .filter((t) => t.kind === 'adjustment' || t.kind === 'modifier-repeat' || t.kind === 'units')
+        .map((t) => ourId(B, 'Claim', t.claimId)),
+    );
+    const flagged = findings.filter((f: Json) =>
+      f.implicated.some((r: Json) => legitimate.has(refId(r.reference))),
+    );
+    expect(flagged).toEqual([]);
+    // The finding names the rule and the fields, and both claims.
+    const one = findings.find((f: Json) => f.code.coding[0].code === 'exact');
+    expect(one.detail).toMatch(
+      /^exact-institutional: Claim\/\S+ duplicates Claim\/\S+ on patient, provider, from, through, typeOfBill, lines, billed/,
+    );
+    expect(one.implicated).toHaveLength(2);
+  });
+
+  it('serves findings as DetectedIssue by patient, date and kind, as of any instant; a reviewer confirms one', async () => {
+    const exact = generated.truth.find((t) => t.kind === 'exact')!;
+    const seed = original.claims.find((c) => c.id === exact.of!.claimId)!;
+    const sourcePatient = ourId(B, 'Patient', refId(seed.patient.reference));
+    const day = seed.billablePeriod.start.slice(0, 10);
+    const search = (query: Record<string, string>) =>
+      harness
+        .http()
+        .get('/fhir/DetectedIssue')
+        .query(query)
+        .expect(200)
+        .then((r) => (r.body.entry ?? []).map((e: Json) => e.resource));
+    const mine = await search({ patient: `Patient/${sourcePatient}`, date: day, kind: 'exact' });
+    expect(mine).toHaveLength(1);
+    const issue = mine[0];
+    expect(issue.implicated.map((r: Json) => r.reference).sort()).toEqual(
+      [`Claim/${ourId(B, 'Claim', exact.claimId)}`, `Claim/${ourId(A, 'Claim', seed.id)}`].sort(),
+    );
+    expect(issue.status).toBe('preliminary');
+    // The golden patient's id finds it too, and nothing was found before the second source arrived.
+    expect(
+      (await search({ patient: issue.patient.reference, kind: 'exact', date: `ge${day}` })).map(
+        (i: Json) => i.id,
+      ),
+    ).toContain(issue.id);
+    // Before the second source: its patient was not known, and the first source's patient had no such finding.
+    await harness
+      .http()
+      .get('/fhir/DetectedIssue')
+      .query({ patient: `Patient/${sourcePatient}`, _asOf: between })
+      .expect(404);
+    const sourceA = ourId(A, 'Patient', refId(seed.patient.reference));
+    const earlier = await search({ patient: `Patient/${sourceA}`, _asOf: between, _count: '1000' });
+    expect(earlier.map((i: Json) => i.id)).not.toContain(issue.id);
+    expect(
+      (await search({ patient: `Patient/${sourceA}`, _count: '1000' })).map((i: Json) => i.id),
+    ).toContain(issue.id);
+    expect(await search({ patient: `Patient/${sourcePatient}`, date: `lt${day}`, kind: 'exact' })).toEqual(
+      [],
+    );
+
+    const beforeReview = new Date().toISOString();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const reviewed = await harness
+      .http()
+      .post(`/fhir/DetectedIssue/${issue.id}/$duplicate-claim-review`)
+      .set('X-Reviewer', 'claims-reviewer')
+      .send({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'resolution', valueCode: 'confirmed' },
+          { name: 'note', valueString: 'same bill twice' },
+        ],
+      })
+      .expect(200);
+    expect(reviewed.body.status).toBe('final');
+    await harness.runtime.runner.waitForCatchUp();
+    const now = (await harness.http().get(`/fhir/DetectedIssue/${issue.id}`).expect(200)).body;
+    expect(now.status).toBe('final');
+    expect(now.mitigation[0].action.text).toBe('confirmed by reviewer:claims-reviewer: same bill twice');
+    const then = (
+      await harness.http().get(`/fhir/DetectedIssue/${issue.id}`).query({ _asOf: beforeReview }).expect(200)
+    ).body;
+    expect(then.status).toBe('preliminary');
+    await harness.http().get(`/fhir/DetectedIssue/${issue.id}`).query({ _asOf: between }).expect(404);
+
+    const bad = await harness
+      .http()
+      .post(`/fhir/DetectedIssue/${issue.id}/$duplicate-claim-review`)
+      .set('X-Reviewer', 'claims-reviewer')
+      .send({ resourceType: 'Parameters', parameter: [{ name: 'resolution', valueCode: 'maybe' }] })
+      .expect(400);
+    expect(bad.body.issue[0].expression).toEqual(['resolution']);
+    const unknown = await harness.http().get('/fhir/DetectedIssue').query({ kind: 'fuzzy' }).expect(400);
+    expect(unknown.body.issue[0].expression).toEqual(['kind']);
+    expect(
+      (await harness.http().get('/fhir/DetectedIssue').query({ date: 'soon' }).expect(400)).body.issue[0]
+        .expression,
+    ).toEqual(['date']);
+  });
+
+  it('a later version of a claim re-evaluates its findings: a cancelled duplicate is withdrawn', async () => {
+    const exact = generated.truth.filter((t) => t.kind === 'exact')[1];
+    const claim = generated.claims.find((c) => c.id === exact.claimId)!;
+    const file = path.join(dir, 'Claim-cancelled.ndjson');
+    await fs.writeFile(file, JSON.stringify({ ...claim, status: 'cancelled' }) + '\n');
+    const beforeCancel = new Date().toISOString();
+    const ingestedB = await harness.ingest(B, [file]);
+    await harness.runtime.runner.waitForCatchUp();
+    const claimId = ourId(B, 'Claim', claim.id);
+    const rows = await sql(
+      `SELECT status FROM revenue_cycle.findings WHERE claim_id = $1 OR duplicate_of = $1 ORDER BY recorded_from`,
+      [claimId],
+    );
+    expect(rows.map((r) => r.status)).toEqual(['open', 'withdrawn']);
+    const then = await harness
+      .http()
+      .get('/fhir/DetectedIssue')
+      .query({ _asOf: beforeCancel, kind: 'exact', _count: 1000 })
+      .expect(200);
+    const ids = (b: Json) =>
+      (b.entry ?? [])
+        .filter((e: Json) => e.resource.implicated.some((r: Json) => refId(r.reference) === claimId))
+        .map((e: Json) => e.resource.status);
+    expect(ids(then.body)).toEqual(['preliminary']);
+    const now = await harness
+      .http()
+      .get('/fhir/DetectedIssue')
+      .query({ kind: 'exact', _count: 1000 })
+      .expect(200);
+    expect(ids(now.body)).toEqual(['entered-in-error']);
+  });
+
+  it("answers a patient's claims with lines and adjudication, coverage on a date and the monthly summary, as of an instant", async () => {
+    const patient = original.patients[0];
+    const sourceA = ourId(A, 'Patient', patient.id);
+    const theirs = original.claims.filter((c) => refId(c.patient.reference) === patient.id);
+    const theirsB = generated.claims.filter((c) => refId(c.patient.reference) === patient.id);
+    const now = (await harness.http().get(`/revenue-cycle/patients/${sourceA}/claims`).expect(200)).body;
+    expect(now.sourcePatientIds.sort()).toEqual([sourceA, ourId(B, 'Patient', patient.id)].sort());
+    expect(now.claims).toHaveLength(theirs.length + theirsB.length);
+    const first = now.claims.find((c: Json) => c.claim.claim_id === ourId(A, 'Claim', theirs[0].id));
+    expect(first.lines).toHaveLength(theirs[0].item.length);
+    const eob = original.eobs.find((e) => refId(e.claim.reference) === theirs[0].id)!;
+    expect(first.adjudication).toHaveLength(eob.item.length);
+    expect(first.claim.total).toBe(theirs[0].total.value);
+    const then = (
+      await harness
+        .http()
+        .get(`/revenue-cycle/patients/${now.goldenPatientId}/claims`)
+        .query({ _asOf: between })
+        .expect(200)
+    ).body;
+    expect(then.claims).toHaveLength(theirs.length);
+    const year = theirs[0].billablePeriod.start.slice(0, 4);
+    const inYear = (c: Json) => c.billablePeriod.start.slice(0, 4) === year;
+    const ranged = (
+      await harness
+        .http()
+        .get(`/revenue-cycle/patients/${sourceA}/claims`)
+        .query({ from: year, to: year, _asOf: between })
+        .expect(200)
+    ).body;
+    expect(ranged.claims.length).toBe(theirs.filter(inYear).length);
+
+    const date = theirs[0].billablePeriod.start.slice(0, 10);
+    const coverage = (query: Record<string, string>) =>
+      harness
+        .http()
+        .get('/revenue-cycle/coverage')
+        .query({ patient: `Patient/${sourceA}`, date, ...query })
+        .expect(200)
+        .then((r) => r.body);
+    expect((await coverage({ payer: 'Clearinghouse Health Plan' })).covered).toBe(true);
+    expect((await coverage({ payer: 'Clearinghouse Health Plan', _asOf: between })).covered).toBe(false);
+    const humana = await coverage({ _asOf: between });
+    expect(humana.covered).toBe(true);
+    expect(humana.periods.every((p: Json) => p.origin === 'ExplanationOfBenefit')).toBe(true);
+
+    const summary = (
+      await harness.http().get('/revenue-cycle/claims-summary').query({ _asOf: between }).expect(200)
+    ).body.rows;
+    const months = new Map<string, number>();
+    for (const c of original.claims) {
+      const m = new Date(c.billablePeriod.start).toISOString().slice(0, 7);
+      months.set(m, (months.get(m) ?? 0) + 1);
+    }
+    expect(new Map(summary.map((r: Json) => [r.month, r.claims]))).toEqual(months);
+    expect(summary.every((r: Json) => r.source === A)).toBe(true);
+    const sources = new Set(
+      (await harness.http().get('/revenue-cycle/claims-summary').expect(200)).body.rows.map(
+        (r: Json) => r.source,
+      ),
+    );
+    expect(sources).toEqual(new Set([A, B]));
+  });
+
+  it('rejects bad parameters with a 400 OperationOutcome naming them, and an unknown patient with 404', async () => {
+    const outcome = async (url: string, query: Record<string, string>, status: number) =>
+      (await harness.http().get(url).query(query).expect(status)).body;
+    const patient = ourId(A, 'Patient', original.patients[0].id);
+    expect(
+      (await outcome(`/revenue-cycle/patients/${patient}/claims`, { from: 'yesterday' }, 400)).issue[0]
+        .expression,
+    ).toEqual(['from']);
+    expect(
+      (await outcome(`/revenue-cycle/patients/${patient}/claims`, { _asOf: '2020-13' }, 400)).issue[0]
+        .expression,
+    ).toEqual(['_asOf']);
+    expect(
+      (await outcome(`/revenue-cycle/patients/${patient}/claims`, { from: '2020', to: '2019' }, 400)).issue[0]
+        .expression,
+    ).toEqual(['from']);
+    expect(
+      (await outcome(`/revenue-cycle/patients/${patient}/claims`, { page: '2' }, 400)).issue[0].expression,
+    ).toEqual(['page']);
+    expect((await outcome('/revenue-cycle/coverage', {}, 400)).issue[0].expression).toEqual(['patient']);
+    expect(
+      (await outcome('/revenue-cycle/coverage', { patient: patient, date: 'monday' }, 400)).issue[0]
+        .expression,
+    ).toEqual(['date']);
+    expect((await outcome('/revenue-cycle/claims-summary', { to: 'x' }, 400)).issue[0].expression).toEqual([
+      'to',
+    ]);
+    expect((await outcome('/revenue-cycle/patients/no-such-patient/claims', {}, 404)).resourceType).toBe(
+      'OperationOutcome',
+    );
+    expect(
+      (await outcome('/revenue-cycle/coverage', { patient: 'Patient/no-such-patient' }, 404)).issue[0].code,
+    ).toBe('not-found');
+    expect(
+      (await outcome(`/revenue-cycle/patients/${patient}/claims`, { _asOf: '2001-01-01' }, 404)).issue[0]
+        .code,
+    ).toBe('not-found');
+  });
+});
