@@ -60,6 +60,7 @@ describe('FHIR operations: each declared once by an OperationDefinition', () => 
     expect(operationRoutes.length).toBeGreaterThanOrEqual(5);
     expect(definitions.map(declaredRoute).sort()).toEqual([...new Set(operationRoutes)].sort());
     expect(definitions.map((d) => d.code).sort()).toEqual([
+      'duplicate-claim-review',
       'everything',
       'mdm-link-history',
       'mdm-merge-golden-resources',
@@ -68,6 +69,7 @@ describe('FHIR operations: each declared once by an OperationDefinition', () => 
       'viewdefinition-run',
     ]);
     expect(definitions.map(declaredRoute)).toContain('POST /fhir/ViewDefinition/$viewdefinition-run');
+    expect(definitions.map(declaredRoute)).toContain('POST /fhir/DetectedIssue/:id/$duplicate-claim-review');
     const patient = statement.rest![0].resource!.find((r) => r.type === 'Patient')!;
     expect(patient.operation!.map((o) => o.name)).toEqual(['everything']);
   });
