@@ -5,6 +5,7 @@
  * units) and clean claims. Deterministic for a seed. The source's Patients are copies of synthea-79's (so Patient
  * Identity links them to the same golden patients) and each patient gets a Coverage resource.
  */
+import { seededRandom } from '@fa/patient-identity';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -55,7 +56,7 @@ export function generateDuplicateClaims(
   original: { claims: Json[]; patients: Json[] },
   options: { seed?: number; counts?: GeneratorCounts } = {},
 ): GeneratedClaimsSource {
-  const random = mulberry32(options.seed ?? 79);
+  const random = seededRandom(options.seed ?? 79);
   const counts = options.counts ?? DEFAULT_COUNTS;
   const busy = new Map<string, [string, string][]>();
   const book = (patient: string, from: string, through: string) => {
@@ -235,15 +236,4 @@ function shuffle<T>(items: T[], random: () => number): T[] {
     [out[i], out[j]] = [out[j], out[i]];
   }
   return out;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
