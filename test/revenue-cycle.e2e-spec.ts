@@ -420,4 +420,40 @@ describe('Revenue Cycle: claims read models as views, duplicate-claim detection 
         .code,
     ).toBe('not-found');
   });
+
+  it("findings follow the golden patient: a reviewer separating the second source's patient withdraws its cross-source findings", async () => {
+    // The patient of the third exact duplicate: not one an earlier test reads.
+    const exact = generated.truth.filter((t) => t.kind === 'exact')[2];
+    const claim = generated.claims.find((c) => c.id === exact.claimId)!;
+    const patientB = ourId(B, 'Patient', refId(claim.patient.reference));
+    const claimId = ourId(B, 'Claim', claim.id);
+    const open = await sql(
+      `SELECT finding_id, golden_patient_id FROM revenue_cycle.findings
+        WHERE recorded_to IS NULL AND status = 'open' AND (claim_id = $1 OR duplicate_of = $1)`,
+      [claimId],
+    );
+    expect(open).toHaveLength(1);
+    await harness
+      .http()
+      .post('/fhir/$mdm-update-link')
+      .set('X-Reviewer', 'identity-reviewer')
+      .send({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'goldenResourceId', valueString: `Patient/${open[0].golden_patient_id}` },
+          { name: 'resourceId', valueString: `Patient/${patientB}` },
+          { name: 'matchResult', valueString: 'NO_MATCH' },
+        ],
+      })
+      .expect(200);
+    await harness.runtime.runner.waitForCatchUp();
+    // Every finding between this patient's claims and the first source's is withdrawn; none is left open.
+    const after = await sql(
+      `SELECT f.status FROM revenue_cycle.findings f
+        WHERE f.recorded_to IS NULL AND $1 = ANY(f.source_patient_ids) AND cardinality(f.source_patient_ids) = 2`,
+      [patientB],
+    );
+    expect(after.length).toBeGreaterThan(0);
+    expect(new Set(after.map((r) => r.status))).toEqual(new Set(['withdrawn']));
+  });
 });
