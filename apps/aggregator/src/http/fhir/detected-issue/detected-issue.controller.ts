@@ -3,6 +3,7 @@ import { Body, Controller, Get, Headers, HttpStatus, Param, Query, Req, Res } fr
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { WrongExpectedRevisionError } from '@fa/event-store';
 import {
   detectedIssueOf,
   FindingCommandRejected,
@@ -102,6 +103,13 @@ export class DetectedIssueController {
         ),
       );
     } catch (error) {
+      if (error instanceof WrongExpectedRevisionError) {
+        throw new FhirError(
+          HttpStatus.CONFLICT,
+          'conflict',
+          'The finding changed meanwhile: read it and decide again',
+        );
+      }
       if (error instanceof FindingCommandRejected) {
         throw error.reason === 'unknown-finding'
           ? FhirError.notFound(`DetectedIssue/${findingId} is not known`)
