@@ -24,7 +24,7 @@ export const CLAIM_LINE_VIEW = {
         { name: 'serviced_end', path: 'servicedPeriod.end', type: 'dateTime' },
         {
           name: 'location',
-          path: 'locationCodeableConcept.coding.code.first() | locationReference.reference',
+          path: '(locationCodeableConcept.coding.code | locationReference.reference).first()',
           type: 'string',
         },
         { name: 'quantity', path: 'quantity.value', type: 'decimal' },

@@ -1,5 +1,17 @@
 import { referenceText, SOURCE_PATH } from './view-paths';
 
+/** What a Coverage says, wherever it is (a resource, or contained in an EOB). */
+const COVERAGE_COLUMNS = [
+  { name: 'patient_id', path: 'beneficiary.getReferenceKey(Patient)', type: 'id' },
+  { name: 'payer', path: referenceText('payor'), type: 'string' },
+  {
+    name: 'plan',
+    path: "(class.where(type.coding.code = 'plan').value | type.text).first()",
+    type: 'string',
+  },
+  { name: 'status', path: 'status', type: 'code' },
+] as const;
+
 /** `coverage_period`: one row per Coverage resource. */
 export const COVERAGE_PERIOD_VIEW = {
   resourceType: 'ViewDefinition',
@@ -12,16 +24,9 @@ export const COVERAGE_PERIOD_VIEW = {
       column: [
         { name: 'coverage_id', path: 'getResourceKey()', type: 'string' },
         { name: 'source', path: SOURCE_PATH, type: 'string' },
-        { name: 'patient_id', path: 'beneficiary.getReferenceKey(Patient)', type: 'id' },
-        { name: 'payer', path: referenceText('payor'), type: 'string' },
-        {
-          name: 'plan',
-          path: "class.where(type.coding.code = 'plan').value.first() | type.text",
-          type: 'string',
-        },
+        ...COVERAGE_COLUMNS,
         { name: 'period_start', path: 'period.start', type: 'dateTime' },
         { name: 'period_end', path: 'period.end', type: 'dateTime' },
-        { name: 'status', path: 'status', type: 'code' },
       ],
     },
   ],
@@ -48,17 +53,7 @@ export const EOB_COVERAGE_PERIOD_VIEW = {
     },
     {
       forEach: 'contained.ofType(Coverage)',
-      column: [
-        { name: 'contained_id', path: 'id', type: 'string' },
-        { name: 'patient_id', path: 'beneficiary.getReferenceKey(Patient)', type: 'id' },
-        { name: 'payer', path: referenceText('payor'), type: 'string' },
-        {
-          name: 'plan',
-          path: "class.where(type.coding.code = 'plan').value.first() | type.text",
-          type: 'string',
-        },
-        { name: 'status', path: 'status', type: 'code' },
-      ],
+      column: [{ name: 'contained_id', path: 'id', type: 'string' }, ...COVERAGE_COLUMNS],
     },
   ],
 } as const;
