@@ -21,7 +21,7 @@ export async function patientScope(
   patientId: string,
   asOf: Date,
 ): Promise<PatientScope | undefined> {
-  const members = await queryBus.execute(
+  const { links: members } = await queryBus.execute(
     new QueryLinksQuery({ goldenId: patientId, asOf, limit: MAX_MEMBERS }),
   );
   if (members.length > 0) {
@@ -29,9 +29,11 @@ export async function patientScope(
   }
   const source = await queryBus.execute(new ReadResourceQuery('Patient', patientId, asOf));
   if (source.status !== 'found') return undefined;
-  const [link] = await queryBus.execute(new QueryLinksQuery({ sourcePatientId: patientId, asOf, limit: 1 }));
+  const {
+    links: [link],
+  } = await queryBus.execute(new QueryLinksQuery({ sourcePatientId: patientId, asOf, limit: 1 }));
   if (!link) return { sourcePatientIds: [patientId] };
-  const all = await queryBus.execute(
+  const { links: all } = await queryBus.execute(
     new QueryLinksQuery({ goldenId: link.goldenId, asOf, limit: MAX_MEMBERS }),
   );
   return { goldenPatientId: link.goldenId, sourcePatientIds: all.map((l) => l.sourcePatientId) };
