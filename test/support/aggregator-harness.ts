@@ -37,10 +37,8 @@ export async function startAggregator(
     identityMatcher?: IdentityMatcher;
     /** Search / $everything statement budget (QUERY_TIMEOUT); the service's default when not given. */
     queryTimeoutMs?: number;
-    /** INCLUDE_LIMIT; the service's default when not given. */
-    includeLimit?: number;
-    /** The PostgreSQL server to create the database on (default: the run's, DATABASE_URL). */
-    serverUrl?: string;
+    /** SEARCH_LINK_LIMIT: the most linked rows a chain or _has may touch (the service's default when not given). */
+    searchLinkLimit?: number;
   } = {},
 ): Promise<AggregatorHarness> {
   const database = await createTestDatabase(5, options.serverUrl);
@@ -64,7 +62,7 @@ export async function startAggregator(
   );
   const app = await createAggregatorApp(runtime, {
     queryTimeoutMs: options.queryTimeoutMs,
-    includeLimit: options.includeLimit,
+    searchLinkLimit: options.searchLinkLimit,
   });
   await app.init();
   await runtime.runner.start();

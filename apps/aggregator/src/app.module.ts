@@ -14,7 +14,7 @@ import { RevenueCycleController } from './http/revenue-cycle/revenue-cycle.contr
 export class AppModule {
   static forRoot(
     runtime: EventStoreRuntime,
-    options: { queryTimeoutMs: number; includeLimit?: number },
+    options: { queryTimeoutMs: number; searchLinkLimit?: number },
   ): DynamicModule {
     return {
       module: AppModule,

@@ -74,7 +74,38 @@ CREATE TABLE ${schema}.search_reference (
   vkey bigint NOT NULL, resource_type text NOT NULL, param text NOT NULL,
   target_type text, target_id text, raw text NOT NULL
 );
+CREATE TABLE ${schema}.search_composite (
+  vkey bigint NOT NULL, resource_type text NOT NULL, param text NOT NULL,
+  ${COMPOSITE_PART_COLUMNS.map((c) => `${c} ${COMPOSITE_COLUMN_TYPES[c.slice(3)]}`).join(', ')}
+);
 `;
+
+/**
+ * A composite tuple's parts, each in the columns of its component's type (see CompositePart); unused ones are
+ * NULL. Tuples rather than a join of component rows of one element: measured in bench/scenarios/search.ts.
+ */
+export const COMPOSITE_PART_FIELDS = [
+  'system',
+  'code',
+  'value',
+  'low',
+  'high',
+  'normalized',
+  'exact',
+] as const;
+export const MAX_COMPOSITE_PARTS = 3;
+const COMPOSITE_COLUMN_TYPES: Record<string, string> = {
+  system: 'text',
+  code: 'text',
+  value: 'numeric',
+  low: 'timestamptz',
+  high: 'timestamptz',
+  normalized: 'text',
+  exact: 'text',
+};
+const COMPOSITE_PART_COLUMNS = Array.from({ length: MAX_COMPOSITE_PARTS }, (_, i) =>
+  COMPOSITE_PART_FIELDS.map((field) => `c${i}_${field}`),
+).flat();
 
 /** Only searches read these: a rebuild creates them after its bulk load (see Projection.deferredIndexSql). */
 const SEARCH_INDEX_INDEXES_SQL = (schema: string) => `
@@ -88,6 +119,8 @@ CREATE INDEX search_number_value ON ${schema}.search_number (resource_type, para
 CREATE INDEX search_number_version ON ${schema}.search_number (vkey, param);
 CREATE INDEX search_reference_target ON ${schema}.search_reference (target_id, target_type, param);
 CREATE INDEX search_reference_version ON ${schema}.search_reference (vkey, param);
+CREATE INDEX search_composite_value ON ${schema}.search_composite (resource_type, param, c0_code, c0_system);
+CREATE INDEX search_composite_version ON ${schema}.search_composite (vkey, param);
 `;
 
 export const SEARCH_INDEX_TABLES = [
@@ -96,6 +129,7 @@ export const SEARCH_INDEX_TABLES = [
   'search_date',
   'search_number',
   'search_reference',
+  'search_composite',
 ] as const;
 
 /** A version the projection writes to resource_versions (the reader's VersionRow is what it reads back). */
@@ -127,8 +161,9 @@ export class FhirStoreProjection implements ReadModelProjection<PreparedVersions
   /**
    * 2: history ordered by record time (then log position). 3: search index. 4: decimals as written in bodies and
    * number index rows (read losslessly from the log's jsonb, so a rebuild restores what earlier ones rounded).
+   * 5: composite tuples (search_composite), :text rows of tokens and references, :of-type rows of identifiers.
    */
-  readonly version = 4;
+  readonly version = 5;
   readonly readSchema = FHIR_STORE_READ_SCHEMA;
   readonly tables = ['resource_versions', ...SEARCH_INDEX_TABLES] as const;
 
@@ -248,6 +283,7 @@ export class FhirStoreProjection implements ReadModelProjection<PreparedVersions
       search_date: [],
       search_number: [],
       search_reference: [],
+      search_composite: [],
     };
     for (const [n, row] of rows.entries()) {
       // Prepared ahead while the batch before is written: yielding now and then lets that batch's COPY
@@ -284,6 +320,19 @@ export class FhirStoreProjection implements ReadModelProjection<PreparedVersions
         'search_reference',
         values.references.map((v) => copyLine([k, t, v.param, v.targetType, v.targetId, v.raw])),
       );
+      add(
+        'search_composite',
+        values.composites.map((v) =>
+          copyLine([
+            k,
+            t,
+            v.param,
+            ...Array.from({ length: MAX_COMPOSITE_PARTS }, (_, i) =>
+              COMPOSITE_PART_FIELDS.map((field) => v.parts[i]?.[field] ?? null),
+            ).flat(),
+          ]),
+        ),
+      );
     }
     return index;
   }
@@ -297,6 +346,7 @@ const INDEX_COLUMNS: Record<IndexTable, string> = {
   search_date: 'vkey, resource_type, param, low, high',
   search_number: 'vkey, resource_type, param, value, system, code',
   search_reference: 'vkey, resource_type, param, target_type, target_id, raw',
+  search_composite: ['vkey', 'resource_type', 'param', ...COMPOSITE_PART_COLUMNS].join(', '),
 };
 
 const VERSION_COLUMNS =

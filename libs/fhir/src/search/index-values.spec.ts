@@ -10,7 +10,15 @@ describe('search parameter registry', () => {
     expect(patient).toEqual(
       expect.arrayContaining(['name', 'birthdate', 'identifier', 'general-practitioner', '_tag', '_source']),
     );
-    expect(registry.get('Observation', 'code-value-quantity')).toBeUndefined(); // composite: not indexed, not listed
+    expect(registry.get('Observation', 'code-value-quantity')?.components).toEqual([
+      expect.objectContaining({ expression: 'code', definition: expect.objectContaining({ type: 'token' }) }),
+      expect.objectContaining({
+        expression: 'value.as(Quantity)',
+        definition: expect.objectContaining({ type: 'quantity' }),
+      }),
+    ]);
+    // MolecularSequence's variant coordinates read %resource: not evaluable per element, so not listed.
+    expect(registry.get('MolecularSequence', 'chromosome-variant-coordinate')).toBeUndefined();
   });
 
   it('cuts multi-type expressions to the type and lifts resolve() filters into targets', () => {
@@ -29,6 +37,61 @@ describe('search parameter registry', () => {
 });
 
 describe('extractIndexValues', () => {
+  it('indexes composite tuples per element, :text of codes and references, and :of-type of identifiers', () => {
+    const values = extractIndexValues(
+      {
+        resourceType: 'Observation',
+        id: 'bp',
+        code: { coding: [{ system: 'http://loinc.org', code: '85354-9', display: 'Blood pressure' }] },
+        subject: { reference: 'Patient/p1', display: 'Ann Émile' },
+        component: [
+          {
+            code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] },
+            valueQuantity: { value: 120, system: 'http://unitsofmeasure.org', code: 'mm[Hg]' },
+          },
+          {
+            code: { coding: [{ system: 'http://loinc.org', code: '8462-4' }] },
+            valueQuantity: { value: 80, system: 'http://unitsofmeasure.org', code: 'mm[Hg]' },
+          },
+        ],
+      },
+      registry,
+    );
+    const tuples = values.composites
+      .filter((c) => c.param === 'component-code-value-quantity')
+      .map((c) => [c.parts[0].code, c.parts[1].value]);
+    expect(tuples).toEqual([
+      ['8480-6', '120'],
+      ['8462-4', '80'],
+    ]);
+    expect(values.composites.filter((c) => c.param === 'code-value-quantity')).toEqual([]);
+    expect(values.strings).toEqual(
+      expect.arrayContaining([
+        { param: 'code:text', normalized: 'blood pressure', exact: 'Blood pressure' },
+        { param: 'subject:text', normalized: 'ann emile', exact: 'Ann Émile' },
+      ]),
+    );
+    const patient = extractIndexValues(
+      {
+        resourceType: 'Patient',
+        id: 'p',
+        identifier: [
+          {
+            type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] },
+            system: 'http://hospital',
+            value: '42',
+          },
+        ],
+      },
+      registry,
+    );
+    expect(patient.tokens).toContainEqual({
+      param: 'identifier:of-type',
+      system: 'http://terminology.hl7.org/CodeSystem/v2-0203',
+      code: 'MR|42',
+    });
+  });
+
   it('indexes what the official expressions select, per parameter type', () => {
     const values = extractIndexValues(
       {

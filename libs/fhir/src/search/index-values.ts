@@ -3,6 +3,7 @@ import r4Model from 'fhirpath/fhir-context/r4';
 import { parseFhirDateRange } from '../fhir-instant';
 import { decimalText, isFhirDecimal } from '../fhir-json';
 import { parseReference } from '../references';
+import { CompositeIndexValue, compositeValues } from './composite-values';
 import type { SearchParameterDefinition, SearchParameterRegistry } from './search-parameters';
 import { COLUMN_SEARCH_PARAMETERS, splitTopLevelUnion } from './search-parameters';
 
@@ -45,6 +46,7 @@ export interface IndexValues {
   dates: DateIndexValue[];
   numbers: NumberIndexValue[];
   references: ReferenceIndexValue[];
+  composites: CompositeIndexValue[];
 }
 
 /**
@@ -155,9 +157,20 @@ export function extractIndexValues(
   resource: { resourceType: string } & Record<string, unknown>,
   registry: SearchParameterRegistry,
 ): IndexValues {
-  const values: IndexValues = { tokens: [], strings: [], dates: [], numbers: [], references: [] };
+  const values: IndexValues = {
+    tokens: [],
+    strings: [],
+    dates: [],
+    numbers: [],
+    references: [],
+    composites: [],
+  };
   for (const definition of registry.parametersOf(resource.resourceType)) {
     if (COLUMN_SEARCH_PARAMETERS.has(definition.code)) continue;
+    if (definition.type === 'composite') {
+      values.composites.push(...compositeValues(definition, resource, addValue));
+      continue;
+    }
     const evaluate = compiled(definition);
     if (!evaluate) continue;
     let results: unknown[];
@@ -175,7 +188,10 @@ function addValue(values: IndexValues, definition: SearchParameterDefinition, va
   const param = definition.code;
   switch (definition.type) {
     case 'token':
-      for (const token of tokensOf(value)) if (fitsTokenIndex(token)) values.tokens.push({ param, ...token });
+      for (const token of tokensOf(value)) values.tokens.push({ param, ...token });
+      addText(values, `${param}:text`, tokenTexts(value));
+      for (const token of identifierTypesOf(value))
+        values.tokens.push({ param: `${param}:of-type`, ...token });
       return;
     case 'uri':
       if (typeof value === 'string' && fitsTokenIndex({ system: null, code: value }))
@@ -211,6 +227,8 @@ function addValue(values: IndexValues, definition: SearchParameterDefinition, va
     case 'reference':
       addReference(values, definition, value);
       return;
+    case 'composite':
+      return;
   }
 }
 
@@ -222,7 +240,8 @@ function addReference(values: IndexValues, definition: SearchParameterDefinition
     return;
   }
   if (!value || typeof value !== 'object') return;
-  const reference = value as { reference?: unknown; identifier?: unknown; type?: unknown };
+  const reference = value as { reference?: unknown; identifier?: unknown; display?: unknown };
+  if (typeof reference.display === 'string') addText(values, `${param}:text`, [reference.display]);
   if (reference.identifier) {
     for (const token of tokensOf(reference.identifier)) {
       if (fitsTokenIndex(token)) values.tokens.push({ param: `${param}:identifier`, ...token });
@@ -263,6 +282,44 @@ export function tokensOf(value: unknown): { system: string | null; code: string 
     typeof record.code === 'string' ? record.code : typeof record.value === 'string' ? record.value : null;
   if (code === null) return [];
   return [{ system: typeof record.system === 'string' ? record.system : null, code }];
+}
+
+/** :text searches these as strings: a CodeableConcept's text and its codings' display, a Coding's display. */
+function tokenTexts(value: unknown): string[] {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return [];
+  const record = value as Record<string, unknown>;
+  const texts: string[] = [];
+  if (typeof record.text === 'string') texts.push(record.text);
+  if (typeof record.display === 'string') texts.push(record.display);
+  if (Array.isArray(record.coding)) texts.push(...record.coding.flatMap(tokenTexts));
+  return texts;
+}
+
+function addText(values: IndexValues, param: string, texts: string[]): void {
+  for (const text of new Set(texts)) {
+    const exact = text.slice(0, MAX_INDEXED_STRING);
+    values.strings.push({ param, normalized: normalizeString(exact), exact });
+  }
+}
+
+/**
+ * :of-type rows of an Identifier: system = the type coding's system, code = "<type code>|<value>", so
+ * `identifier:of-type=<type system>|<type code>|<value>` is one index lookup.
+ */
+function identifierTypesOf(value: unknown): { system: string | null; code: string }[] {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return [];
+  const identifier = value as { value?: unknown; type?: { coding?: unknown } };
+  if (typeof identifier.value !== 'string' || !Array.isArray(identifier.type?.coding)) return [];
+  return (identifier.type.coding as Record<string, unknown>[]).flatMap((coding) =>
+    typeof coding.code === 'string'
+      ? [
+          {
+            system: typeof coding.system === 'string' ? coding.system : null,
+            code: `${coding.code}|${identifier.value as string}`,
+          },
+        ]
+      : [],
+  );
 }
 
 /** HumanName and Address parts and plain strings, each indexed on its own. */

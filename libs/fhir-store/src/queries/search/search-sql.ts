@@ -33,8 +33,20 @@ function indexTable(definition: SearchParameterDefinition): string {
       return `${S}.search_number`;
     case 'reference':
       return `${S}.search_reference`;
+    case 'composite':
+      return `${S}.search_composite`;
   }
 }
+
+/** Column names of an index row (alias s); a composite's part i has them prefixed (c0_code, c1_value, ...). */
+type Columns = (name: string) => string;
+const plainColumns: Columns = (name) => `s.${name}`;
+const partColumns =
+  (i: number): Columns =>
+  (name) =>
+    `s.c${i}_${REFERENCE_IN_PART[name] ?? name}`;
+/** A reference component's target is kept in its part's system (type) and code (id) columns. */
+const REFERENCE_IN_PART: Record<string, string> = { target_type: 'system', target_id: 'code', raw: 'exact' };
 
 /** Index rows of this version (alias v) for a parameter that satisfy `condition` exist. */
 function hasIndexRow(table: string, param: string, condition: string, p: SqlParameters): string {
@@ -68,57 +80,94 @@ export function filterSql(filter: SearchFilter, resourceType: string, p: SqlPara
       const exists = hasIndexRow(indexTable(filter.definition), filter.definition.code, 'true', p);
       return filter.missing ? `NOT ${exists}` : exists;
     }
-    case 'token': {
-      const condition = anyOf(
-        filter.values.map((value) => {
-          const parts: string[] = [];
-          if (value.code !== undefined) parts.push(`s.code = ${p.add(value.code)}`);
-          if (value.system === null) parts.push('s.system IS NULL');
-          else if (value.system !== undefined) parts.push(`s.system = ${p.add(value.system)}`);
-          return parts.join(' AND ');
-        }),
-      );
-      const table = `${S}.search_token`;
+    case 'token':
       return filter.not
-        ? `NOT ${hasIndexRow(table, filter.indexParam, condition, p)}`
-        : inIndex(table, resourceType, filter.indexParam, condition, p);
-    }
+        ? `NOT ${hasIndexRow(`${S}.search_token`, filter.indexParam, valueCondition(filter, plainColumns, p), p)}`
+        : inIndex(
+            `${S}.search_token`,
+            resourceType,
+            filter.indexParam,
+            valueCondition(filter, plainColumns, p),
+            p,
+          );
     case 'uri':
+    case 'date':
+    case 'number':
+    case 'reference':
       return inIndex(
-        `${S}.search_token`,
+        indexTable(filter.definition),
         resourceType,
         filter.definition.code,
-        `s.code = ANY(${p.add(filter.values)}::text[])`,
+        valueCondition(filter, plainColumns, p),
         p,
       );
-    case 'string': {
+    case 'string':
+      return inIndex(
+        `${S}.search_string`,
+        resourceType,
+        filter.indexParam,
+        valueCondition(filter, plainColumns, p),
+        p,
+      );
+    case 'composite': {
       const condition = anyOf(
-        filter.values.map((value) =>
-          filter.match === 'exact'
-            ? `s.exact = ${p.add(value)}`
-            : `s.normalized LIKE ${p.add(filter.match === 'contains' ? `%${escapeLike(value)}%` : `${escapeLike(value)}%`)}`,
+        filter.values.map((parts) =>
+          parts.map((part, i) => `(${valueCondition(part, partColumns(i), p)})`).join(' AND '),
         ),
       );
-      return inIndex(`${S}.search_string`, resourceType, filter.definition.code, condition, p);
+      return inIndex(`${S}.search_composite`, resourceType, filter.definition.code, condition, p);
     }
-    case 'date': {
-      const condition = anyOf(filter.values.map((value) => dateCondition('s.low', 's.high', value, p)));
-      return inIndex(`${S}.search_date`, resourceType, filter.definition.code, condition, p);
-    }
-    case 'number': {
-      const condition = anyOf(filter.values.map((value) => numberCondition(value, p)));
-      return inIndex(`${S}.search_number`, resourceType, filter.definition.code, condition, p);
-    }
-    case 'reference': {
-      const condition = anyOf(
+    case 'referenceSet':
+      return inIndex(
+        `${S}.search_reference`,
+        resourceType,
+        filter.param,
+        `(s.target_type, s.target_id) IN (SELECT * FROM unnest(${p.add(filter.targets.map((t) => t.type))}::text[], ${p.add(filter.targets.map((t) => t.id))}::text[]))`,
+        p,
+      );
+    case 'chain':
+    case 'has':
+      throw new Error(`${filter.parameter}: a ${filter.kind} must be resolved before its SQL is built`);
+  }
+}
+
+/** The condition one value filter puts on an index row (token, uri, string, date, number, reference). */
+function valueCondition(filter: SearchFilter, col: Columns, p: SqlParameters): string {
+  switch (filter.kind) {
+    case 'token':
+      return anyOf(
         filter.values.map((value) => {
-          if (value.raw !== undefined) return `s.raw = ${p.add(value.raw)}`;
-          const id = `s.target_id = ${p.add(value.id)}`;
-          return value.type ? `${id} AND s.target_type = ${p.add(value.type)}` : id;
+          const parts: string[] = [];
+          if (value.code !== undefined) parts.push(`${col('code')} = ${p.add(value.code)}`);
+          if (value.system === null) parts.push(`${col('system')} IS NULL`);
+          else if (value.system !== undefined) parts.push(`${col('system')} = ${p.add(value.system)}`);
+          return parts.length > 0 ? parts.join(' AND ') : 'true';
         }),
       );
-      return inIndex(`${S}.search_reference`, resourceType, filter.definition.code, condition, p);
-    }
+    case 'uri':
+      return `${col('code')} = ANY(${p.add(filter.values)}::text[])`;
+    case 'string':
+      return anyOf(
+        filter.values.map((value) =>
+          filter.match === 'exact'
+            ? `${col('exact')} = ${p.add(value)}`
+            : `${col('normalized')} LIKE ${p.add(filter.match === 'contains' ? `%${escapeLike(value)}%` : `${escapeLike(value)}%`)}`,
+        ),
+      );
+    case 'date':
+      return anyOf(filter.values.map((value) => dateCondition(col('low'), col('high'), value, p)));
+    case 'number':
+      return anyOf(filter.values.map((value) => numberCondition(value, col, p)));
+    case 'reference':
+      return anyOf(
+        filter.values.map((value) => {
+          if (value.raw !== undefined) return `${col('raw')} = ${p.add(value.raw)}`;
+          const id = `${col('target_id')} = ${p.add(value.id)}`;
+          return value.type ? `${id} AND ${col('target_type')} = ${p.add(value.type)}` : id;
+        }),
+      );
+    default:
+      throw new Error(`${filter.parameter}: ${filter.kind} is not a value filter`);
   }
 }
 
@@ -164,8 +213,8 @@ function dateCondition(low: string, high: string, value: DateValue, p: SqlParame
 }
 
 /** Values and ranges are exact decimal text compared as numeric, as the index stores what was written. */
-function numberCondition(value: NumberValue, p: SqlParameters): string {
-  const v = 's.value';
+function numberCondition(value: NumberValue, col: Columns, p: SqlParameters): string {
+  const v = col('value');
   const n = (text: string) => `${p.add(text)}::numeric`;
   let condition: string;
   switch (value.prefix) {
@@ -195,8 +244,8 @@ function numberCondition(value: NumberValue, p: SqlParameters): string {
       break;
     }
   }
-  if (value.system !== undefined) condition += ` AND s.system = ${p.add(value.system)}`;
-  if (value.code !== undefined) condition += ` AND s.code = ${p.add(value.code)}`;
+  if (value.system !== undefined) condition += ` AND ${col('system')} = ${p.add(value.system)}`;
+  if (value.code !== undefined) condition += ` AND ${col('code')} = ${p.add(value.code)}`;
   return condition;
 }
 
