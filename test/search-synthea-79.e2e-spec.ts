@@ -15,8 +15,11 @@ import { Dataset, keyOf, readNdjsonFolder, SourceKey } from './support/independe
 import {
   dateRanges,
   hasDate,
+  hasIdentifierOfType,
+  hasReferenceText,
   hasString,
   hasToken,
+  hasTokenText,
   quantityMatches,
   references,
   Resource,
@@ -52,6 +55,8 @@ const WEIGHT = padded('5089');
 const TEMPERATURE = padded('5088');
 const TENOFOVIR = padded('84795');
 const TUBERCULOSIS = padded('112141');
+const ANTIRETROVIRALS = padded('1088');
+const V2_0203 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
 
 // Resources the tests name (source ids).
 const DICKINSON = '742fc10a-c565-f636-3c05-5dcd28672194'; // Patient, 156 Observations
@@ -173,6 +178,23 @@ interface QueryCase {
 const subjectIs = (r: Resource, patient: string) => references(r, 'subject').includes(`Patient/${patient}`);
 const patientIs = (r: Resource, patient: string) => references(r, 'patient').includes(`Patient/${patient}`);
 const quantity = (r: Resource, search: string) => quantityMatches(search, r.valueQuantity);
+
+/** The resources `path` references of `r` point at (literal or conditional, in the source's own ids). */
+const targetsOf = (r: Resource, path: string, data: Dataset): Resource[] =>
+  references(r, path)
+    .map((reference) => data.resolve(reference))
+    .filter((t): t is Resource => t !== undefined);
+/** Some resource `r` refers to at `path` satisfies `test` (a chain). */
+const refersTo = (r: Resource, path: string, data: Dataset, test: (target: Resource) => boolean) =>
+  targetsOf(r, path, data).some(test);
+/** Some resource of `type` referring to `r` at `path` satisfies `test` (a _has). */
+const referredBy = (
+  r: Resource,
+  data: Dataset,
+  type: string,
+  path: string,
+  test: (source: Resource) => boolean,
+) => data.referencing(type, path, keyOf(r)).some(test);
 
 /** The targets of `path` references of the page's matches (literal references to resources of the source). */
 const included =
@@ -380,6 +402,156 @@ const QUERIES: QueryCase[] = [
   {
     query: `Encounter?_source=urn:fhir-aggregator:source:${SOURCE}#Encounter/${ENCOUNTER_2015}`,
     where: (r) => r.id === ENCOUNTER_2015,
+  },
+  // chains (one and two levels), evaluated on the referenced resources as of the same instant
+  {
+    query: `Observation?patient.identifier=urn:fhir-aggregator:source:${SOURCE}|${DICKINSON}&_count=100`,
+    where: (r) => subjectIs(r, DICKINSON),
+    changes: true,
+  },
+  {
+    query: 'Observation?subject:Patient.family=zulauf&_count=100',
+    where: (r, data) => refersTo(r, 'subject', data, (p) => hasString(p, 'name.family', 'zulauf')),
+    changes: true,
+  },
+  {
+    query: `Observation?patient.birthdate=lt1960&code=${LOINC}|${WEIGHT}&_count=100`,
+    where: (r, data) =>
+      hasToken(r, 'code', `${LOINC}|${WEIGHT}`) &&
+      refersTo(r, 'subject', data, (p) => hasDate(p, 'birthDate', 'lt1960')),
+    changes: true,
+  },
+  {
+    query: 'Encounter?subject.gender=female&date=ge2020-01-01&_count=100',
+    where: (r, data) =>
+      hasDate(r, 'period', 'ge2020-01-01') &&
+      refersTo(r, 'subject', data, (p) => hasToken(p, 'gender', 'female')),
+  },
+  {
+    query: 'Condition?subject.name=godinez',
+    where: (r, data) => refersTo(r, 'subject', data, (p) => hasString(p, 'name', 'godinez')),
+  },
+  {
+    query: `Immunization?patient.identifier=${SSN}|999-45-3348`,
+    where: (r, data) => refersTo(r, 'patient', data, (p) => hasToken(p, 'identifier', `${SSN}|999-45-3348`)),
+  },
+  {
+    query: 'Encounter?subject:Patient.language:text=eng&date=ge2019-01-01&_count=100',
+    where: (r, data) =>
+      hasDate(r, 'period', 'ge2019-01-01') &&
+      refersTo(r, 'subject', data, (p) => hasTokenText(p, 'communication.language', 'eng')),
+    changes: true,
+  },
+  {
+    query: 'Observation?encounter.subject.family=zulauf&_count=100',
+    where: (r, data) =>
+      refersTo(r, 'encounter', data, (e) =>
+        refersTo(e, 'subject', data, (p) => hasString(p, 'name.family', 'zulauf')),
+      ),
+    changes: true,
+  },
+  {
+    query: 'Condition?encounter.patient.birthdate=le1940',
+    where: (r, data) =>
+      refersTo(r, 'encounter', data, (e) =>
+        refersTo(e, 'subject', data, (p) => hasDate(p, 'birthDate', 'le1940')),
+      ),
+  },
+  {
+    query: `Observation?encounter.subject._id=${ourId('Patient', GODINEZ)}&code=${TEMPERATURE}`,
+    where: (r, data) =>
+      hasToken(r, 'code', TEMPERATURE) &&
+      refersTo(r, 'encounter', data, (e) => references(e, 'subject').includes(`Patient/${GODINEZ}`)),
+  },
+  // _has (reverse chaining), nested too
+  {
+    query: `Patient?_has:Observation:patient:code=${TEMPERATURE}`,
+    where: (r, data) =>
+      referredBy(r, data, 'Observation', 'subject', (o) => hasToken(o, 'code', TEMPERATURE)),
+  },
+  {
+    query: `Patient?_has:Condition:patient:code=${SNOMED}|${TUBERCULOSIS}`,
+    where: (r, data) =>
+      referredBy(r, data, 'Condition', 'subject', (c) => hasToken(c, 'code', `${SNOMED}|${TUBERCULOSIS}`)),
+    changes: true,
+  },
+  {
+    query: 'Patient?_has:Observation:patient:value-quantity=ge38.5&gender=male',
+    where: (r, data) =>
+      hasToken(r, 'gender', 'male') &&
+      referredBy(r, data, 'Observation', 'subject', (o) => quantity(o, 'ge38.5')),
+  },
+  {
+    query: `Patient?_has:Encounter:patient:_has:Condition:encounter:code=${TUBERCULOSIS}`,
+    where: (r, data) =>
+      referredBy(r, data, 'Encounter', 'subject', (e) =>
+        referredBy(e, data, 'Condition', 'encounter', (c) => hasToken(c, 'code', TUBERCULOSIS)),
+      ),
+    changes: true,
+  },
+  {
+    query: `Encounter?_has:Observation:encounter:code=${TEMPERATURE}&_count=100`,
+    where: (r, data) =>
+      referredBy(r, data, 'Observation', 'encounter', (o) => hasToken(o, 'code', TEMPERATURE)),
+  },
+  {
+    query: `Patient?_has:Immunization:patient:vaccine-code=${CVX}|140&gender=male`,
+    where: (r, data) =>
+      hasToken(r, 'gender', 'male') &&
+      referredBy(r, data, 'Immunization', 'patient', (i) => hasToken(i, 'vaccineCode', `${CVX}|140`)),
+  },
+  // composites: both components on the same element, each with its own prefixes
+  {
+    query: `Observation?code-value-quantity=${LOINC}|${TEMPERATURE}$ge38.5`,
+    where: (r) => hasToken(r, 'code', `${LOINC}|${TEMPERATURE}`) && quantity(r, 'ge38.5'),
+    changes: true,
+  },
+  {
+    query: `Observation?code-value-quantity=${WEIGHT}$gt65|${UCUM}|kg`,
+    where: (r) => hasToken(r, 'code', WEIGHT) && quantity(r, `gt65|${UCUM}|kg`),
+  },
+  {
+    query: `Observation?code-value-quantity=${WEIGHT}$gt65,${TEMPERATURE}$ge39&_count=50`,
+    where: (r) =>
+      (hasToken(r, 'code', WEIGHT) && quantity(r, 'gt65')) ||
+      (hasToken(r, 'code', TEMPERATURE) && quantity(r, 'ge39')),
+    changes: true,
+  },
+  {
+    query: `Observation?code-value-concept=${LOINC}|${ANTIRETROVIRALS}$${SNOMED}|${TENOFOVIR}&_count=200`,
+    where: (r) =>
+      hasToken(r, 'code', `${LOINC}|${ANTIRETROVIRALS}`) &&
+      hasToken(r, 'valueCodeableConcept', `${SNOMED}|${TENOFOVIR}`),
+  },
+  {
+    query: `Observation?combo-code-value-quantity=${TEMPERATURE}$lt36.5&subject=Patient/${ourId('Patient', DICKINSON)}`,
+    where: (r) => hasToken(r, 'code', TEMPERATURE) && quantity(r, 'lt36.5') && subjectIs(r, DICKINSON),
+  },
+  // :text (display and text, prefix, case- and accent-insensitive) and :of-type
+  {
+    query: 'Condition?code:text=tuberc',
+    where: (r) => hasTokenText(r, 'code', 'tuberc'),
+    changes: true,
+  },
+  { query: 'Observation?code:text=WEIG', where: (r) => hasTokenText(r, 'code', 'WEIG') },
+  { query: 'Encounter?subject:text=mr. alva', where: (r) => hasReferenceText(r, 'subject', 'mr. alva') },
+  {
+    query: 'Patient?language:text=eng',
+    where: (r) => hasTokenText(r, 'communication.language', 'eng'),
+    changes: true,
+  },
+  {
+    query: 'Immunization?vaccine-code:text=influenza&date=ge2021-01-01',
+    where: (r) =>
+      hasTokenText(r, 'vaccineCode', 'influenza') && hasDate(r, 'occurrenceDateTime', 'ge2021-01-01'),
+  },
+  {
+    query: `Patient?identifier:of-type=${V2_0203}|MR|${GODINEZ}`,
+    where: (r) => hasIdentifierOfType(r, 'identifier', `${V2_0203}|MR|${GODINEZ}`),
+  },
+  {
+    query: `Patient?identifier:of-type=${V2_0203}|SS|999-45-3348`,
+    where: (r) => hasIdentifierOfType(r, 'identifier', `${V2_0203}|SS|999-45-3348`),
   },
   // _include / _revinclude
   {
@@ -610,7 +782,8 @@ describe('search, _asOf and $everything over synthea-79 equal an independent com
       );
       for (const c of QUERIES) {
         const [type, search] = c.query.split('?');
-        const names = search.split('&').map((p) => p.split('=')[0].split(':')[0]);
+        // A chain is checked by its first link; _has names types and parameters of its own.
+        const names = search.split('&').map((p) => p.split('=')[0].split(/[:.]/)[0]);
         const unknown = names.filter((name) => !name.startsWith('_') && !known.has(`${type}.${name}`));
         expect({ query: c.query, unknown }).toEqual({ query: c.query, unknown: [] });
       }
@@ -623,7 +796,7 @@ describe('search, _asOf and $everything over synthea-79 equal an independent com
           notAll: true,
         });
       }
-      expect(QUERIES.length).toBeGreaterThanOrEqual(22);
+      expect(QUERIES.length).toBeGreaterThanOrEqual(22 + 29);
     });
 
     it.each(QUERIES)('$query', (c) => checkQuery(c, original));

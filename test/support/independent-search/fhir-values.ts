@@ -261,3 +261,37 @@ export function allReferences(node: unknown): string[] {
   walk(node);
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// :text
+
+/** What :text reads of a token element: a CodeableConcept's text, its codings' display, a Coding's display. */
+export function tokenTexts(node: unknown, path: string): string[] {
+  return values(node, path).flatMap((element) => [
+    ...strings(element, 'text'),
+    ...strings(element, 'display'),
+    ...strings(element, 'coding.display'),
+  ]);
+}
+
+/** :text on a token: some text or display starts with the search, case- and accent-insensitively. */
+export function hasTokenText(node: unknown, path: string, search: string): boolean {
+  return tokenTexts(node, path).some((text) => fold(text).startsWith(fold(search)));
+}
+
+/** :text on a reference: its display starts with the search, case- and accent-insensitively. */
+export function hasReferenceText(node: unknown, path: string, search: string): boolean {
+  return strings(node, `${path}.display`).some((text) => fold(text).startsWith(fold(search)));
+}
+
+/** :of-type on identifiers: `<type system>|<type code>|<value>` against Identifier.type.coding and value. */
+export function hasIdentifierOfType(node: unknown, path: string, search: string): boolean {
+  const [system, code, value] = search.split('|');
+  return values(node, path).some(
+    (identifier) =>
+      strings(identifier, 'value').includes(value) &&
+      values(identifier, 'type.coding').some(
+        (coding) => strings(coding, 'system').includes(system) && strings(coding, 'code').includes(code),
+      ),
+  );
+}

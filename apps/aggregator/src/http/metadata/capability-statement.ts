@@ -5,6 +5,7 @@ import type {
 } from 'fhir/r4';
 import {
   FhirOperationDefinition,
+  MAX_CHAIN_DEPTH,
   R4_RESOURCE_TYPES,
   r4SearchParameters,
   RESULT_PARAMETERS,
@@ -108,6 +109,12 @@ function describeResources(registry: SearchParameterRegistry): CapabilityStateme
           name: p.code,
           definition: p.definition,
           type: p.type,
+          ...(p.type === 'reference' && p.targets.length > 0 ? chainable(p.targets) : {}),
+          ...(p.type === 'composite'
+            ? {
+                documentation: `Composite: ${p.components!.map((c) => c.definition.code).join('$')}, each part with its own prefixes`,
+              }
+            : {}),
           ...(type === 'Provenance' && p.code === 'target'
             ? {
                 documentation:
@@ -121,11 +128,34 @@ function describeResources(registry: SearchParameterRegistry): CapabilityStateme
               }
             : {}),
         })),
+        {
+          name: '_has',
+          type: 'special' as const,
+          documentation: `Reverse chaining _has:<Type>:<reference>:<parameter>, nestable up to ${MAX_CHAIN_DEPTH} levels`,
+        },
         AS_OF_PARAMETER,
       ],
     };
   });
 }
+
+/**
+ * R4's searchParam has no `chain` element (R5 adds it): the chainable target types are listed in an extension of
+ * R5's element, and in the documentation.
+ */
+function chainable(targets: string[]) {
+  return {
+    extension: [
+      {
+        url: CHAIN_EXTENSION,
+        valueString: `Chains into ${targets.join(', ')} (up to ${MAX_CHAIN_DEPTH} levels)`,
+      },
+    ],
+    documentation: `Chainable (<name>.<parameter>, up to ${MAX_CHAIN_DEPTH} levels) into ${targets.join(', ')}`,
+  };
+}
+const CHAIN_EXTENSION =
+  'http://hl7.org/fhir/5.0/StructureDefinition/extension-CapabilityStatement.rest.resource.searchParam.chain';
 
 function summary(operation: FhirOperationDefinition): CapabilityStatementRestResourceOperation {
   return { name: operation.code, definition: operation.url, documentation: operation.title };

@@ -50,22 +50,26 @@ async function resolve(
     return { kind: 'referenceSet', parameter: filter.parameter, param: filter.definition.code, targets };
   }
   if (filter.kind === 'has') {
+    // Two steps, each on its own index: the matching source versions (as a plain search), then their references.
     const inner = await resolve(db, filter.sourceType, filter.filter, asOf, limit);
     const p = new SqlParameters();
-    const rows = await db.query<{ target_id: string }>(
-      `SELECT r.target_id FROM ${S}.search_reference r JOIN ${VERSIONS_TABLE} v ON v.position_gp = r.vkey
-        WHERE r.resource_type = ${p.add(filter.sourceType)} AND r.param = ${p.add(filter.reference.code)}
-          AND r.target_type = ${p.add(resourceType)} AND r.target_id IS NOT NULL
-          AND NOT v.deleted AND ${currentAt('v', asOf, p)}
+    const sources = await db.query<{ vkey: string }>(
+      `SELECT v.position_gp AS vkey FROM ${VERSIONS_TABLE} v
+        WHERE v.resource_type = ${p.add(filter.sourceType)} AND NOT v.deleted AND ${currentAt('v', asOf, p)}
           AND (${filterSql(inner, filter.sourceType, p)})
         LIMIT ${p.add(limit + 1)}`,
       p.values,
     );
-    if (rows.rows.length > limit) throw new SearchTooCostlyError(filter.parameter, limit);
+    if (sources.rows.length > limit) throw new SearchTooCostlyError(filter.parameter, limit);
+    const targets = await db.query<{ target_id: string }>(
+      `SELECT DISTINCT r.target_id FROM ${S}.search_reference r
+        WHERE r.vkey = ANY($1::bigint[]) AND r.param = $2 AND r.target_type = $3 AND r.target_id IS NOT NULL`,
+      [sources.rows.map((row) => row.vkey), filter.reference.code, resourceType],
+    );
     return {
       kind: 'id',
       parameter: filter.parameter,
-      values: [...new Set(rows.rows.map((row) => row.target_id))],
+      values: targets.rows.map((row) => row.target_id),
       not: false,
     };
   }
