@@ -291,6 +291,46 @@ describe('fhir-kit-client (a real FHIR client in its own process) against the li
     }
   });
 
+  it('runs a chained and a composite search and pages each to the end', async () => {
+    const arv = 'http://loinc.org|1271AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+    const concepts = ['790AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', '5622AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'];
+    const family = (patientA.name as { family: string }[])[0].family;
+    const [chained, composite] = (
+      await runClient(baseUrl, [
+        {
+          kind: 'search',
+          resourceType: 'Observation',
+          searchParams: { 'subject:Patient.family': family.slice(0, 4).toLowerCase(), _count: 7 },
+        },
+        {
+          kind: 'search',
+          resourceType: 'Observation',
+          searchParams: {
+            'code-value-concept': concepts.map((c) => `${arv}$http://snomed.info/sct|${c}`).join(','),
+            _count: 1,
+          },
+        },
+      ])
+    ).map(pagesOf);
+    const observations = ofType('Observation');
+    const ofA = observations.filter((o) => referencesPatient(o, patientA));
+    expect(ofA.length).toBeGreaterThan(14);
+    expect(sorted(matchesOf(chained))).toEqual(sorted(ofA.map(ref)));
+    expect(chained.length).toBe(Math.ceil(ofA.length / 7));
+    const valued = observations.filter((o) => {
+      const code = (o.code as { coding: { system: string; code: string }[] }).coding[0];
+      const value = (o.valueCodeableConcept as { coding: { system: string; code: string }[] } | undefined)
+        ?.coding;
+      return (
+        `${code.system}|${code.code}` === arv &&
+        (value ?? []).some((c) => c.system === 'http://snomed.info/sct' && concepts.includes(c.code))
+      );
+    });
+    expect(valued.length).toBe(4);
+    expect(sorted(matchesOf(composite))).toEqual(sorted(valued.map(ref)));
+    expect(composite.length).toBe(valued.length);
+  });
+
   it('keeps _sort order across pages: Immunizations by date, ties by _id', async () => {
     const results = await runClient(baseUrl, [
       {

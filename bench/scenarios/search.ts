@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import type { Pool } from 'pg';
 import * as path from 'node:path';
 import { aggregateIdOf, FileIngestionService } from '@fa/ingestion';
 import { createAggregatorApp } from '../../apps/aggregator/src';
@@ -35,6 +36,24 @@ export async function search(serverUrl: string, data: { dir: string; resources: 
     const token = `${coding.system}|${coding.code}`;
     codeCounts.set(token, (codeCounts.get(token) ?? 0) + 1);
   }
+  // Composite values: the commonest codes with a Quantity, each above its median value.
+  const quantities = new Map<string, number[]>();
+  for (const line of await lines('Observation')) {
+    const o = JSON.parse(line) as {
+      code: { coding: { system: string; code: string }[] };
+      valueQuantity?: { value: number };
+    };
+    if (!o.valueQuantity) continue;
+    const token = `${o.code.coding[0].system}|${o.code.coding[0].code}`;
+    quantities.set(token, [...(quantities.get(token) ?? []), o.valueQuantity.value]);
+  }
+  const composites = [...quantities]
+    .sort((a, b) => b[1].length - a[1].length)
+    .slice(0, 8)
+    .map(([token, values]) => {
+      const median = [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+      return encodeURIComponent(`${token}$gt${median}`);
+    });
   const codes = [...codeCounts]
     .sort((a, b) => b[1] - a[1])
     .slice(0, 8)
@@ -67,6 +86,28 @@ export async function search(serverUrl: string, data: { dir: string; resources: 
     [
       'string Patient?name= (4-letter family prefix)',
       async () => families.map((f) => `/fhir/Patient?name=${f}`),
+    ],
+    [
+      'chain Observation?patient.identifier=<source>|<id>',
+      async () =>
+        patients
+          .slice(0, 20)
+          .map(
+            (p) =>
+              `/fhir/Observation?patient.identifier=${encodeURIComponent(`urn:fhir-aggregator:source:bench|${p.id}`)}`,
+          ),
+    ],
+    [
+      'chain (2 levels) Observation?encounter.subject.family=',
+      async () => families.map((f) => `/fhir/Observation?encounter.subject.family=${f}`),
+    ],
+    [
+      '_has Patient?_has:Observation:patient:code= (8 codes)',
+      async () => codes.map((c) => `/fhir/Patient?_has:Observation:patient:code=${c}`),
+    ],
+    [
+      'composite Observation?code-value-quantity=<code>$gt<median>',
+      async () => composites.map((c) => `/fhir/Observation?code-value-quantity=${c}`),
     ],
     [
       'reference Observation?subject=&_include=Observation:encounter',
@@ -105,6 +146,7 @@ export async function search(serverUrl: string, data: { dir: string; resources: 
     asOf: middle,
     largestPatientResources: largestCount,
   });
+  const baseline: Record<string, number> = {};
   for (const [label, urlsFor] of searches) {
     const figures: Record<string, number> = {};
     for (const at of [undefined, middle]) {
@@ -126,10 +168,80 @@ export async function search(serverUrl: string, data: { dir: string; resources: 
         figures[`${prefix}c${concurrency} server p99 ms`] = round(percentile(server, 99), 2);
         figures[`${prefix}c${concurrency} requests/s`] = Math.round(t.length / seconds);
         figures[`${prefix}c${concurrency} requests timed`] = t.length;
+        // Chains, _has and composites against the plain token search of the same run (target: within 2x).
+        const p95 = percentile(t, 95);
+        if (label.startsWith('token')) baseline[`${prefix}c${concurrency}`] = p95;
+        else if (/^(chain|_has|composite)/.test(label))
+          figures[`${prefix}c${concurrency} p95 / token p95`] = round(
+            p95 / baseline[`${prefix}c${concurrency}`],
+            2,
+          );
       }
     }
     record(`search: ${label}`, figures);
   }
+  record(
+    'search: composite layout, tuples vs a join of component rows of one element',
+    await compositeLayouts(runtime.database.pool, composites.map(decodeURIComponent)),
+  );
   await app.close();
   await runtime.close();
+}
+
+/**
+ * The composite index is one row per tuple (search_composite). The alternative, component rows of one element
+ * joined at search time, is built here from the same tuples (one row per component and element) and both are
+ * timed on the same code-value-quantity queries, the planner warm, one client.
+ */
+async function compositeLayouts(pool: Pool, values: string[]): Promise<Record<string, number>> {
+  const db = await pool.connect();
+  try {
+    await db.query(`CREATE TEMP TABLE component_rows AS
+      SELECT c.vkey, c.resource_type, c.param, c.elem, p.i, p.system, p.code, p.value
+        FROM (SELECT *, row_number() OVER () AS elem FROM fhir_store.search_composite WHERE param = 'code-value-quantity') c
+        CROSS JOIN LATERAL (VALUES (0, c.c0_system, c.c0_code, NULL::numeric), (1, c.c1_system, c.c1_code, c.c1_value))
+          AS p(i, system, code, value)`);
+    await db.query('CREATE INDEX ON component_rows (resource_type, param, i, code, system)');
+    await db.query('CREATE INDEX ON component_rows (vkey, elem, i)');
+    await db.query('ANALYZE component_rows');
+    const queries = values.map((value) => {
+      const [token, number] = value.split('$');
+      const [system, code] = token.split('|');
+      return [system, code, number.replace(/^gt/, '')];
+    });
+    const tuple = `SELECT count(*) FROM fhir_store.resource_versions v WHERE v.resource_type = 'Observation' AND v.recorded_to IS NULL
+      AND v.position_gp IN (SELECT s.vkey FROM fhir_store.search_composite s WHERE s.resource_type = 'Observation'
+        AND s.param = 'code-value-quantity' AND s.c0_code = $2 AND s.c0_system = $1 AND s.c1_value > $3::numeric)`;
+    const joined = `SELECT count(*) FROM fhir_store.resource_versions v WHERE v.resource_type = 'Observation' AND v.recorded_to IS NULL
+      AND v.position_gp IN (SELECT a.vkey FROM component_rows a JOIN component_rows b ON b.vkey = a.vkey AND b.elem = a.elem AND b.i = 1
+        WHERE a.resource_type = 'Observation' AND a.param = 'code-value-quantity' AND a.i = 0 AND a.code = $2 AND a.system = $1
+          AND b.value > $3::numeric)`;
+    const time = async (sql: string) => {
+      const timings: number[] = [];
+      for (let round = 0; round < 25; round++) {
+        for (const params of queries) {
+          const started = process.hrtime.bigint();
+          await db.query(sql, params);
+          timings.push(Number(process.hrtime.bigint() - started) / 1e6);
+        }
+      }
+      return timings.sort((a, b) => a - b);
+    };
+    const counts = async (sql: string) =>
+      Promise.all(queries.map(async (params) => Number((await db.query(sql, params)).rows[0].count)));
+    if (JSON.stringify(await counts(tuple)) !== JSON.stringify(await counts(joined)))
+      throw new Error('bench bug: the two composite layouts disagree');
+    const tuples = await time(tuple);
+    const rows = await time(joined);
+    return {
+      'tuples p50 ms': round(percentile(tuples, 50), 2),
+      'tuples p95 ms': round(percentile(tuples, 95), 2),
+      'component join p50 ms': round(percentile(rows, 50), 2),
+      'component join p95 ms': round(percentile(rows, 95), 2),
+      'component join p95 / tuples p95': round(percentile(rows, 95) / percentile(tuples, 95), 2),
+    };
+  } finally {
+    await db.query('DROP TABLE IF EXISTS component_rows');
+    db.release();
+  }
 }

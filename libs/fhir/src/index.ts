@@ -5,7 +5,6 @@ export * from './fhir-instant';
 export * from './references';
 export * from './search/search-parameters';
 export * from './search/index-values';
-export type { CompositeIndexValue, CompositePart } from './search/composite-values';
 export * from './search/search-request';
 export * from './operations/operation-definition';
 export * from './source-system';

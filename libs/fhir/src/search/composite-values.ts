@@ -1,29 +1,8 @@
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
-import type { IndexValues } from './index-values';
+import type { CompositePart, CompositeIndexValue, IndexValues } from './index-value.types';
 import type { SearchParameterDefinition } from './search-parameters';
 import { splitTopLevelUnion } from './search-parameters';
-
-/**
- * One component's value inside a composite tuple, in the columns of the index table its type uses: token and
- * uri (system, code), quantity and number (value, system, code), date (low, high), string (normalized, exact),
- * reference (system = target type, code = target id, exact = as written).
- */
-export interface CompositePart {
-  system: string | null;
-  code: string | null;
-  value: string | null;
-  low: string | null;
-  high: string | null;
-  normalized: string | null;
-  exact: string | null;
-}
-
-/** A composite tuple: one combination of the components' values found on one element. */
-export interface CompositeIndexValue {
-  param: string;
-  parts: CompositePart[];
-}
 
 type Compiled = (node: unknown, environment?: Record<string, unknown>) => unknown[];
 type AddValue = (values: IndexValues, definition: SearchParameterDefinition, value: unknown) => void;

@@ -3,51 +3,12 @@ import r4Model from 'fhirpath/fhir-context/r4';
 import { parseFhirDateRange } from '../fhir-instant';
 import { decimalText, isFhirDecimal } from '../fhir-json';
 import { parseReference } from '../references';
-import { CompositeIndexValue, compositeValues } from './composite-values';
+import { compositeValues } from './composite-values';
+import type { IndexValues } from './index-value.types';
 import type { SearchParameterDefinition, SearchParameterRegistry } from './search-parameters';
 import { COLUMN_SEARCH_PARAMETERS, splitTopLevelUnion } from './search-parameters';
 
-export interface TokenIndexValue {
-  param: string;
-  system: string | null;
-  code: string;
-}
-export interface StringIndexValue {
-  param: string;
-  /** Lower case without diacritics: what default and :contains searches compare. */
-  normalized: string;
-  exact: string;
-}
-export interface DateIndexValue {
-  param: string;
-  /** ISO instants; open ends are '-infinity' / 'infinity'. */
-  low: string;
-  high: string;
-}
-export interface NumberIndexValue {
-  param: string;
-  /** The number as written ("1.50", "66.899999999999991"): PostgreSQL's numeric keeps every digit. */
-  value: string;
-  system: string | null;
-  code: string | null;
-}
-export interface ReferenceIndexValue {
-  param: string;
-  targetType: string | null;
-  targetId: string | null;
-  /** The reference as written: a conditional reference ("Practitioner?identifier=s|v") or a canonical URL. */
-  raw: string;
-}
-
-/** Everything one resource version contributes to the search index. */
-export interface IndexValues {
-  tokens: TokenIndexValue[];
-  strings: StringIndexValue[];
-  dates: DateIndexValue[];
-  numbers: NumberIndexValue[];
-  references: ReferenceIndexValue[];
-  composites: CompositeIndexValue[];
-}
+export type * from './index-value.types';
 
 /**
  * A token whose system and code take more than this many UTF-8 bytes is not indexed: a B-tree entry holds at
