@@ -465,9 +465,16 @@ const QUERIES: QueryCase[] = [
   },
   // _has (reverse chaining), nested too
   {
-    query: `Patient?_has:Observation:patient:code=${TEMPERATURE}`,
+    query: `Patient?_has:Observation:patient:code-value-quantity=${TEMPERATURE}$ge39`,
     where: (r, data) =>
-      referredBy(r, data, 'Observation', 'subject', (o) => hasToken(o, 'code', TEMPERATURE)),
+      referredBy(
+        r,
+        data,
+        'Observation',
+        'subject',
+        (o) => hasToken(o, 'code', TEMPERATURE) && quantity(o, 'ge39'),
+      ),
+    changes: true,
   },
   {
     query: `Patient?_has:Condition:patient:code=${SNOMED}|${TUBERCULOSIS}`,

@@ -19,8 +19,9 @@ const TYPES_WITH_DATA = [
 
 const MODIFIERS: Record<string, string[]> = {
   string: ['', '', ':exact', ':contains', ':missing'],
-  token: ['', '', ':not', ':missing', ':text', ':in', ':below'],
-  reference: ['', '', ':Patient', ':identifier', ':missing', ':Practitioner'],
+  token: ['', '', ':not', ':missing', ':text', ':of-type', ':in', ':below'],
+  reference: ['', '', ':Patient', ':identifier', ':missing', ':Practitioner', ':text', ':mdm'],
+  composite: ['', '', '', ':missing', ':exact'],
   date: ['', '', ':missing'],
   number: ['', '', ':missing'],
   quantity: ['', '', ':missing'],
@@ -116,6 +117,15 @@ function valueFor(definition: SearchParameterDefinition | undefined): fc.Arbitra
         codes,
         fc.constantFrom('http://example.org/fhir/Patient/1', 'Patient?identifier=x|y', 'urn:uuid:1234'),
       );
+    case 'composite': {
+      const parts = (definition.components ?? []).map((c) => valueFor(c.definition));
+      return fc.oneof(
+        fc.tuple(...parts).map((values) => values.join('$')),
+        fc.tuple(...parts).map((values) => values.slice(1).join('$')),
+        fc.tuple(...parts).map((values) => `${values.join('$')}$extra`),
+        fc.tuple(...parts).map((values) => values.join('\\$')),
+      );
+    }
     default:
       return text;
   }
@@ -163,7 +173,23 @@ const CONTROL_PARAMETERS: fc.Arbitrary<Parameter> = fc.oneof(
   }),
   fc.record({ name: fc.constant('_id'), value: codes }),
   fc.record({
-    name: fc.constantFrom('bogus', 'name.family', 'subject.name', '_has:Observation:subject:code', '_filter'),
+    name: fc.constantFrom(
+      'bogus',
+      'name.family',
+      'subject.name',
+      'subject:Patient.birthdate',
+      'patient.identifier',
+      'encounter.subject.family',
+      'subject:Patient.organization.partof.partof.name',
+      'subject.colour',
+      '_has:Observation:subject:code',
+      '_has:Observation:patient:_has:Encounter:subject:date',
+      '_has:Observation',
+      '_has:Observation:code:code',
+      '_has:Bogus:subject:code',
+      'subject._has:Observation:subject:code-value-quantity',
+      '_filter',
+    ),
     value: fc.string({ maxLength: 10 }),
   }),
 );

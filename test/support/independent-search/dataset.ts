@@ -25,6 +25,7 @@ export class Dataset {
   private readonly byKey = new Map<SourceKey, Resource>();
   private readonly byType = new Map<string, Resource[]>();
   private readonly byIdentifier = new Map<string, Resource[]>();
+  private readonly referrers = new Map<string, Map<SourceKey, Resource[]>>();
 
   constructor(resources: Iterable<Resource>) {
     for (const resource of resources) this.byKey.set(keyOf(resource), resource);
@@ -85,8 +86,19 @@ export class Dataset {
     return matches.length === 1 ? matches[0] : undefined;
   }
 
-  /** Resources of `type` with a literal reference to `target` at `path`. */
+  /** Resources of `type` with a literal reference to `target` at `path` (indexed once per type and path). */
   referencing(type: string, path: string, target: SourceKey): Resource[] {
-    return this.ofType(type).filter((r) => references(r, path).includes(target));
+    const indexKey = `${type} ${path}`;
+    let byTarget = this.referrers.get(indexKey);
+    if (!byTarget) {
+      byTarget = new Map();
+      for (const resource of this.ofType(type)) {
+        for (const reference of new Set(references(resource, path))) {
+          byTarget.set(reference, [...(byTarget.get(reference) ?? []), resource]);
+        }
+      }
+      this.referrers.set(indexKey, byTarget);
+    }
+    return byTarget.get(target) ?? [];
   }
 }
