@@ -1,10 +1,11 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Bundle, CapabilityStatement, Resource } from 'fhir/r4';
+import type { CapabilityStatement, Resource } from 'fhir/r4';
 import { v5 as uuidv5 } from 'uuid';
 import { AGGREGATOR_NAMESPACE } from '@fa/ingestion';
 import { AggregatorHarness, FIXTURES, startAggregator } from './support/aggregator-harness';
+import { searchHttp } from './support/search-http';
 
 const SAMPLE = path.join(FIXTURES, 'synthea-2-patients');
 const SOURCE = 'hospital-a';
@@ -49,33 +50,7 @@ describe('FHIR search, _asOf search and Patient/$everything (service over HTTP, 
     await fs.writeFile(file, resources.map((r) => JSON.stringify(r)).join('\n') + '\n');
     return file;
   };
-  const get = async (url: string, status = 200, headers: Record<string, string> = {}) => {
-    const request = harness.http().get(url);
-    for (const [key, value] of Object.entries(headers)) request.set(key, value);
-    const response = await request;
-    expect({
-      url,
-      status: response.status,
-      body: response.status === status ? undefined : response.body,
-    }).toEqual({
-      url,
-      status,
-      body: undefined,
-    });
-    return response.body as Bundle;
-  };
-  /** Ids of the matches over every page, following next links. */
-  const allMatches = async (url: string): Promise<string[]> => {
-    const ids: string[] = [];
-    let next: string | undefined = url;
-    while (next) {
-      const bundle = await get(next.replace(/^https?:\/\/[^/]+/, ''));
-      for (const entry of bundle.entry ?? [])
-        if (entry.search?.mode === 'match') ids.push(entry.resource!.id!);
-      next = bundle.link?.find((l) => l.relation === 'next')?.url;
-    }
-    return ids;
-  };
+  const { get, allMatches } = searchHttp(() => harness);
   const lab = (id: string) => ourId(LAB, 'Patient', id);
 
   let beforeChange: string;

@@ -1,11 +1,12 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Bundle, CapabilityStatement, OperationOutcome, Parameters, Patient } from 'fhir/r4';
+import type { CapabilityStatement, OperationOutcome, Parameters, Patient } from 'fhir/r4';
 import { v5 as uuidv5 } from 'uuid';
 import { AGGREGATOR_NAMESPACE } from '@fa/ingestion';
 import { eventually } from '@fa/testkit';
 import { AggregatorHarness, FIXTURES, startAggregator } from './support/aggregator-harness';
+import { searchHttp } from './support/search-http';
 
 /**
  * Chains, _has, composites with components of one element, golden-patient expansion (:mdm) as of an instant, the
@@ -59,31 +60,9 @@ describe('chained, reverse-chained and composite search, golden-patient expansio
   let golden: string;
   let beforeRelink: string;
 
-  const get = async (url: string, status = 200) => {
-    const response = await harness.http().get(url);
-    expect({
-      url,
-      status: response.status,
-      body: response.status === status ? undefined : response.body,
-    }).toEqual({
-      url,
-      status,
-      body: undefined,
-    });
-    return response.body as Bundle;
-  };
-  /** Ids of the matches over every page. */
-  const matches = async (url: string): Promise<string[]> => {
-    const ids: string[] = [];
-    let next: string | undefined = url;
-    while (next) {
-      const bundle = await get(next.replace(/^https?:\/\/[^/]+/, ''));
-      for (const entry of bundle.entry ?? [])
-        if (entry.search?.mode === 'match') ids.push(entry.resource!.id!);
-      next = bundle.link?.find((l) => l.relation === 'next')?.url;
-    }
-    return ids.sort();
-  };
+  const { get, allMatches } = searchHttp(() => harness);
+  /** Ids of the matches over every page, sorted. */
+  const matches = async (url: string) => (await allMatches(url)).sort();
   const write = async (name: string, resources: object[]) => {
     const file = path.join(dir, name);
     await fs.writeFile(file, resources.map((r) => JSON.stringify(r)).join('\n') + '\n');

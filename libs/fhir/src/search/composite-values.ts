@@ -1,6 +1,7 @@
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
-import type { CompositePart, CompositeIndexValue, IndexValues } from './index-value.types';
+import type { CompositeIndexValue, CompositePart, IndexValues } from './index-value.types';
+import { emptyIndexValues } from './index-value.types';
 import type { SearchParameterDefinition } from './search-parameters';
 import { splitTopLevelUnion } from './search-parameters';
 
@@ -59,14 +60,7 @@ function partsOf(
   results: unknown[],
   addValue: AddValue,
 ): CompositePart[] {
-  const scratch: IndexValues = {
-    tokens: [],
-    strings: [],
-    dates: [],
-    numbers: [],
-    references: [],
-    composites: [],
-  };
+  const scratch = emptyIndexValues();
   for (const result of results) addValue(scratch, definition, result);
   switch (definition.type) {
     case 'token':

@@ -62,3 +62,8 @@ export interface IndexValues {
   references: ReferenceIndexValue[];
   composites: CompositeIndexValue[];
 }
+
+/** An empty set of index values, to fill. */
+export function emptyIndexValues(): IndexValues {
+  return { tokens: [], strings: [], dates: [], numbers: [], references: [], composites: [] };
+}

@@ -5,6 +5,7 @@ import { decimalText, isFhirDecimal } from '../fhir-json';
 import { parseReference } from '../references';
 import { compositeValues } from './composite-values';
 import type { IndexValues } from './index-value.types';
+import { emptyIndexValues } from './index-value.types';
 import type { SearchParameterDefinition, SearchParameterRegistry } from './search-parameters';
 import { COLUMN_SEARCH_PARAMETERS, splitTopLevelUnion } from './search-parameters';
 
@@ -118,14 +119,7 @@ export function extractIndexValues(
   resource: { resourceType: string } & Record<string, unknown>,
   registry: SearchParameterRegistry,
 ): IndexValues {
-  const values: IndexValues = {
-    tokens: [],
-    strings: [],
-    dates: [],
-    numbers: [],
-    references: [],
-    composites: [],
-  };
+  const values = emptyIndexValues();
   for (const definition of registry.parametersOf(resource.resourceType)) {
     if (COLUMN_SEARCH_PARAMETERS.has(definition.code)) continue;
     if (definition.type === 'composite') {
