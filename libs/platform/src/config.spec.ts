@@ -73,6 +73,13 @@ describe('IDENTITY_* settings', () => {
 });
 
 describe('durations in seconds', () => {
+  it('SEARCH_LINK_LIMIT defaults to 50,000 and takes only a positive whole number', () => {
+    expect(readConfig({}).searchLinkLimit).toBe(50_000);
+    expect(readConfig({ SEARCH_LINK_LIMIT: '500' }).searchLinkLimit).toBe(500);
+    for (const bad of ['0', '-1', '1.5', 'many'])
+      expect(() => readConfig({ SEARCH_LINK_LIMIT: bad })).toThrow('SEARCH_LINK_LIMIT');
+  });
+
   it('SHUTDOWN_TIMEOUT defaults to 20 s and QUERY_TIMEOUT to 30 s; both take fractions', () => {
     expect(readConfig({})).toMatchObject({ shutdownTimeoutMs: 20_000, queryTimeoutMs: 30_000 });
     expect(readConfig({ SHUTDOWN_TIMEOUT: '5', QUERY_TIMEOUT: '0.25' })).toMatchObject({

@@ -123,7 +123,11 @@ export function extractIndexValues(
   for (const definition of registry.parametersOf(resource.resourceType)) {
     if (COLUMN_SEARCH_PARAMETERS.has(definition.code)) continue;
     if (definition.type === 'composite') {
-      values.composites.push(...compositeValues(definition, resource, addValue));
+      try {
+        values.composites.push(...compositeValues(definition, resource, addValue));
+      } catch {
+        // As below: a composite that fails on this resource is left out, the version is stored.
+      }
       continue;
     }
     const evaluate = compiled(definition);
