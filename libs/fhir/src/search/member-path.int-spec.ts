@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
 import { parseFhirJson, stringifyFhirJson } from '../fhir-json';
-import { memberPathEvaluator } from './index-values';
+import { memberPathEvaluator } from './member-path';
 import { r4SearchParameters } from './search-parameters';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
