@@ -70,7 +70,9 @@ describe('chained, reverse-chained and composite search, golden-patient expansio
   };
   const goldenOf = async (sourcePatient: string): Promise<string | undefined> => {
     const response = await harness.http().get(`/fhir/$mdm-query-links?resourceId=Patient/${sourcePatient}`);
-    const link = (response.body as Parameters).parameter?.[0];
+    const link = (response.body as Parameters).parameter?.find((p) =>
+      p.part?.some((part) => part.name === 'goldenResourceId'),
+    );
     return link?.part?.find((p) => p.name === 'goldenResourceId')?.valueString?.replace('Patient/', '');
   };
 

@@ -54,13 +54,17 @@ export async function expandGoldenReferences(
 
 /** The source patients a golden id stands for; for a source patient id, its golden patient's members (or itself). */
 async function membersOf(queryBus: QueryBus, id: string, asOf: Date | undefined): Promise<string[]> {
-  const links = (goldenId: string) =>
-    queryBus.execute(new QueryLinksQuery({ goldenId, matchResult: 'MATCH', asOf, limit: MAX_MEMBERS }));
+  const links = async (goldenId: string) =>
+    (
+      await queryBus.execute(
+        new QueryLinksQuery({ goldenId, matchResult: 'MATCH', asOf, limit: MAX_MEMBERS }),
+      )
+    ).links;
   const members = await links(id);
   if (members.length > 0) return members.map((link) => link.sourcePatientId);
-  const own = await queryBus.execute(
-    new QueryLinksQuery({ sourcePatientId: id, matchResult: 'MATCH', asOf, limit: 1 }),
-  );
+  const own = (
+    await queryBus.execute(new QueryLinksQuery({ sourcePatientId: id, matchResult: 'MATCH', asOf, limit: 1 }))
+  ).links;
   if (own.length === 0) return [id];
   return (await links(own[0].goldenId)).map((link) => link.sourcePatientId);
 }
