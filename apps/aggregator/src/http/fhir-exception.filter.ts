@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { OperationOutcome } from 'fhir/r4';
+import { SearchTooCostlyError } from '@fa/fhir';
 import { createLogger, knownFailureKind, sqlStateOf } from '@fa/platform';
 import { FhirError } from './fhir-error';
 
@@ -20,6 +21,11 @@ export class FhirExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
+    // A search too costly to run (a chain or _has over SEARCH_LINK_LIMIT), from any route that searches.
+    if (exception instanceof SearchTooCostlyError)
+      exception = new FhirError(HttpStatus.BAD_REQUEST, 'too-costly', exception.message, [
+        exception.parameter,
+      ]);
     const unavailable = storeUnavailable(exception);
     if (unavailable) {
       response.setHeader('Retry-After', String(unavailable.retryAfterSeconds));

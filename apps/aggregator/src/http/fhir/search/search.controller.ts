@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
@@ -9,7 +9,6 @@ import {
   r4SearchParameters,
   SearchParameterError,
   SearchRequest,
-  SearchTooCostlyError,
 } from '@fa/fhir';
 import { provenanceOf, ResourceLineageQuery, SearchResourcesQuery } from '@fa/fhir-store';
 import { GOLDEN_RECORD_TAG, GoldenPatientSearchQuery } from '@fa/patient-identity';
@@ -187,14 +186,8 @@ export class SearchController {
     const search = this.parse(resourceType, params, isStrict(prefer) ? 'Prefer: handling=strict' : undefined);
     const pinnedAt = search.asOf ?? new Date();
     search.filters = await expandGoldenReferences(this.queryBus, search.filters, search.asOf);
-    let result;
-    try {
-      result = await this.queryBus.execute(new SearchResourcesQuery(search));
-    } catch (error) {
-      if (error instanceof SearchTooCostlyError)
-        throw new FhirError(HttpStatus.BAD_REQUEST, 'too-costly', error.message, [error.parameter]);
-      throw error;
-    }
+    // A chain or _has over SEARCH_LINK_LIMIT is answered 400 too-costly by the exception filter.
+    const result = await this.queryBus.execute(new SearchResourcesQuery(search));
     const base = fhirBaseUrl(request);
     const links = pageLinks(base, path, params, {
       offset: search.offset,
