@@ -37,6 +37,10 @@ export async function startAggregator(
     identityMatcher?: IdentityMatcher;
     /** Search / $everything statement budget (QUERY_TIMEOUT); the service's default when not given. */
     queryTimeoutMs?: number;
+    /** INCLUDE_LIMIT; the service's default when not given. */
+    includeLimit?: number;
+    /** The PostgreSQL server to create the database on (default: the run's, DATABASE_URL). */
+    serverUrl?: string;
     /** SEARCH_LINK_LIMIT: the most linked rows a chain or _has may touch (the service's default when not given). */
     searchLinkLimit?: number;
   } = {},
@@ -62,6 +66,7 @@ export async function startAggregator(
   );
   const app = await createAggregatorApp(runtime, {
     queryTimeoutMs: options.queryTimeoutMs,
+    includeLimit: options.includeLimit,
     searchLinkLimit: options.searchLinkLimit,
   });
   await app.init();

@@ -20,6 +20,8 @@ import {
 export interface AggregatorAppOptions {
   /** Each search / $everything statement's time budget in PostgreSQL (QUERY_TIMEOUT); 0: none. */
   queryTimeoutMs?: number;
+  /** The most resources _include/_revinclude add to a page (INCLUDE_LIMIT); the default when not given. */
+  includeLimit?: number;
   /** The most linked rows one chain or _has may touch before the search is refused (SEARCH_LINK_LIMIT). */
   searchLinkLimit?: number;
 }
@@ -32,6 +34,7 @@ export async function createAggregatorApp(
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(runtime, {
       queryTimeoutMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+      includeLimit: options.includeLimit,
       searchLinkLimit: options.searchLinkLimit,
     }),
     { logger: ['error', 'warn'], bodyParser: false },

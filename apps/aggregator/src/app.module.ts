@@ -14,7 +14,7 @@ import { RevenueCycleController } from './http/revenue-cycle/revenue-cycle.contr
 export class AppModule {
   static forRoot(
     runtime: EventStoreRuntime,
-    options: { queryTimeoutMs: number; searchLinkLimit?: number },
+    options: { queryTimeoutMs: number; includeLimit?: number; searchLinkLimit?: number },
   ): DynamicModule {
     return {
       module: AppModule,

@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   const runtime = await openAggregatorRuntime(config, { logger: log });
   const app = await createAggregatorApp(runtime, {
     queryTimeoutMs: config.queryTimeoutMs,
+    includeLimit: config.includeLimit,
     searchLinkLimit: config.searchLinkLimit,
   });
   const roles = config.roles;

@@ -15,11 +15,12 @@ import { RevenueCycleModule } from '@fa/revenue-cycle';
 export class ContextsModule {
   /**
    * queryTimeoutMs: each search / $everything statement's budget (QUERY_TIMEOUT); 0 (the CLI): none.
+   * includeLimit: the most resources _include/_revinclude add to a page (INCLUDE_LIMIT).
    * searchLinkLimit: the most linked rows a chain or _has may touch (SEARCH_LINK_LIMIT).
    */
   static forRoot(
     runtime: EventStoreRuntime,
-    options: { queryTimeoutMs?: number; searchLinkLimit?: number } = {},
+    options: { queryTimeoutMs?: number; includeLimit?: number; searchLinkLimit?: number } = {},
   ): DynamicModule {
     return {
       module: ContextsModule,
@@ -29,6 +30,7 @@ export class ContextsModule {
         IngestionModule,
         FhirStoreModule.forRoot({
           queryTimeoutMs: options.queryTimeoutMs ?? 0,
+          includeLimit: options.includeLimit,
           searchLinkLimit: options.searchLinkLimit,
         }),
         PatientIdentityModule,

@@ -17,9 +17,14 @@ import { PatientEverythingHandler } from './queries/patient-everything/patient-e
 export class FhirStoreModule {
   /**
    * queryTimeoutMs: the time budget of each search and $everything statement (QUERY_TIMEOUT; 0: none);
+   * includeLimit: the most resources _include/_revinclude add to a page (INCLUDE_LIMIT).
    * searchLinkLimit: the most linked rows a chain or _has may touch (SEARCH_LINK_LIMIT).
    */
-  static forRoot(options: { queryTimeoutMs: number; searchLinkLimit?: number }): DynamicModule {
+  static forRoot(options: {
+    queryTimeoutMs: number;
+    includeLimit?: number;
+    searchLinkLimit?: number;
+  }): DynamicModule {
     return {
       module: FhirStoreModule,
       providers: [
@@ -31,7 +36,13 @@ export class FhirStoreModule {
         {
           provide: FhirSearchReader,
           useFactory: (pool: Pool) =>
-            new FhirSearchReader(pool, undefined, options.queryTimeoutMs, options.searchLinkLimit),
+            new FhirSearchReader(
+              pool,
+              undefined,
+              options.queryTimeoutMs,
+              options.includeLimit,
+              options.searchLinkLimit,
+            ),
           inject: [PG_POOL],
         },
         {

@@ -22,6 +22,8 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   /** QUERY_TIMEOUT (seconds): PostgreSQL's statement_timeout for each statement of a search or $everything. */
   queryTimeoutMs: number;
+  /** INCLUDE_LIMIT: the most resources _include and _revinclude add to one page of a search. */
+  includeLimit: number;
   /** SEARCH_LINK_LIMIT: the most linked rows one chain or _has may touch; a search over it is refused (400). */
   searchLinkLimit: number;
   /** A process without the api role serves /health, /ready and /metrics here (HEALTH_PORT; off when unset). */
@@ -32,7 +34,16 @@ export interface AppConfig {
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
 export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+export const DEFAULT_INCLUDE_LIMIT = 1000;
 export const DEFAULT_SEARCH_LINK_LIMIT = 50_000;
+
+/** A whole number of at least 1 from the environment. */
+export function parsePositiveInteger(name: string, value: string | undefined, defaultValue: number): number {
+  if (value === undefined || value.trim() === '') return defaultValue;
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1)
+    throw new Error(`${name} must be a whole number of at least 1, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
 
 /** A duration in seconds (fractions allowed) from the environment, as milliseconds; 0 or more. */
 export function parseSeconds(name: string, value: string | undefined, defaultMs: number): number {
@@ -41,14 +52,6 @@ export function parseSeconds(name: string, value: string | undefined, defaultMs:
   if (!Number.isFinite(seconds) || seconds < 0)
     throw new Error(`${name} must be a number of seconds, got ${JSON.stringify(value)}`);
   return Math.round(seconds * 1000);
-}
-
-/** A positive whole number from the environment. */
-function positiveInteger(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined || value.trim() === '') return fallback;
-  if (!/^\d+$/.test(value.trim()) || Number(value) < 1)
-    throw new Error(`${name} must be a positive whole number, got ${JSON.stringify(value)}`);
-  return Number(value);
 }
 
 /** Patient matching and golden patients (the patient-identity context checks the shapes it alone knows). */
@@ -186,7 +189,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     identity: readIdentityConfig(env),
     shutdownTimeoutMs: parseSeconds('SHUTDOWN_TIMEOUT', env.SHUTDOWN_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT_MS),
     queryTimeoutMs: parseSeconds('QUERY_TIMEOUT', env.QUERY_TIMEOUT, DEFAULT_QUERY_TIMEOUT_MS),
-    searchLinkLimit: positiveInteger('SEARCH_LINK_LIMIT', env.SEARCH_LINK_LIMIT, DEFAULT_SEARCH_LINK_LIMIT),
+    includeLimit: parsePositiveInteger('INCLUDE_LIMIT', env.INCLUDE_LIMIT, DEFAULT_INCLUDE_LIMIT),
+    searchLinkLimit: parsePositiveInteger(
+      'SEARCH_LINK_LIMIT',
+      env.SEARCH_LINK_LIMIT,
+      DEFAULT_SEARCH_LINK_LIMIT,
+    ),
     eventStore: parseEventStore(env.EVENT_STORE, env.EVENTSTORE_URL),
   };
 }

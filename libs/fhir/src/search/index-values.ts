@@ -94,11 +94,11 @@ function addValue(
   const param = definition.code;
   switch (definition.type) {
     case 'token':
-      for (const token of tokensOf(value)) values.tokens.push({ param, ...token });
+      for (const token of tokensOf(value)) if (fitsTokenIndex(token)) values.tokens.push({ param, ...token });
       if (partOnly) return;
       addText(values, `${param}:text`, tokenTexts(value));
       for (const token of identifierTypesOf(value))
-        values.tokens.push({ param: `${param}:of-type`, ...token });
+        if (fitsTokenIndex(token)) values.tokens.push({ param: `${param}:of-type`, ...token });
       return;
     case 'uri':
       if (typeof value === 'string' && fitsTokenIndex({ system: null, code: value }))

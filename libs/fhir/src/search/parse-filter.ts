@@ -116,7 +116,7 @@ export function parseParameter(
   if (code === '_id') {
     if (modifier !== undefined && modifier !== 'not')
       throw new SearchParameterError(parameter, `${parameter}: _id supports only :not`);
-    const values = requiredValues(parameter, occurrence);
+    const values = requiredValues(parameter, occurrence, 'id');
     for (const id of values) {
       if (!FHIR_ID_PATTERN.test(id))
         throw new SearchParameterError(parameter, `${parameter}: ${quote(id)} is not a valid id`);
@@ -129,7 +129,7 @@ export function parseParameter(
     return {
       kind: 'lastUpdated',
       parameter,
-      values: requiredValues(parameter, occurrence).map((v) => parseDateValue(parameter, v)),
+      values: requiredValues(parameter, occurrence, 'date').map((v) => parseDateValue(parameter, v)),
     };
   }
   const definition = registry.get(resourceType, code);
@@ -156,7 +156,7 @@ function parseFilter(
       );
     return parseComposite(name, definition, occurrence);
   }
-  const values = requiredValues(name, occurrence);
+  const values = requiredValues(name, occurrence, definition.type);
   const base = { parameter: name, definition };
   const unsupported = () =>
     new SearchParameterError(

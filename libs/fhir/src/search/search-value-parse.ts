@@ -1,6 +1,7 @@
 import { parseReference } from '../references';
 import { parseFhirDateRange } from '../fhir-instant';
 import { FHIR_ID_PATTERN } from '../resource-types';
+import { searchValueTooLong } from '../input-limits';
 import type { DateValue, NumberValue, Prefix, ReferenceValue, TokenValue } from './search-filter';
 import { SearchParameterError } from './search-filter';
 
@@ -13,10 +14,17 @@ export function splitModifier(name: string): [string, string | undefined] {
   return colon < 0 ? [name, undefined] : [name.slice(0, colon), name.slice(colon + 1)];
 }
 
-/** The alternatives of one occurrence; none at all ("", ",") is a client error, not an empty OR. */
-export function requiredValues(name: string, occurrence: string): string[] {
+/**
+ * The alternatives of one occurrence; none at all ("", ",") is a client error, not an empty OR, and so is one
+ * longer than its parameter type's limit (input hygiene's, input-limits.ts).
+ */
+export function requiredValues(name: string, occurrence: string, type: string): string[] {
   const values = splitValues(occurrence);
   if (values.length === 0) throw new SearchParameterError(name, `${name}: a value is required`);
+  for (const value of values) {
+    const tooLong = searchValueTooLong(name, type, value);
+    if (tooLong) throw new SearchParameterError(name, tooLong);
+  }
   return values;
 }
 

@@ -1,9 +1,13 @@
 import type { Pool } from 'pg';
-import { DEFAULT_INCLUDE_LIMIT, Queryable, withStatementTimeout } from '@fa/platform';
+import {
+  DEFAULT_INCLUDE_LIMIT,
+  DEFAULT_SEARCH_LINK_LIMIT,
+  Queryable,
+  withStatementTimeout,
+} from '@fa/platform';
 import { IncludeSpec, r4SearchParameters, SearchParameterRegistry, SearchRequest } from '@fa/fhir';
 import { FHIR_STORE_READ_SCHEMA } from '../../projections/fhir-store.projection';
 import { StoredVersion, toVersion, versionColumns, VersionRow, VERSIONS_TABLE } from '../fhir-store.reader';
-import { DEFAULT_SEARCH_LINK_LIMIT } from '@fa/platform';
 import { resolveLinkedFilters } from './linked-filters';
 import { resolveConditional, versionsByKey } from './referenced-versions';
 import { currentAt, filterSql, orderBySql, SqlParameters } from './search-sql';
@@ -27,6 +31,8 @@ export class FhirSearchReader {
     private readonly registry: SearchParameterRegistry = r4SearchParameters(),
     /** Each statement of a search or $everything is cancelled in PostgreSQL after this long (0: no limit). */
     private readonly queryTimeoutMs = 0,
+    /** INCLUDE_LIMIT: the most resources _include and _revinclude add to one page. */
+    private readonly includeLimit = DEFAULT_INCLUDE_LIMIT,
     /** The most linked rows one chain or _has may touch (SEARCH_LINK_LIMIT). */
     private readonly linkLimit = DEFAULT_SEARCH_LINK_LIMIT,
   ) {}
