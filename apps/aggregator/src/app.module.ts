@@ -7,6 +7,7 @@ import { FhirHttpModule } from './http/fhir/fhir-http.module';
 import { ReviewsController } from './http/admin/reviews.controller';
 import { HealthController } from './http/health/health.controller';
 import { LineageController } from './http/lineage/lineage.controller';
+import { TimelineController } from './http/clinical/timeline.controller';
 import { MetricsController } from './http/metrics/metrics.controller';
 import { RevenueCycleController } from './http/revenue-cycle/revenue-cycle.controller';
 
@@ -27,6 +28,7 @@ export class AppModule {
         LineageController,
         ReviewsController,
         RevenueCycleController,
+        TimelineController,
       ],
     };
   }

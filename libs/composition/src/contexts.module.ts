@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { AnalyticsModule } from '@fa/analytics';
+import { ClinicalModule } from '@fa/clinical';
 import { EventStoreModule, EventStoreRuntime } from '@fa/event-store';
 import { FhirStoreModule } from '@fa/fhir-store';
 import { IngestionModule } from '@fa/ingestion';
@@ -36,6 +37,7 @@ export class ContextsModule {
         PatientIdentityModule,
         AnalyticsModule,
         RevenueCycleModule,
+        ClinicalModule,
       ],
       exports: [
         CqrsModule,
@@ -45,6 +47,7 @@ export class ContextsModule {
         PatientIdentityModule,
         AnalyticsModule,
         RevenueCycleModule,
+        ClinicalModule,
       ],
     };
   }

@@ -1,4 +1,5 @@
 import { ViewRowsProjection } from '@fa/analytics';
+import { clinicalFollowers } from '@fa/clinical';
 import type { EventStore, Projection } from '@fa/event-store';
 import { FhirStoreProjection } from '@fa/fhir-store';
 import { identityFollowers, identityMatcherFromConfig, type IdentityMatcher } from '@fa/patient-identity';
@@ -14,8 +15,10 @@ export interface LogFollowerOptions {
 
 /**
  * Every follower of the log, in one list for every process: the fhir-store read model, then Patient Identity's
- * matcher (a process manager) and its links read model, then the materialized SQL on FHIR views, then Revenue
- * Cycle's duplicate-claim detector (a process manager) and its findings read model.
+ * matcher (a process manager) and its links read model, the Clinical context's fact matcher (a process manager,
+ * following the clinical resources and the identity decisions) and its clinical-facts read model, then the
+ * materialized SQL on FHIR views, then Revenue Cycle's duplicate-claim detector (a process manager) and its
+ * findings read model.
  */
 export function logFollowers(store: EventStore, options: LogFollowerOptions = {}): Projection[] {
   const matcher =
@@ -23,6 +26,7 @@ export function logFollowers(store: EventStore, options: LogFollowerOptions = {}
   return [
     new FhirStoreProjection(),
     ...identityFollowers(store, matcher),
+    ...clinicalFollowers(store),
     new ViewRowsProjection(store),
     ...revenueCycleFollowers(store),
   ];

@@ -3,9 +3,11 @@ import { DiscoveryModule } from '@nestjs/core';
 import { DetectedIssueController } from './detected-issue/detected-issue.controller';
 import { HistoryController } from './history/history.controller';
 import { MetadataController } from './metadata/metadata.controller';
+import { ClinicalFactSplitController } from './operations/clinical-fact-split.controller';
 import { MdmController } from './operations/mdm.controller';
 import { OperationRegistry } from './operations/operation-registry';
 import { PatientEverythingController } from './operations/patient-everything.controller';
+import { PatientSummaryController } from './operations/patient-summary.controller';
 import { ViewDefinitionRunController } from './operations/view-definition-run.controller';
 import { ReadController } from './read/read.controller';
 import { SearchController } from './search/search.controller';
@@ -23,6 +25,8 @@ import { NotSupportedController } from './not-supported.controller';
     MetadataController,
     MdmController,
     PatientEverythingController,
+    PatientSummaryController,
+    ClinicalFactSplitController,
     ViewDefinitionRunController,
     DetectedIssueController,
     HistoryController,

@@ -2,10 +2,13 @@ import { Controller, Headers, Param, Query, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import type { Provenance } from 'fhir/r4';
+import { DeduplicatedEverythingQuery } from '@fa/clinical';
 import { isR4ResourceType } from '@fa/fhir';
 import { EverythingCriteria, PatientEverythingQuery } from '@fa/fhir-store';
 import { GoldenPatientEverythingQuery } from '@fa/patient-identity';
 import { FhirError } from '../../fhir-error';
+import { Access } from '../../security/access-policy';
 import { fhirBaseUrl, sendFhir } from '../../fhir-json';
 import { idParam, MAX_PAGE_SIZE, operationInput, QueryParams } from '../fhir-params';
 import { pageLinks, searchBundle, searchOutcome } from '../search/search-bundle';
@@ -14,13 +17,17 @@ import { PATIENT_EVERYTHING } from './patient-everything.operation';
 
 const EVERYTHING_DEFAULT_COUNT = 100;
 
-/** Patient/<id>/$everything of a source patient (fhir-store) or, failing that, of a golden patient (identity). */
+/**
+ * Patient/<id>/$everything of a source patient (fhir-store) or, failing that, of a golden patient (identity);
+ * with dedup=true, the Clinical context's one entry per fact over the same answer.
+ */
 @ApiExcludeController()
 @Controller('fhir')
 export class PatientEverythingController {
   constructor(private readonly queryBus: QueryBus) {}
 
   @FhirOperation(PATIENT_EVERYTHING)
+  @Access({ resource: 'Patient', permission: 'r', mixedTypes: true, interaction: 'operation:everything' })
   async everything(
     @Param('id') id: string,
     @Query() params: QueryParams,
@@ -41,17 +48,16 @@ export class PatientEverythingController {
     const since = (values._since as { start: Date } | undefined)?.start;
     const criteria: EverythingCriteria = { patientId: id, asOf, since, types, count, offset };
     const pinnedAt = asOf ?? new Date();
-    const stored = await this.queryBus.execute(new PatientEverythingQuery(criteria));
-    const result =
-      stored.status === 'not-found'
-        ? await this.queryBus.execute(new GoldenPatientEverythingQuery(criteria))
-        : stored;
+    const deduplicated = values.dedup
+      ? await this.queryBus.execute(new DeduplicatedEverythingQuery(criteria))
+      : undefined;
+    const result = deduplicated ?? (await this.union(criteria));
     if (result.status === 'not-found') {
       throw FhirError.notFound(
         asOf ? `Patient/${id} did not exist at ${asOf.toISOString()}` : `Patient/${id} is not known`,
       );
     }
-    if (result.status === 'deleted' || result.status === 'merged')
+    if (result.status !== 'found')
       throw FhirError.gone(`Patient/${id} was deleted at ${result.at.toISOString()}`);
     const base = fhirBaseUrl(request);
     const links = pageLinks(base, request.path.replace(/^\/fhir/, ''), params, {
@@ -61,6 +67,22 @@ export class PatientEverythingController {
       pinnedAt,
     });
     const outcome = searchOutcome(unknown);
-    sendFhir(response, searchBundle({ base, links, matches: result.entries, total: result.total, outcome }));
+    const included =
+      deduplicated?.status === 'found' ? deduplicated.provenances.map(generatedEntry) : undefined;
+    sendFhir(
+      response,
+      searchBundle({ base, links, matches: result.entries, included, total: result.total, outcome }),
+    );
   }
+
+  private async union(criteria: EverythingCriteria) {
+    const stored = await this.queryBus.execute(new PatientEverythingQuery(criteria));
+    return stored.status === 'not-found'
+      ? await this.queryBus.execute(new GoldenPatientEverythingQuery(criteria))
+      : stored;
+  }
+}
+
+function generatedEntry(resource: Provenance) {
+  return { resourceType: resource.resourceType, id: resource.id!, resource };
 }

@@ -63,6 +63,17 @@ export const PATIENT_EVERYTHING: FhirOperationDefinition = {
         'Answer as of this record-time instant; a date or partial dateTime means the end of that period',
     },
     {
+      name: 'dedup',
+      use: 'in',
+      min: 0,
+      max: '1',
+      type: 'boolean',
+      documentation:
+        'true: one entry per clinical fact across sources (resources the Clinical context linked as the same fact ' +
+        'collapse into one, which names every source resource in the clinical-fact-source extension, with a ' +
+        'Provenance entry per such fact); false (default): the complete union',
+    },
+    {
       name: 'return',
       use: 'out',
       min: 1,

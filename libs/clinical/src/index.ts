@@ -1,0 +1,18 @@
+export * from './events/clinical-events';
+export type { FactKind } from './domain/clinical-fact';
+export { FACT_RULES } from './domain/fact-rules';
+export type { FactRule } from './domain/fact-rules';
+export { FACT_SOURCES_EXTENSION } from './domain/clinical-record';
+export type { FactEntry, FactSource } from './domain/clinical-record';
+export { IPS_SECTIONS } from './domain/ips-summary';
+export type { TimelineItem } from './domain/clinical-timeline';
+export { ClinicalCommandRejected } from './domain/reviewer-decider';
+export * from './processor/fact-matching.processor';
+export * from './projections/fact-links.projection';
+export * from './queries/clinical-record/clinical-record.query';
+export * from './queries/deduplicated-everything/deduplicated-everything.query';
+export * from './queries/patient-summary/patient-summary.query';
+export * from './queries/clinical-timeline/clinical-timeline.query';
+export * from './commands/split-facts/split-facts.command';
+export * from './clinical.module';
+export * from './clinical-followers';
