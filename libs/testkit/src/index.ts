@@ -14,3 +14,4 @@ export * from './record-linkage/record-linkage-datasets';
 export * from './record-linkage/synthetic-households';
 export * from './claims/duplicate-claims-generator';
 export * from './clinical-sources';
+export * from './ips-document-check';

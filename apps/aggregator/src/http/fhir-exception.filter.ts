@@ -8,11 +8,12 @@ import { FhirError } from './fhir-error';
 const log = createLogger('http');
 
 /** Where errors are FHIR OperationOutcomes: the FHIR API and the routes that answer about FHIR data. */
-const OPERATION_OUTCOME_PATHS = ['/fhir', '/revenue-cycle/'];
+const OPERATION_OUTCOME_PATHS = ['/fhir', '/revenue-cycle/', '/clinical/'];
 
 /**
- * Every error leaves as JSON: an OperationOutcome under /fhir and /revenue-cycle (FHIR clients parse nothing else), Nest's
- * usual error body elsewhere. Unexpected errors are logged with the request id only, never with bodies.
+ * Every error leaves as JSON: an OperationOutcome under /fhir, /revenue-cycle and /clinical (FHIR clients parse
+ * nothing else), Nest's usual error body elsewhere. Unexpected errors are logged with the request id only, never
+ * with bodies.
  */
 @Catch()
 export class FhirExceptionFilter implements ExceptionFilter {
