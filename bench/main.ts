@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { ensureEmbeddedPostgres } from '@fa/platform';
 import { identityThroughPipeline, SPLINK_FEBRL3_F1 } from './identity-pipeline';
 import { ceiling } from './scenarios/ceiling';
+import { clinical } from './scenarios/clinical';
 import { ingestFile } from './scenarios/ingest-file';
 import { ingestKafka } from './scenarios/ingest-kafka';
 import { readsAndReplay } from './scenarios/reads';
@@ -22,12 +23,17 @@ async function main() {
   const program = new Command('bench')
     .option(
       '--scenarios <list>',
-      'ceiling,ingest-file,ingest-kafka,reads,search,identity,revenue-cycle (reads includes replay); soak (not in the default)',
-      'ceiling,ingest-file,ingest-kafka,reads,search,identity,revenue-cycle',
+      'ceiling,ingest-file,ingest-kafka,reads,search,identity,revenue-cycle,clinical (reads includes replay); soak (not in the default)',
+      'ceiling,ingest-file,ingest-kafka,reads,search,identity,revenue-cycle,clinical',
     )
     .option('--scale <list>', 'dataset multiples for ingest-file, e.g. 1,10', '1')
     .option('--seed <n>', 'seed of the date shifts of scaled copies', '1')
     .option('--data <dir>', 'NDJSON dataset', path.resolve(REPO, '..', 'shared', 'data', 'synthea-79'))
+    .option(
+      '--other-source <dir>',
+      'clinical: a second export with no overlap',
+      path.resolve(REPO, '..', 'shared', 'data', 'synthea-13'),
+    )
     .option('--soak-seconds <n>', 'how long soak runs', '60')
     .option('--soak-rate <n>', 'soak: operations per second of each kind', '10')
     .option('--identity-datasets <list>', 'identity: only these datasets (e.g. febrl3,febrl3-link)')
@@ -37,6 +43,7 @@ async function main() {
     scale: string;
     seed: string;
     data: string;
+    otherSource: string;
     soakSeconds: string;
     soakRate: string;
     identityDatasets?: string;
@@ -98,6 +105,7 @@ async function main() {
       await revenueCycle(serverUrl, data, `${scale}x`);
     }
   }
+  if (scenarios.has('clinical')) await clinical(serverUrl, options.data, options.otherSource);
   await writeResults();
   process.exit(0);
 }
