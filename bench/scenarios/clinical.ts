@@ -76,7 +76,7 @@ async function ingestBoth(
   ]) {
     await files.ingest(source, [dir], { ingestionInstance: 'bench' });
   }
-  await runtime.runner.waitForCatchUp();
+  await runtime.runner.waitForCatchUp(60 * 60_000);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return {
     seconds,

@@ -1,3 +1,5 @@
+import { UcumLhcUtils } from '@lhncbc/ucum-lhc';
+
 /**
  * What the matcher compares of a clinical resource: its kind, the codes of its main concept, its clinically
  * relevant time and its value. Pure: extracted from the recorded resource alone.
@@ -143,39 +145,26 @@ export function timeOf(resource: Json): number | null {
   return null;
 }
 
-/** UCUM units re-expressed in one canonical unit of their dimension: factor to the canonical unit. */
-const UNIT_CONVERSIONS: Readonly<Record<string, { unit: string; factor: number }>> = {
-  kg: { unit: 'kg', factor: 1 },
-  g: { unit: 'kg', factor: 1e-3 },
-  mg: { unit: 'kg', factor: 1e-6 },
-  '[lb_av]': { unit: 'kg', factor: 0.45359237 },
-  m: { unit: 'm', factor: 1 },
-  cm: { unit: 'm', factor: 1e-2 },
-  mm: { unit: 'm', factor: 1e-3 },
-  '[in_i]': { unit: 'm', factor: 0.0254 },
-  'g/L': { unit: 'g/L', factor: 1 },
-  'g/dL': { unit: 'g/L', factor: 10 },
-  'mg/dL': { unit: 'g/L', factor: 1e-2 },
-  'mg/L': { unit: 'g/L', factor: 1e-3 },
-  L: { unit: 'L', factor: 1 },
-  mL: { unit: 'L', factor: 1e-3 },
-  s: { unit: 's', factor: 1 },
-  min: { unit: 's', factor: 60 },
-  h: { unit: 's', factor: 3600 },
-};
+const ucum = UcumLhcUtils.getInstance();
 
+/**
+ * A quantity in UCUM base units (@lhncbc/ucum-lhc: 70.5 kg and 70500 g are both 70500 g; mg/dL and g/L meet),
+ * rounded to 12 significant digits; a unit UCUM does not know, or a dimensionless one ({score}, %), is kept as
+ * written so that annotations are not confused.
+ */
 export function quantityOf(quantity: Quantity): FactValue | null {
   if (quantity.value === undefined || quantity.value === null) return null;
   const value = Number(String(quantity.value));
   if (!Number.isFinite(value)) return null;
   const unit = quantity.code ?? quantity.unit ?? '';
-  const conversion = UNIT_CONVERSIONS[unit];
-  if (!conversion) return { kind: 'quantity', value, unit };
-  // Rounded to 12 significant digits so that 1500 g and 1.5 kg compare equal.
+  const base = unit === '' ? undefined : ucum.convertToBaseUnits(unit, value);
+  const dimensions = Object.entries(base?.unitToExp ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  if (base?.status !== 'succeeded' || base.magnitude === undefined || dimensions.length === 0)
+    return { kind: 'quantity', value, unit };
   return {
     kind: 'quantity',
-    value: Number((value * conversion.factor).toPrecision(12)),
-    unit: conversion.unit,
+    value: Number(base.magnitude.toPrecision(12)),
+    unit: dimensions.map(([u, exp]) => `${u}${exp}`).join('.'),
   };
 }
 

@@ -52,44 +52,114 @@ export class FactLinksProjection implements ReadModelProjection {
     await client.query(SETUP_SQL(schema));
   }
 
+  /**
+   * One UPDATE closing the periods open before the batch, then one INSERT of the batch's periods (those the batch
+   * itself ended carry their end): the batch folded in memory first, in log order.
+   */
   async apply(client: PoolClient, schema: string, events: RecordedEvent[]): Promise<void> {
+    const closes = new Map<string, { at: Date; reason: string; by: string }>();
+    const periods: Period[] = [];
+    const open = new Map<string, Period>();
     for (const recorded of events) {
       const event = asClinicalEvent(recorded);
       if (!event) continue;
-      const { linkId, facts, decidedBy } = event.data;
+      const { linkId, decidedBy } = event.data;
       // Whatever the event, the link's open period (if any) ends here: a repeated Linked starts a new one.
-      await client.query(
-        `UPDATE ${schema}.fact_links SET recorded_to = $2, unlink_reason = $3, unlinked_by = $4
-          WHERE link_id = $1 AND recorded_to IS NULL`,
-        [
-          linkId,
-          recorded.recordedAt,
-          event.type === CLINICAL_FACTS_LINKED ? 'relinked' : event.data.reason,
-          JSON.stringify(decidedBy),
-        ],
-      );
+      const end = {
+        at: recorded.recordedAt,
+        reason: event.type === CLINICAL_FACTS_LINKED ? 'relinked' : event.data.reason,
+        by: JSON.stringify(decidedBy),
+      };
+      const pending = open.get(linkId);
+      if (pending) {
+        Object.assign(pending, { recordedTo: end.at, unlinkReason: end.reason, unlinkedBy: end.by });
+        open.delete(linkId);
+      } else if (!closes.has(linkId)) {
+        closes.set(linkId, end);
+      }
       if (event.type !== CLINICAL_FACTS_LINKED) continue;
-      const { goldenId, kind, rule, timeDeltaMs } = event.data;
+      const { goldenId, kind, rule, timeDeltaMs, facts } = event.data;
+      const period: Period = {
+        linkId,
+        goldenId,
+        kind,
+        aKey: refKey(facts[0]),
+        aSource: facts[0].source,
+        bKey: refKey(facts[1]),
+        bSource: facts[1].source,
+        ruleId: rule.id,
+        ruleReason: rule.reason,
+        timeDeltaMs,
+        decidedBy: JSON.stringify(decidedBy),
+        eventId: recorded.id,
+        recordedFrom: recorded.recordedAt,
+        recordedTo: null,
+        unlinkReason: null,
+        unlinkedBy: null,
+      };
+      periods.push(period);
+      open.set(linkId, period);
+    }
+    if (closes.size > 0) {
+      const list = [...closes];
       await client.query(
-        `INSERT INTO ${schema}.fact_links (link_id, golden_id, kind, a_key, a_source, b_key, b_source, rule_id,
-           rule_reason, time_delta_ms, decided_by, linked_event_id, recorded_from)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (linked_event_id) DO NOTHING`,
+        `UPDATE ${schema}.fact_links f SET recorded_to = c.at, unlink_reason = c.reason, unlinked_by = c.by
+           FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::jsonb[]) AS c(link_id, at, reason, by)
+          WHERE f.link_id = c.link_id AND f.recorded_to IS NULL`,
         [
-          linkId,
-          goldenId,
-          kind,
-          refKey(facts[0]),
-          facts[0].source,
-          refKey(facts[1]),
-          facts[1].source,
-          rule.id,
-          rule.reason,
-          timeDeltaMs,
-          JSON.stringify(decidedBy),
-          recorded.id,
-          recorded.recordedAt,
+          list.map(([id]) => id),
+          list.map(([, c]) => c.at),
+          list.map(([, c]) => c.reason),
+          list.map(([, c]) => c.by),
         ],
       );
     }
+    if (periods.length === 0) return;
+    const column = <K extends keyof Period>(key: K) => periods.map((p) => p[key]);
+    await client.query(
+      `INSERT INTO ${schema}.fact_links (link_id, golden_id, kind, a_key, a_source, b_key, b_source, rule_id,
+         rule_reason, time_delta_ms, decided_by, linked_event_id, recorded_from, recorded_to, unlink_reason, unlinked_by)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+         $8::text[], $9::text[], $10::bigint[], $11::jsonb[], $12::uuid[], $13::timestamptz[], $14::timestamptz[],
+         $15::text[], $16::jsonb[])
+       ON CONFLICT (linked_event_id) DO NOTHING`,
+      [
+        column('linkId'),
+        column('goldenId'),
+        column('kind'),
+        column('aKey'),
+        column('aSource'),
+        column('bKey'),
+        column('bSource'),
+        column('ruleId'),
+        column('ruleReason'),
+        column('timeDeltaMs'),
+        column('decidedBy'),
+        column('eventId'),
+        column('recordedFrom'),
+        column('recordedTo'),
+        column('unlinkReason'),
+        column('unlinkedBy'),
+      ],
+    );
   }
+}
+
+interface Period {
+  linkId: string;
+  goldenId: string;
+  kind: string;
+  aKey: string;
+  aSource: string;
+  bKey: string;
+  bSource: string;
+  ruleId: string;
+  ruleReason: string;
+  timeDeltaMs: number;
+  decidedBy: string;
+  eventId: string;
+  recordedFrom: Date;
+  recordedTo: Date | null;
+  unlinkReason: string | null;
+  unlinkedBy: string | null;
 }
