@@ -3,7 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ClinicalTimelineQuery } from '@fa/clinical';
 import { FhirError } from '../fhir-error';
-import { asOfParam, idParam, periodParam, QueryParams } from '../fhir/fhir-params';
+import { asOfParam, foundPatient, idParam, periodParam, QueryParams } from '../fhir/fhir-params';
 import { Access } from '../security/access-policy';
 
 const TIMELINE_PARAMETERS = new Set(['from', 'to', '_asOf']);
@@ -42,17 +42,12 @@ export class TimelineController {
     if (from && to && from >= to) throw FhirError.badRequest('from must be before to', 'from');
     const asOf = asOfParam(params);
     const result = await this.queryBus.execute(new ClinicalTimelineQuery(id, { from, to }, asOf));
-    if (result.status === 'not-found')
-      throw FhirError.notFound(
-        asOf ? `Patient/${id} did not exist at ${asOf.toISOString()}` : `Patient/${id} is not known`,
-      );
-    if (result.status === 'gone')
-      throw FhirError.gone(`Patient/${id} was deleted at ${result.at.toISOString()}`);
+    const found = foundPatient(result, id, asOf);
     return {
       patient: `Patient/${id}`,
-      golden: result.golden,
+      golden: found.golden,
       ...(asOf ? { asOf: asOf.toISOString() } : {}),
-      items: result.items,
+      items: found.items,
     };
   }
 }

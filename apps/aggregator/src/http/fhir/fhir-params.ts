@@ -123,3 +123,24 @@ export function operationInput(
   }
   return parsed;
 }
+
+/**
+ * The answer about a patient (source or golden) as of an instant, unless there was none: 404 when it was not
+ * known then, 410 when it had been deleted or merged away.
+ */
+export function foundPatient<R extends { status: string }>(
+  result: R,
+  id: string,
+  asOf: Date | undefined,
+): Extract<R, { status: 'found' }> {
+  if (result.status === 'not-found') {
+    throw FhirError.notFound(
+      asOf ? `Patient/${id} did not exist at ${asOf.toISOString()}` : `Patient/${id} is not known`,
+    );
+  }
+  if (result.status !== 'found')
+    throw FhirError.gone(
+      `Patient/${id} was deleted at ${(result as unknown as { at: Date }).at.toISOString()}`,
+    );
+  return result as Extract<R, { status: 'found' }>;
+}

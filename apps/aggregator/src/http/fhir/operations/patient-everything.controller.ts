@@ -10,7 +10,7 @@ import { GoldenPatientEverythingQuery } from '@fa/patient-identity';
 import { FhirError } from '../../fhir-error';
 import { Access } from '../../security/access-policy';
 import { fhirBaseUrl, sendFhir } from '../../fhir-json';
-import { idParam, MAX_PAGE_SIZE, operationInput, QueryParams } from '../fhir-params';
+import { foundPatient, idParam, MAX_PAGE_SIZE, operationInput, QueryParams } from '../fhir-params';
 import { pageLinks, searchBundle, searchOutcome } from '../search/search-bundle';
 import { FhirOperation } from './fhir-operation.decorator';
 import { PATIENT_EVERYTHING } from './patient-everything.operation';
@@ -52,18 +52,12 @@ export class PatientEverythingController {
       ? await this.queryBus.execute(new DeduplicatedEverythingQuery(criteria))
       : undefined;
     const result = deduplicated ?? (await this.union(criteria));
-    if (result.status === 'not-found') {
-      throw FhirError.notFound(
-        asOf ? `Patient/${id} did not exist at ${asOf.toISOString()}` : `Patient/${id} is not known`,
-      );
-    }
-    if (result.status !== 'found')
-      throw FhirError.gone(`Patient/${id} was deleted at ${result.at.toISOString()}`);
+    const found = foundPatient(result, id, asOf);
     const base = fhirBaseUrl(request);
     const links = pageLinks(base, request.path.replace(/^\/fhir/, ''), params, {
       offset,
       count,
-      hasMore: result.hasMore,
+      hasMore: found.hasMore,
       pinnedAt,
     });
     const outcome = searchOutcome(unknown);
@@ -71,7 +65,7 @@ export class PatientEverythingController {
       deduplicated?.status === 'found' ? deduplicated.provenances.map(generatedEntry) : undefined;
     sendFhir(
       response,
-      searchBundle({ base, links, matches: result.entries, included, total: result.total, outcome }),
+      searchBundle({ base, links, matches: found.entries, included, total: found.total, outcome }),
     );
   }
 

@@ -1,4 +1,16 @@
+import type { OperationDefinitionParameter } from 'fhir/r4';
 import { OPERATION_DEFINITION_BASE, type FhirOperationDefinition } from '@fa/fhir';
+
+/** `_asOf` of a patient operation: the record-time instant answered as of. */
+export const AS_OF_PARAMETER: OperationDefinitionParameter = {
+  name: '_asOf',
+  use: 'in',
+  min: 0,
+  max: '1',
+  type: 'dateTime',
+  documentation:
+    'Answer as of this record-time instant; a date or partial dateTime means the end of that period',
+};
 
 /** Patient/<id>/$everything: HL7's operation, answerable as of any instant. */
 export const PATIENT_EVERYTHING: FhirOperationDefinition = {
@@ -53,15 +65,7 @@ export const PATIENT_EVERYTHING: FhirOperationDefinition = {
       type: 'unsignedInt',
       documentation: 'Paging offset (from next links)',
     },
-    {
-      name: '_asOf',
-      use: 'in',
-      min: 0,
-      max: '1',
-      type: 'dateTime',
-      documentation:
-        'Answer as of this record-time instant; a date or partial dateTime means the end of that period',
-    },
+    AS_OF_PARAMETER,
     {
       name: 'dedup',
       use: 'in',

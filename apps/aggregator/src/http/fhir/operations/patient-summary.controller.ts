@@ -3,10 +3,9 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { PatientSummaryQuery } from '@fa/clinical';
-import { FhirError } from '../../fhir-error';
 import { fhirBaseUrl, sendFhir } from '../../fhir-json';
 import { Access } from '../../security/access-policy';
-import { idParam, operationInput, QueryParams } from '../fhir-params';
+import { foundPatient, idParam, operationInput, QueryParams } from '../fhir-params';
 import { FhirOperation } from './fhir-operation.decorator';
 import { PATIENT_SUMMARY } from './patient-summary.operation';
 
@@ -29,13 +28,6 @@ export class PatientSummaryController {
     const { values } = operationInput(PATIENT_SUMMARY, params, prefer);
     const asOf = (values._asOf as { end: Date } | undefined)?.end;
     const result = await this.queryBus.execute(new PatientSummaryQuery(id, fhirBaseUrl(request), asOf));
-    if (result.status === 'not-found') {
-      throw FhirError.notFound(
-        asOf ? `Patient/${id} did not exist at ${asOf.toISOString()}` : `Patient/${id} is not known`,
-      );
-    }
-    if (result.status === 'gone')
-      throw FhirError.gone(`Patient/${id} was deleted at ${result.at.toISOString()}`);
-    sendFhir(response, result.bundle);
+    sendFhir(response, foundPatient(result, id, asOf).bundle);
   }
 }

@@ -1,4 +1,5 @@
 import { OPERATION_DEFINITION_BASE, type FhirOperationDefinition } from '@fa/fhir';
+import { AS_OF_PARAMETER } from './patient-everything.operation';
 
 /** Patient/<id>/$summary: the IPS operation, of a source or golden patient, de-duplicated, as of any instant. */
 export const PATIENT_SUMMARY: FhirOperationDefinition = {
@@ -22,15 +23,7 @@ export const PATIENT_SUMMARY: FhirOperationDefinition = {
     'the Patient, then the current items chosen by each resource status and dates, one per clinical fact across ' +
     'sources, each naming its source resources (clinical-fact-source extension). For a source or golden patient.',
   parameter: [
-    {
-      name: '_asOf',
-      use: 'in',
-      min: 0,
-      max: '1',
-      type: 'dateTime',
-      documentation:
-        'What was known about the patient at this record-time instant; a date or partial dateTime means the end of that period',
-    },
+    AS_OF_PARAMETER,
     {
       name: 'return',
       use: 'out',
