@@ -60,18 +60,20 @@ describe('FHIR operations: each declared once by an OperationDefinition', () => 
     expect(operationRoutes.length).toBeGreaterThanOrEqual(5);
     expect(definitions.map(declaredRoute).sort()).toEqual([...new Set(operationRoutes)].sort());
     expect(definitions.map((d) => d.code).sort()).toEqual([
+      'clinical-fact-split',
       'duplicate-claim-review',
       'everything',
       'mdm-link-history',
       'mdm-merge-golden-resources',
       'mdm-query-links',
       'mdm-update-link',
+      'summary',
       'viewdefinition-run',
     ]);
     expect(definitions.map(declaredRoute)).toContain('POST /fhir/ViewDefinition/$viewdefinition-run');
     expect(definitions.map(declaredRoute)).toContain('POST /fhir/DetectedIssue/:id/$duplicate-claim-review');
     const patient = statement.rest![0].resource!.find((r) => r.type === 'Patient')!;
-    expect(patient.operation!.map((o) => o.name)).toEqual(['everything']);
+    expect(patient.operation!.map((o) => o.name)).toEqual(['everything', 'summary']);
   });
 
   it('validates each GET operation input by its definition: a malformed typed value is 400 naming it', async () => {
