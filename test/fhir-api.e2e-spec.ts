@@ -334,7 +334,10 @@ describe('FHIR API over the temporal store (service over HTTP, real PostgreSQL)'
       'history-type',
       'search-type',
     ]);
-    expect(patient.operation).toEqual([expect.objectContaining({ name: 'everything' })]);
+    expect(patient.operation).toEqual([
+      expect.objectContaining({ name: 'everything' }),
+      expect.objectContaining({ name: 'summary' }),
+    ]);
     await harness.http().get('/health').expect(200);
     await harness.http().get('/ready').expect(200);
     const openapi = await harness.http().get('/openapi.json').expect(200);
