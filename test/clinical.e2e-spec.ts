@@ -249,6 +249,12 @@ describe('Clinical: facts matched across sources, de-duplicated $everything, IPS
     await split('reviewer-1').expect(404);
     await harness.runtime.runner.waitForCatchUp();
     expect((await currentLinks()).some((l) => l.aKey === other.aKey && l.bKey === other.bKey)).toBe(false);
+    // The matcher folded the split into its own state: the pair is no longer among its current links.
+    const matcherLinks = await harness.database.pool.query(
+      `SELECT 1 FROM clinical_matching.links WHERE a_key = $1 AND b_key = $2`,
+      [other.aKey, other.bKey],
+    );
+    expect(matcherLinks.rows).toHaveLength(0);
     // A new version of one side does not bring the split link back.
     const side = await originalOf(other.aKey);
     const source = side.source;

@@ -62,7 +62,11 @@ export class FactMatchingProcessor implements ProcessManager {
     const state = new FactMatchingBatchState(client, schema);
     await state.load(
       inputs.flatMap((i) =>
-        i.kind === 'command' ? i.patientIds : i.kind === 'membership' ? patientsOf(i.event) : [],
+        i.kind === 'command'
+          ? i.patientIds
+          : i.kind === 'membership'
+            ? patientsOf(i.event)
+            : i.event.data.facts.map((f) => f.patientId),
       ),
       inputs.flatMap((i) =>
         i.kind === 'command' ? i.goldenIds : i.kind === 'membership' ? goldensOf(i.event) : [],
