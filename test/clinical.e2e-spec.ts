@@ -285,6 +285,21 @@ describe('Clinical: facts matched across sources, de-duplicated $everything, IPS
     expect(early.body.resourceType).toBe('OperationOutcome');
   });
 
+  it('rebuilds the clinical-facts read model from the log to the same periods (cli replay clinical-facts)', async () => {
+    const all = () =>
+      harness.database.pool
+        .query(
+          `SELECT link_id, a_key, b_key, rule_id, recorded_from, recorded_to, unlink_reason
+             FROM clinical_facts.fact_links ORDER BY link_id, recorded_from`,
+        )
+        .then((r) => r.rows);
+    const before = await all();
+    expect(before.some((r) => r.recorded_to !== null)).toBe(true);
+    const status = await harness.runtime.runner.rebuild('clinical-facts');
+    expect(status.rebuild).toMatchObject({ state: 'swapped' });
+    expect(await all()).toEqual(before);
+  });
+
   it('bad parameters are 400 OperationOutcomes naming them; an unknown patient is 404', async () => {
     const golden = [...goldenOf.values()][0];
     const bad: [string, string][] = [
