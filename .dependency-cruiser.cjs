@@ -3,7 +3,7 @@
  * - bounded contexts and libs meet only through each lib's public src/index.ts; libs never reach into apps;
  * - the shared kernel (libs/fhir) and platform depend on no context;
  * - a context's domain/ is pure: no database, framework, broker, file system or network (ESLint also forbids the
- *   `process` global there);
+ *   `process` global there), and of the other libs knows only the shared kernel (libs/fhir);
  * - production code never imports test code: test/, the test and bench infrastructure (libs/testkit) and the
  *   `testing` entry points (contract suites) are for *.spec.ts / *.int-spec.ts, test/ and bench/ only;
  * - tests and benches use apps through their src/index.ts and libs through their index.ts, like everyone else.
@@ -83,6 +83,18 @@ module.exports = {
           '^libs/(platform|event-store|testkit)/',
         ],
       },
+    },
+    {
+      name: 'domain-knows-only-the-shared-kernel',
+      comment:
+        "A bounded context's domain/ (ingestion, patient-identity, clinical, revenue-cycle, analytics) is its own " +
+        'model: of the other libs it may use only the shared kernel (libs/fhir); other contexts reach it by events.',
+      severity: 'error',
+      from: {
+        path: '^libs/(ingestion|patient-identity|clinical|revenue-cycle|analytics)/src/domain/',
+        pathNot: SPEC,
+      },
+      to: { path: '^libs/(?!fhir/)[^/]+/', pathNot: ['^libs/$1/'] },
     },
     {
       name: 'production-code-imports-no-test-code',
