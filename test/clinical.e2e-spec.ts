@@ -285,6 +285,53 @@ describe('Clinical: facts matched across sources, de-duplicated $everything, IPS
     expect(early.body.resourceType).toBe('OperationOutcome');
   });
 
+  it('follows Patient Identity: a reviewer separating the patients unlinks their facts, a merge links them again', async () => {
+    const [hospitalId, clinicId] = [...sources.patients].at(-1)!;
+    const clinicPatient = ours('clinic-b', 'Patient', clinicId);
+    const golden = goldenOf.get(ours('hospital-a', 'Patient', hospitalId))!;
+    const linksOfClinicPatient = async () =>
+      (
+        await harness.database.pool.query<{ link_id: string; unlink_reason: string | null }>(
+          `SELECT f.link_id, f.unlink_reason FROM clinical_facts.fact_links f
+            WHERE f.recorded_to IS NULL AND f.golden_id IS NOT NULL
+              AND (f.a_source = 'clinic-b' OR f.b_source = 'clinic-b')
+              AND EXISTS (SELECT 1 FROM clinical_matching.facts m
+                           WHERE m.patient_id = $1 AND m.key IN (f.a_key, f.b_key))`,
+          [clinicPatient],
+        )
+      ).rows;
+    const before = (await linksOfClinicPatient()).length;
+    expect(before).toBeGreaterThan(0);
+    const mdm = (operation: string, parameter: { name: string; valueString: string }[]) =>
+      harness
+        .http()
+        .post(`/fhir/$${operation}`)
+        .set('content-type', 'application/fhir+json')
+        .set('x-reviewer', 'reviewer-2')
+        .send({ resourceType: 'Parameters', parameter });
+    await mdm('mdm-update-link', [
+      { name: 'goldenResourceId', valueString: `Patient/${golden}` },
+      { name: 'resourceId', valueString: `Patient/${clinicPatient}` },
+      { name: 'matchResult', valueString: 'NO_MATCH' },
+    ]).expect(200);
+    await harness.runtime.runner.waitForCatchUp();
+    expect(await linksOfClinicPatient()).toHaveLength(0);
+    const { rows } = await harness.database.pool.query<{ golden_id: string }>(
+      `SELECT golden_id FROM patient_identity.links WHERE source_patient_id = $1 AND recorded_to IS NULL`,
+      [clinicPatient],
+    );
+    const separated = await harness.database.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM clinical_facts.fact_links WHERE unlink_reason = 'patients-separated'`,
+    );
+    expect(separated.rows[0].n).toBeGreaterThanOrEqual(before);
+    await mdm('mdm-merge-golden-resources', [
+      { name: 'fromGoldenResourceId', valueString: `Patient/${rows[0].golden_id}` },
+      { name: 'toGoldenResourceId', valueString: `Patient/${golden}` },
+    ]).expect(200);
+    await harness.runtime.runner.waitForCatchUp();
+    expect((await linksOfClinicPatient()).length).toBe(before);
+  });
+
   it('rebuilds the clinical-facts read model from the log to the same periods (cli replay clinical-facts)', async () => {
     const all = () =>
       harness.database.pool

@@ -109,7 +109,8 @@ export class FactMatchingProcessor implements ProcessManager {
       await state.ensureGolden(event.data.goldenId);
       if (state.goldenOf(event.data.sourcePatientId) === event.data.goldenId) return [];
       state.join(event.data.sourcePatientId, event.data.goldenId);
-      return [event.data.sourcePatientId];
+      // A merge links each moved patient, then says GoldenPatientsMerged: decided once, when all have moved.
+      return event.data.rule === 'merge' ? [] : [event.data.sourcePatientId];
     }
     if (event.type === PATIENT_UNLINKED) {
       await state.ensurePatients([event.data.sourcePatientId]);
@@ -120,10 +121,9 @@ export class FactMatchingProcessor implements ProcessManager {
     if (event.type === GOLDEN_PATIENTS_MERGED) {
       await state.ensurePatients(event.data.movedSourcePatientIds);
       await state.ensureGolden(event.data.intoGoldenId);
-      const moved = event.data.movedSourcePatientIds.filter(
-        (id) => state.goldenOf(id) !== event.data.intoGoldenId,
-      );
-      for (const id of moved) state.join(id, event.data.intoGoldenId);
+      const moved = event.data.movedSourcePatientIds;
+      for (const id of moved)
+        if (state.goldenOf(id) !== event.data.intoGoldenId) state.join(id, event.data.intoGoldenId);
       return moved;
     }
     return [];
