@@ -91,6 +91,13 @@ describe('Clinical: facts matched across sources, de-duplicated $everything, IPS
         },
       );
     }
+    // Near misses (a copy days later) are facts only clinic-b holds: never linked.
+    expect(sources.nearMisses.length).toBeGreaterThan(20);
+    const linked = new Set(links.flatMap((l) => [l.aKey, l.bKey]));
+    const nearMissesLinked = sources.nearMisses.filter((m) =>
+      linked.has(`${m.resourceType}/${ours('clinic-b', m.resourceType, m.clinicId)}`),
+    );
+    expect(nearMissesLinked).toEqual([]);
     const { rows } = await harness.database.pool.query(
       `SELECT 1 FROM clinical_facts.fact_links WHERE a_source = 'clinic-c' OR b_source = 'clinic-c'`,
     );

@@ -45,6 +45,14 @@ export async function clinical(serverUrl: string, dataDir: string, otherSourceDi
         clinicalFacts: facts,
         truthPairs: sources.truth.length,
         linksFound: rows.length,
+        nearMisses: sources.nearMisses.length,
+        nearMissesLinked: sources.nearMisses.filter((m) =>
+          rows.some((l) =>
+            [l.aKey, l.bKey].includes(
+              `${m.resourceType}/${aggregateIdOf('clinic-b', m.resourceType, m.clinicId)}`,
+            ),
+          ),
+        ).length,
         secondsWithClinical: round(run.seconds, 1),
         baselineSecondsWithout: round(baseline.seconds, 1),
         ratioToBaseline: round(run.seconds / baseline.seconds, 2),

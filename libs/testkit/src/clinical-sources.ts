@@ -44,6 +44,8 @@ export interface ClinicalSources {
   hospitalPatients: string[];
   /** Clinical resources per source. */
   counts: { hospital: number; clinic: number };
+  /** clinic-b resources that copy a fact with its times moved by days: facts only clinic-b holds (no truth). */
+  nearMisses: { resourceType: string; clinicId: string }[];
   close(): Promise<void>;
 }
 
@@ -58,7 +60,11 @@ export interface ClinicalSourcesOptions {
   /** Share of the patients clinic-b holds, and share of their clinical resources. */
   patientShare?: number;
   factShare?: number;
+  /** Share of the copies that also get a near miss (same code and value, 3 days 7 hours 13 minutes later). */
+  nearMissShare?: number;
 }
+
+const NEAR_MISS_SHIFT_MS = ((3 * 24 + 7) * 60 + 13) * 60_000;
 
 type Json = Record<string, unknown>;
 
@@ -75,6 +81,7 @@ export async function clinicalSources(options: ClinicalSourcesOptions): Promise<
   const patients = new Map<string, string>();
   const counts = { hospital: 0, clinic: 0 };
   const bothSeen = new Set<string>();
+  const nearMisses: { resourceType: string; clinicId: string }[] = [];
   // Files in the order the file source reads them (sorted names), so "seen with both codes" holds in log order.
   for (const type of [...byType.keys()].sort()) {
     const resources = byType.get(type)!;
@@ -101,6 +108,16 @@ export async function clinicalSources(options: ClinicalSourcesOptions): Promise<
       reexpress(copy);
       copies.push(copy);
       truth.push({ resourceType: type, hospitalId: resource.id as string, clinicId: copy.id as string });
+      if (random() < (options.nearMissShare ?? 0.05)) {
+        // The same code and value days later: a fact only clinic-b holds, which no rule may link.
+        const nearMiss = {
+          ...(JSON.parse(JSON.stringify(copy)) as Json),
+          id: `nm-${String(copy.id).slice(3)}`,
+        };
+        shiftTimes(nearMiss, NEAR_MISS_SHIFT_MS);
+        copies.push(nearMiss);
+        nearMisses.push({ resourceType: type, clinicId: nearMiss.id as string });
+      }
     }
     if (copies.length > 0) await writeNdjson(path.join(clinicDir, `${type}.ndjson`), copies);
     if (clinical) counts.clinic += copies.length;
@@ -112,6 +129,7 @@ export async function clinicalSources(options: ClinicalSourcesOptions): Promise<
     patients,
     hospitalPatients: [...chosen],
     counts,
+    nearMisses,
     close: async () => {
       await fs.rm(hospitalDir, { recursive: true, force: true });
       await fs.rm(clinicDir, { recursive: true, force: true });
@@ -199,6 +217,8 @@ const TIME_KEYS = new Set([
 function shiftTimes(resource: Json, ms: number): void {
   if (ms === 0) return;
   const shift = (value: unknown) => {
+    if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) && Math.abs(ms) >= 86_400_000)
+      return new Date(Date.parse(value) + ms).toISOString().slice(0, 10);
     if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(value)) return value;
     const t = Date.parse(value);
     return Number.isNaN(t) ? value : new Date(t + ms).toISOString();
