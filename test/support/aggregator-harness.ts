@@ -3,6 +3,16 @@ import * as path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { CommandBus } from '@nestjs/cqrs';
+import {
+  ChangeClientRegistryCommand,
+  generateClientKeyPair,
+  GrantAccessTokenCommand,
+  OWN_SCOPES,
+  signClientAssertion,
+  tokenRequestForm,
+  type ClientKeyPair,
+  type RateLimit,
+} from '@fa/access';
 import { kafkaIngestionFor, openAggregatorRuntime } from '@fa/composition';
 import type { EventStoreRuntime } from '@fa/event-store';
 import type { IdentityMatcher } from '@fa/patient-identity';
@@ -23,7 +33,15 @@ export interface AggregatorHarness {
   startKafkaConsumer(instance: string, groupId?: string): Promise<KafkaIngestionConsumer>;
   runtime: EventStoreRuntime;
   app: INestApplication;
-  http: () => ReturnType<typeof request>;
+  /**
+   * supertest on the app. Every request carries a bearer token of the test client with every scope, unless
+   * `{ token: false }` (none) or `{ token: '<token>' }` (e.g. a narrower one from tokenFor) is given.
+   */
+  http: (options?: { token?: string | false }) => ReturnType<typeof request>;
+  /** An access token of the test client for these scopes (the token endpoint's own checks apply). */
+  tokenFor(scope: string): Promise<string>;
+  /** The test client registered at start: its id and key pair. */
+  testClient: { clientId: string; keys: ClientKeyPair };
   ingest(source: string, paths: string[]): ReturnType<FileIngestionService['ingest']>;
   close(): Promise<void>;
 }
@@ -43,6 +61,8 @@ export async function startAggregator(
     serverUrl?: string;
     /** SEARCH_LINK_LIMIT: the most linked rows a chain or _has may touch (the service's default when not given). */
     searchLinkLimit?: number;
+    /** Tokens required (default, as `npm start`) or AUTH=off; a per-client rate limit (default none). */
+    auth?: { enabled?: boolean; rateLimit?: RateLimit };
   } = {},
 ): Promise<AggregatorHarness> {
   const database = await createTestDatabase(5, options.serverUrl);
@@ -68,8 +88,42 @@ export async function startAggregator(
     queryTimeoutMs: options.queryTimeoutMs,
     includeLimit: options.includeLimit,
     searchLinkLimit: options.searchLinkLimit,
+    auth: { enabled: options.auth?.enabled ?? true, rateLimit: options.auth?.rateLimit },
   });
   await app.init();
+  const testClient = { clientId: 'test-client', keys: await generateClientKeyPair('ES384') };
+  await app.get(CommandBus).execute(
+    new ChangeClientRegistryCommand({
+      kind: 'register',
+      clientId: testClient.clientId,
+      scope: FULL_SCOPE,
+      jwks: testClient.keys.publicJwks,
+      by: 'test harness',
+    }),
+  );
+  const tokenFor = async (scope: string) => {
+    const tokenUrl = `${TEST_ORIGIN}/auth/token`;
+    const assertion = await signClientAssertion({
+      clientId: testClient.clientId,
+      tokenUrl,
+      privateJwk: testClient.keys.privateJwk,
+    });
+    const granted = await app
+      .get(CommandBus)
+      .execute(
+        new GrantAccessTokenCommand(tokenRequestForm(assertion, scope), tokenUrl, `${TEST_ORIGIN}/fhir`),
+      );
+    return granted.access_token;
+  };
+  // Tokens live 300 s and suites run longer: a fresh full token every minute.
+  let fullToken = await tokenFor(FULL_SCOPE);
+  const refresh = setInterval(() => {
+    tokenFor(FULL_SCOPE).then(
+      (token) => (fullToken = token),
+      () => undefined,
+    );
+  }, 60_000);
+  refresh.unref();
   await runtime.runner.start();
   const kafkaConsumers: KafkaIngestionConsumer[] = [];
   const startKafkaConsumer = async (instance: string, groupId?: string) => {
@@ -98,13 +152,19 @@ export async function startAggregator(
     startKafkaConsumer,
     runtime,
     app,
-    http: () => request(app.getHttpServer()),
+    http: (httpOptions = {}) => {
+      const token = httpOptions.token === undefined ? fullToken : httpOptions.token;
+      return token ? withBearer(request(app.getHttpServer()), token) : request(app.getHttpServer());
+    },
+    tokenFor,
+    testClient,
     ingest: async (source, paths) => {
       const result = await app.get(FileIngestionService).ingest(source, paths, { ingestionInstance: 'test' });
       await runtime.runner.waitForCatchUp();
       return result;
     },
     close: async () => {
+      clearInterval(refresh);
       await Promise.all(kafkaConsumers.map((c) => c.stop()));
       await databaseProxy?.restore();
       await app.close();
@@ -113,6 +173,25 @@ export async function startAggregator(
       await databaseProxy?.close();
     },
   };
+}
+
+/** Every scope there is: what the harness's default token carries. */
+export const FULL_SCOPE = ['system/*.cruds', ...OWN_SCOPES].join(' ');
+/** The origin supertest's requests name (Host 127.0.0.1:<port> differs per run; tokens are not bound to it). */
+const TEST_ORIGIN = 'http://127.0.0.1';
+
+const METHODS = new Set(['get', 'post', 'put', 'patch', 'delete', 'head', 'options']);
+
+/** supertest whose every request carries the bearer token (a request may still set its own Authorization). */
+function withBearer(agent: ReturnType<typeof request>, token: string): ReturnType<typeof request> {
+  return new Proxy(agent, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof property !== 'string' || !METHODS.has(property) || typeof value !== 'function') return value;
+      return (url: string) =>
+        (value as (url: string) => request.Test).call(target, url).set('Authorization', `Bearer ${token}`);
+    },
+  });
 }
 
 export interface CliResult {

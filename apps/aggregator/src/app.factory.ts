@@ -4,6 +4,7 @@ import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { AccessOptions } from '@fa/access';
 import type { EventStoreRuntime } from '@fa/event-store';
 import { DEFAULT_QUERY_TIMEOUT_MS } from '@fa/platform';
 import { AppModule } from './app.module';
@@ -24,6 +25,11 @@ export interface AggregatorAppOptions {
   includeLimit?: number;
   /** The most linked rows one chain or _has may touch before the search is refused (SEARCH_LINK_LIMIT). */
   searchLinkLimit?: number;
+  /**
+   * Tokens required (default) or not (AUTH=off), the signing keys (default: in memory), token lifetime and
+   * per-client rate limit (default: none).
+   */
+  auth?: { enabled: boolean } & AccessOptions;
 }
 
 /** The HTTP application on an opened runtime; used by main.ts and by the end-to-end tests. */
@@ -36,6 +42,7 @@ export async function createAggregatorApp(
       queryTimeoutMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
       includeLimit: options.includeLimit,
       searchLinkLimit: options.searchLinkLimit,
+      auth: options.auth ?? { enabled: true },
     }),
     { logger: ['error', 'warn'], bodyParser: false },
   );

@@ -3,11 +3,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { collectDefaultMetrics } from 'prom-client';
+import { SigningKeyring } from '@fa/access';
 import { kafkaIngestionFor, openAggregatorRuntime } from '@fa/composition';
 import { ResourceHistoryQuery } from '@fa/fhir-store';
 import { aggregateIdOf, FileIngestionService } from '@fa/ingestion';
 import { createLogger, readConfig, shutdownWithDeadline } from '@fa/platform';
 import { createAggregatorApp } from './app.factory';
+import { DEMO_CLIENT_ID, DEMO_SCOPE, demoClientToken } from './demo-client';
 import { startHealthServer } from './http/health/health-server';
 
 const log = createLogger('aggregator');
@@ -23,7 +25,22 @@ async function main(): Promise<void> {
     queryTimeoutMs: config.queryTimeoutMs,
     includeLimit: config.includeLimit,
     searchLinkLimit: config.searchLinkLimit,
+    auth: {
+      enabled: config.auth.enabled,
+      keyring: SigningKeyring.fromConfig(config.auth, config.dataDir),
+      tokenLifetimeSeconds: config.auth.tokenLifetimeSeconds,
+      rateLimit: config.auth.rateLimit,
+    },
   });
+  if (!config.auth.enabled) {
+    const warn = () =>
+      log.warn(
+        { auth: 'off' },
+        'AUTH=off: every request is served without a token, with every scope. For local experiments only.',
+      );
+    warn();
+    setInterval(warn, 60_000).unref();
+  }
   const roles = config.roles;
   const kafka = roles.has('kafka')
     ? kafkaIngestionFor(app.get(CommandBus), config, { logger: log })
@@ -68,6 +85,12 @@ async function main(): Promise<void> {
       port,
       healthPort: started.health ? config.healthPort : undefined,
       database: config.databaseUrl ? 'DATABASE_URL' : `embedded (${config.dataDir})`,
+      auth: config.auth.enabled
+        ? {
+            tokenLifetimeSeconds: config.auth.tokenLifetimeSeconds,
+            rateLimit: config.auth.rateLimit ?? 'off',
+          }
+        : 'off',
       eventStore: config.eventStore.kind,
       kafka: kafka
         ? { brokers: config.kafkaBrokers, topics: [...config.kafkaTopics.keys()] }
@@ -102,23 +125,38 @@ async function main(): Promise<void> {
     );
     const beforeUpdate = new Date(history.versions[0].recordedFrom.getTime() - 1).toISOString();
     const base = `http://localhost:${port}`;
+    const demo = config.auth.enabled ? await demoClientToken(app, config.dataDir, base) : undefined;
+    const curl = (url: string) =>
+      demo ? `curl -H "Authorization: Bearer $TOKEN" '${url}'` : `curl '${url}'`;
     const lines = [
       '',
       `Sample loaded as source "${SAMPLE_SOURCE}": ${first.recorded + second.recorded} versions recorded now, ${first.unchanged + second.unchanged} already held.`,
+      ...(demo
+        ? [
+            `Client "${DEMO_CLIENT_ID}" is registered (scopes: ${DEMO_SCOPE}); its key is ${demo.keyFile}.`,
+            `An access token, valid ${demo.expiresIn} s:`,
+            '',
+            `  export TOKEN=${demo.token}`,
+            '',
+            'The next token (SMART Backend Services: a signed assertion for POST /auth/token):',
+            `  export TOKEN=$(npm run --silent cli -- clients token --client-id ${DEMO_CLIENT_ID} --key ${demo.keyFile} --url ${base}/auth/token --scope "system/*.rs")`,
+          ]
+        : ['AUTH=off: no token needed.']),
       'Try:',
-      `  current version     ${base}/fhir/${patient}`,
-      `  as it was before    ${base}/fhir/${patient}?_asOf=${beforeUpdate}`,
-      `  history             ${base}/fhir/${patient}/_history`,
-      `  lineage (FHIR)      ${base}/fhir/Provenance?target=${patient}`,
-      `  lineage (JSON)      ${base}/lineage/${patient}`,
-      `  type history        ${base}/fhir/Observation/_history?_count=5`,
-      `  search              ${base}/fhir/Patient?family=keel&birthdate=lt2000`,
-      `  search as of        ${base}/fhir/Observation?subject=${patient}&_sort=-date&_count=5&_asOf=${beforeUpdate}`,
-      `  $everything         ${base}/fhir/${patient}/$everything`,
-      `  $everything as of   ${base}/fhir/${patient}/$everything?_asOf=${beforeUpdate}`,
-      `  identity links      ${base}/fhir/$mdm-query-links?resourceId=${patient}`,
-      `  capabilities        ${base}/fhir/metadata`,
-      `  projections         ${base}/admin/projections`,
+      `  current version     ${curl(`${base}/fhir/${patient}`)}`,
+      `  as it was before    ${curl(`${base}/fhir/${patient}?_asOf=${beforeUpdate}`)}`,
+      `  history             ${curl(`${base}/fhir/${patient}/_history`)}`,
+      `  lineage (FHIR)      ${curl(`${base}/fhir/Provenance?target=${patient}`)}`,
+      `  lineage (JSON)      ${curl(`${base}/lineage/${patient}`)}`,
+      `  type history        ${curl(`${base}/fhir/Observation/_history?_count=5`)}`,
+      `  search              ${curl(`${base}/fhir/Patient?family=keel&birthdate=lt2000`)}`,
+      `  search as of        ${curl(`${base}/fhir/Observation?subject=${patient}&_sort=-date&_count=5&_asOf=${beforeUpdate}`)}`,
+      `  $everything         ${curl(`${base}/fhir/${patient}/$everything`)}`,
+      `  $everything as of   ${curl(`${base}/fhir/${patient}/$everything?_asOf=${beforeUpdate}`)}`,
+      `  identity links      ${curl(`${base}/fhir/$mdm-query-links?resourceId=${patient}`)}`,
+      `  capabilities        ${curl(`${base}/fhir/metadata`)}`,
+      `  SMART discovery     ${curl(`${base}/fhir/.well-known/smart-configuration`)}`,
+      `  projections         ${curl(`${base}/admin/projections`)}`,
       `  OpenAPI             ${base}/openapi`,
       '',
     ];

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { AccessModule, type AccessOptions } from '@fa/access';
 import { AnalyticsModule } from '@fa/analytics';
 import { ClinicalModule } from '@fa/clinical';
 import { EventStoreModule, EventStoreRuntime } from '@fa/event-store';
@@ -18,10 +19,16 @@ export class ContextsModule {
    * queryTimeoutMs: each search / $everything statement's budget (QUERY_TIMEOUT); 0 (the CLI): none.
    * includeLimit: the most resources _include/_revinclude add to a page (INCLUDE_LIMIT).
    * searchLinkLimit: the most linked rows a chain or _has may touch (SEARCH_LINK_LIMIT).
+   * access: the token signing keys, lifetime and per-client rate limit (default: an in-memory key, no limit).
    */
   static forRoot(
     runtime: EventStoreRuntime,
-    options: { queryTimeoutMs?: number; includeLimit?: number; searchLinkLimit?: number } = {},
+    options: {
+      queryTimeoutMs?: number;
+      includeLimit?: number;
+      searchLinkLimit?: number;
+      access?: AccessOptions;
+    } = {},
   ): DynamicModule {
     return {
       module: ContextsModule,
@@ -38,8 +45,10 @@ export class ContextsModule {
         AnalyticsModule,
         RevenueCycleModule,
         ClinicalModule,
+        AccessModule.forRoot(options.access),
       ],
       exports: [
+        AccessModule,
         CqrsModule,
         EventStoreModule,
         IngestionModule,

@@ -30,6 +30,59 @@ export interface AppConfig {
   healthPort?: number;
   /** Where the event log lives: PostgreSQL (DATABASE_URL or embedded) or EventStoreDB at EVENTSTORE_URL. */
   eventStore: EventStoreChoice;
+  auth: AuthConfig;
+}
+
+/** SMART Backend Services tokens and scopes (AUTH, AUTH_SIGNING_KEY, AUTH_TOKEN_LIFETIME, AUTH_RATE_LIMIT ...). */
+export interface AuthConfig {
+  /** AUTH: on unless "off" (local experiments only: the service warns at start and every minute). */
+  enabled: boolean;
+  /** AUTH_SIGNING_KEY: a PKCS#8 PEM private key (EC P-384 or RSA), or a file holding one; else keys in DATA_DIR. */
+  signingKey?: string;
+  /** AUTH_TOKEN_LIFETIME (seconds, at most 300, default 300): how long an access token is valid. */
+  tokenLifetimeSeconds: number;
+  /** AUTH_KEY_ROTATION (seconds, default a day): age at which the DATA_DIR signing key is replaced. */
+  keyRotationMs: number;
+  /** AUTH_RATE_LIMIT ("<per second>[,<burst>]", default 200,400; "off"): a token bucket per client id. */
+  rateLimit?: { perSecond: number; burst: number };
+}
+
+export const MAX_TOKEN_LIFETIME_SECONDS = 300;
+
+/** AUTH_RATE_LIMIT: "<per second>[,<burst>]" (burst defaults to twice the rate), or "off". */
+export function parseRateLimit(value: string | undefined): AuthConfig['rateLimit'] {
+  if (value === undefined || value.trim() === '') return { perSecond: 200, burst: 400 };
+  if (value.trim() === 'off') return undefined;
+  const [rate, burst] = value.split(',').map((part) => Number(part.trim()));
+  const limit = { perSecond: rate, burst: burst ?? rate * 2 };
+  if (!(limit.perSecond > 0) || !(limit.burst >= 1) || !Number.isFinite(limit.perSecond + limit.burst))
+    throw new Error(
+      `AUTH_RATE_LIMIT must be "<requests per second>[,<burst>]" or "off", got ${JSON.stringify(value)}`,
+    );
+  return limit;
+}
+
+export function readAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
+  const mode = (env.AUTH ?? 'on').trim();
+  if (!['on', 'off', ''].includes(mode))
+    throw new Error(`AUTH must be "on" or "off", got ${JSON.stringify(mode)}`);
+  const tokenLifetimeMs = parseSeconds(
+    'AUTH_TOKEN_LIFETIME',
+    env.AUTH_TOKEN_LIFETIME,
+    MAX_TOKEN_LIFETIME_SECONDS * 1000,
+  );
+  if (tokenLifetimeMs < 1000 || tokenLifetimeMs > MAX_TOKEN_LIFETIME_SECONDS * 1000)
+    throw new Error(`AUTH_TOKEN_LIFETIME must be 1 to ${MAX_TOKEN_LIFETIME_SECONDS} seconds`);
+  const keyRotationMs = parseSeconds('AUTH_KEY_ROTATION', env.AUTH_KEY_ROTATION, 24 * 3600_000);
+  if (keyRotationMs < 2 * tokenLifetimeMs)
+    throw new Error('AUTH_KEY_ROTATION must be at least twice AUTH_TOKEN_LIFETIME');
+  return {
+    enabled: mode !== 'off',
+    signingKey: env.AUTH_SIGNING_KEY || undefined,
+    tokenLifetimeSeconds: Math.floor(tokenLifetimeMs / 1000),
+    keyRotationMs,
+    rateLimit: parseRateLimit(env.AUTH_RATE_LIMIT),
+  };
 }
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
@@ -196,5 +249,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       DEFAULT_SEARCH_LINK_LIMIT,
     ),
     eventStore: parseEventStore(env.EVENT_STORE, env.EVENTSTORE_URL),
+    auth: readAuthConfig(env),
   };
 }

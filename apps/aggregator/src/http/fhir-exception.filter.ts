@@ -4,6 +4,7 @@ import type { OperationOutcome } from 'fhir/r4';
 import { SearchTooCostlyError } from '@fa/fhir';
 import { createLogger, knownFailureKind, sqlStateOf } from '@fa/platform';
 import { FhirError } from './fhir-error';
+import { AccessDeniedError } from './security/access-denied';
 
 const log = createLogger('http');
 
@@ -56,7 +57,11 @@ export class FhirExceptionFilter implements ExceptionFilter {
         'request failed',
       );
     }
-    if (!OPERATION_OUTCOME_PATHS.some((prefix) => request.path.startsWith(prefix))) {
+    // Nest's error body outside them; an access refusal is an OperationOutcome on every path.
+    if (
+      !OPERATION_OUTCOME_PATHS.some((prefix) => request.path.startsWith(prefix)) &&
+      !(exception instanceof AccessDeniedError)
+    ) {
       const body =
         exception instanceof HttpException
           ? exception.getResponse()

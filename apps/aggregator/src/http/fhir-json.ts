@@ -21,3 +21,8 @@ export function fhirBaseUrl(request: { protocol: string; get(name: string): stri
   const host = request.get('x-forwarded-host') ?? request.get('host') ?? 'localhost';
   return `${proto}://${host}/fhir`;
 }
+
+/** The server's origin as the client reached it (behind a proxy: X-Forwarded-Proto / -Host). */
+export function serverOrigin(request: { protocol: string; get(name: string): string | undefined }): string {
+  return fhirBaseUrl(request).replace(/\/fhir$/, '');
+}

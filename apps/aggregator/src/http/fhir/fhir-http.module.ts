@@ -12,6 +12,7 @@ import { ViewDefinitionRunController } from './operations/view-definition-run.co
 import { ReadController } from './read/read.controller';
 import { SearchController } from './search/search.controller';
 import { NotSupportedController } from './not-supported.controller';
+import { SmartConfigurationController } from '../security/smart-configuration.controller';
 
 /**
  * The FHIR REST API under /fhir. Express tries routes in registration order, so the order below is the only
@@ -22,6 +23,7 @@ import { NotSupportedController } from './not-supported.controller';
   imports: [DiscoveryModule],
   providers: [OperationRegistry],
   controllers: [
+    SmartConfigurationController,
     MetadataController,
     MdmController,
     PatientEverythingController,

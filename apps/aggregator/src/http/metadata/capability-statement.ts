@@ -2,6 +2,7 @@ import type {
   CapabilityStatement,
   CapabilityStatementRestResource,
   CapabilityStatementRestResourceOperation,
+  CapabilityStatementRestSecurity,
 } from 'fhir/r4';
 import {
   FhirOperationDefinition,
@@ -28,6 +29,8 @@ export function buildCapabilityStatement(
   baseUrl: string,
   software: { name: string; version: string },
   operations: readonly FhirOperationDefinition[],
+  /** With AUTH on: where SMART Backend Services tokens are obtained. */
+  auth?: { tokenUrl: string },
 ): CapabilityStatement {
   const byType = new Map<string, CapabilityStatementRestResourceOperation[]>();
   for (const operation of operations.filter((o) => !o.system)) {
@@ -58,6 +61,7 @@ export function buildCapabilityStatement(
         documentation:
           'Read-only FHIR API over records aggregated from source systems. Writes arrive from sources (files, Kafka). ' +
           'Every read, search and Patient/$everything accepts _asOf to answer as of a past instant.',
+        security: security(auth),
         resource,
         interaction: [{ code: 'history-system' }],
         operation: operations.filter((o) => o.system).map(summary),
@@ -66,6 +70,33 @@ export function buildCapabilityStatement(
         ),
       },
     ],
+  };
+}
+
+/** rest.security: SMART-on-FHIR with the oauth-uris extension (SMART App Launch 2.x), or none with AUTH=off. */
+function security(auth: { tokenUrl: string } | undefined): CapabilityStatementRestSecurity {
+  if (!auth)
+    return {
+      description: 'AUTH=off: no token is checked. For local experiments only; never deploy like this.',
+    };
+  return {
+    extension: [
+      {
+        url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+        extension: [{ url: 'token', valueUri: auth.tokenUrl }],
+      },
+    ],
+    service: [
+      {
+        coding: [
+          { system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' },
+        ],
+        text: 'SMART Backend Services: client_credentials with a private_key_jwt assertion (RS384 or ES384)',
+      },
+    ],
+    description:
+      'Every interaction needs a bearer token from the token endpoint (see .well-known/smart-configuration); ' +
+      'SMART v2 system scopes (v1 mapped) per resource type, our own scopes for administration and MDM.',
   };
 }
 

@@ -6,8 +6,9 @@ import { SetMetadata } from '@nestjs/common';
  * fails it). Contract shared by the security issue's guard and audit and by every context's routes.
  *
  * - `public`: callable without a token (metadata, SMART configuration, health, the token endpoint); say why.
- * - `resource`: FHIR data of one resource type. `type` is a fixed type or ':type' (the route's `type` path
- *   parameter); `permission` is the SMART v2 letter the token's scope must grant for it (r read/vread/history,
+ * - `resource`: FHIR data of one resource type. `resource` is a fixed type, ':type' (the route's `type` path
+ *   parameter) or '*' (system-level routes across types: the token needs the permission on some type, and the
+ *   route returns only the types it may read); `permission` is the SMART v2 letter the token's scope must grant for it (r read/vread/history,
  *   s search, c create, u update, d delete). `mixedTypes` marks routes whose answers can hold other types
  *   ($everything, _include, _history across types), which the guard filters to what the token may read.
  * - `scope`: one of our own scopes (administration, MDM, audit, reviews ...), named in full.
@@ -58,6 +59,6 @@ export interface Principal {
   readonly scopes: readonly string[];
 }
 
-export function principalOf(request: { principal?: Principal }): Principal | undefined {
-  return request.principal;
+export function principalOf(request: object): Principal | undefined {
+  return (request as { principal?: Principal }).principal;
 }

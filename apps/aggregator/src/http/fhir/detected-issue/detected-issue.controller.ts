@@ -80,12 +80,13 @@ export class DetectedIssueController {
   async review(
     @Param('id') id: string,
     @Body() body: unknown,
-    @Headers('x-reviewer') reviewer: string | undefined,
     @Headers('x-request-id') requestId: string | undefined,
     @Headers('prefer') prefer: string | undefined,
+    @Req() request: Request,
     @Res() response: Response,
   ) {
     const findingId = idParam(id);
+    const reviewer = reviewerOf(request);
     const { values } = operationInput(DUPLICATE_CLAIM_REVIEW, parametersBody(body), prefer);
     const resolution = values.resolution;
     if (resolution !== 'confirmed' && resolution !== 'dismissed') {
@@ -94,13 +95,7 @@ export class DetectedIssueController {
     const note = values.note as string | undefined;
     try {
       await this.commandBus.execute(
-        new ReviewFindingCommand(
-          findingId,
-          resolution,
-          reviewerOf(reviewer),
-          note,
-          requestId ?? randomUUID(),
-        ),
+        new ReviewFindingCommand(findingId, resolution, reviewer, note, requestId ?? randomUUID()),
       );
     } catch (error) {
       if (error instanceof WrongExpectedRevisionError) {
@@ -125,7 +120,7 @@ export class DetectedIssueController {
       detectedIssueOf({
         ...finding,
         status: resolution,
-        decidedBy: { kind: 'reviewer', reviewer: reviewerOf(reviewer) },
+        decidedBy: { kind: 'reviewer', reviewer: reviewer },
         note: note ?? null,
       }),
     );

@@ -16,6 +16,9 @@ import {
   single,
 } from '../fhir-params';
 import { historyBundle } from './history-bundle';
+import { principalOf } from '../../security/access-policy';
+import { ReadableResources } from '../../security/readable-resources';
+import { Access } from '../../security/access-policy';
 
 /** _history at system, type and instance level, with _since, _at, _count and pinned paging. */
 @ApiExcludeController()
@@ -24,11 +27,13 @@ export class HistoryController {
   constructor(private readonly queryBus: QueryBus) {}
 
   @Get('_history')
+  @Access({ resource: '*', permission: 'r', mixedTypes: true, interaction: 'history' })
   async systemHistory(@Query() params: QueryParams, @Req() request: Request, @Res() response: Response) {
     await this.history({}, params, request, response);
   }
 
   @Get(':type/_history')
+  @Access({ resource: ':type', permission: 'r', interaction: 'history' })
   async typeHistory(
     @Param('type') type: string,
     @Query() params: QueryParams,
@@ -39,6 +44,7 @@ export class HistoryController {
   }
 
   @Get(':type/:id/_history')
+  @Access({ resource: ':type', permission: 'r', interaction: 'history' })
   async instanceHistory(
     @Param('type') type: string,
     @Param('id') id: string,
@@ -90,7 +96,16 @@ export class HistoryController {
     query.set('_until', criteria.until!.toISOString());
     const self = `${base}${path}?${new URLSearchParams({ ...Object.fromEntries(query), ...(cursor ? { _cursor: cursor } : {}) })}`;
     const next = page.next ? `${base}${path}?${query.toString()}&_cursor=${page.next}` : undefined;
-    sendFhir(response, historyBundle(page, base, self, next));
+    // System history crosses types, and a granular scope narrows its type: only what the token may read.
+    const readable = new ReadableResources(principalOf(request));
+    const versions = readable.filter(page.versions);
+    const bundle = historyBundle({ ...page, versions }, base, self, next);
+    const outcome = readable.outcome(undefined);
+    if (outcome) {
+      delete bundle.total;
+      bundle.entry = [...(bundle.entry ?? []), { resource: outcome }];
+    }
+    sendFhir(response, bundle);
   }
 }
 

@@ -1,9 +1,11 @@
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { fhirBaseUrl, sendFhir } from '../../fhir-json';
+import { fhirBaseUrl, sendFhir, serverOrigin } from '../../fhir-json';
 import { buildCapabilityStatement } from '../../metadata/capability-statement';
 import { OperationRegistry } from '../operations/operation-registry';
+import { Access } from '../../security/access-policy';
+import { AuthSettings } from '../../security/auth-settings';
 
 const SOFTWARE = { name: 'fhir-aggregator', version: process.env.npm_package_version ?? '0.1.0' };
 
@@ -11,13 +13,22 @@ const SOFTWARE = { name: 'fhir-aggregator', version: process.env.npm_package_ver
 @ApiExcludeController()
 @Controller('fhir')
 export class MetadataController {
-  constructor(private readonly operations: OperationRegistry) {}
+  constructor(
+    private readonly operations: OperationRegistry,
+    private readonly auth: AuthSettings,
+  ) {}
 
   @Get('metadata')
+  @Access({ public: 'the CapabilityStatement tells clients how to authenticate' })
   metadata(@Req() request: Request, @Res() response: Response): void {
     sendFhir(
       response,
-      buildCapabilityStatement(fhirBaseUrl(request), SOFTWARE, this.operations.definitions()),
+      buildCapabilityStatement(
+        fhirBaseUrl(request),
+        SOFTWARE,
+        this.operations.definitions(),
+        this.auth.enabled ? { tokenUrl: `${serverOrigin(request)}/auth/token` } : undefined,
+      ),
     );
   }
 }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, Headers, HttpStatus, Res } from '@nestjs/common';
+import { Body, Controller, Headers, HttpStatus, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { Parameters } from 'fhir/r4';
 import { ClinicalCommandRejected, SplitFactsCommand } from '@fa/clinical';
 import { FHIR_ID_PATTERN, isR4ResourceType } from '@fa/fhir';
@@ -23,9 +23,9 @@ export class ClinicalFactSplitController {
   @Access({ scope: 'system/fhir-aggregator.review', interaction: 'operation:clinical-fact-split' })
   async split(
     @Body() body: unknown,
-    @Headers('x-reviewer') reviewer: string | undefined,
     @Headers('x-request-id') requestId: string | undefined,
     @Headers('prefer') prefer: string | undefined,
+    @Req() request: Request,
     @Res() response: Response,
   ) {
     const { values } = operationInput(CLINICAL_FACT_SPLIT, parametersBody(body), prefer);
@@ -35,7 +35,7 @@ export class ClinicalFactSplitController {
     const note = values.note as string | undefined;
     try {
       const result = await this.commandBus.execute(
-        new SplitFactsCommand([a, b], reviewerOf(reviewer), requestId ?? randomUUID(), note),
+        new SplitFactsCommand([a, b], reviewerOf(request), requestId ?? randomUUID(), note),
       );
       sendFhir(response, {
         resourceType: 'Parameters',

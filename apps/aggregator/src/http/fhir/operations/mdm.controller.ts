@@ -27,10 +27,11 @@ import {
   MDM_QUERY_LINKS,
   MDM_UPDATE_LINK,
 } from './mdm.operations';
+import { Access } from '../../security/access-policy';
 
 /**
- * Patient identity (MDM) operations, named as HAPI FHIR's MDM users know them (declared in mdm.operations.ts). Reviewer decisions name the
- * reviewer in the X-Reviewer header (this service has no user authentication yet), which the decision events keep.
+ * Patient identity (MDM) operations, named as HAPI FHIR's MDM users know them (declared in mdm.operations.ts). The
+ * reviewer a decision event keeps is the client of the access token (never a header the caller writes).
  */
 @ApiExcludeController()
 @Controller('fhir')
@@ -46,6 +47,7 @@ export class MdmController {
    * picture and never overlap or skip a link that changed meanwhile.
    */
   @FhirOperation(MDM_QUERY_LINKS)
+  @Access({ scope: 'system/fhir-aggregator.mdm', interaction: 'operation:$mdm-query-links' })
   async queryLinks(
     @Query() params: QueryParams,
     @Headers('prefer') prefer: string | undefined,
@@ -83,6 +85,7 @@ export class MdmController {
   }
 
   @FhirOperation(MDM_LINK_HISTORY)
+  @Access({ scope: 'system/fhir-aggregator.mdm', interaction: 'operation:$mdm-link-history' })
   async linkHistory(
     @Query() params: QueryParams,
     @Headers('prefer') prefer: string | undefined,
@@ -105,9 +108,10 @@ export class MdmController {
   }
 
   @FhirOperation(MDM_UPDATE_LINK)
+  @Access({ scope: 'system/fhir-aggregator.review', interaction: 'operation:$mdm-update-link' })
   async updateLink(
     @Body() body: unknown,
-    @Headers('x-reviewer') reviewer: string | undefined,
+    @Req() request: Request,
     @Headers('x-request-id') requestId: string | undefined,
     @Headers('prefer') prefer: string | undefined,
     @Res() response: Response,
@@ -122,7 +126,7 @@ export class MdmController {
           goldenId,
           sourcePatientId,
           matchResult,
-          reviewerOf(reviewer),
+          reviewerOf(request),
           requestId ?? randomUUID(),
         ),
       ),
@@ -139,9 +143,10 @@ export class MdmController {
   }
 
   @FhirOperation(MDM_MERGE_GOLDEN_RESOURCES)
+  @Access({ scope: 'system/fhir-aggregator.review', interaction: 'operation:$mdm-merge-golden-resources' })
   async merge(
     @Body() body: unknown,
-    @Headers('x-reviewer') reviewer: string | undefined,
+    @Req() request: Request,
     @Headers('x-request-id') requestId: string | undefined,
     @Headers('prefer') prefer: string | undefined,
     @Res() response: Response,
@@ -151,7 +156,7 @@ export class MdmController {
     const into = patientIdParam(values, 'toGoldenResourceId')!;
     const result = await this.run(() =>
       this.commandBus.execute(
-        new MergeGoldenPatientsCommand(from, into, reviewerOf(reviewer), requestId ?? randomUUID()),
+        new MergeGoldenPatientsCommand(from, into, reviewerOf(request), requestId ?? randomUUID()),
       ),
     );
     sendFhir(response, {

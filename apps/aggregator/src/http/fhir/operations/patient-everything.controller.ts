@@ -8,12 +8,13 @@ import { isR4ResourceType } from '@fa/fhir';
 import { EverythingCriteria, PatientEverythingQuery } from '@fa/fhir-store';
 import { GoldenPatientEverythingQuery } from '@fa/patient-identity';
 import { FhirError } from '../../fhir-error';
-import { Access } from '../../security/access-policy';
+import { Access, principalOf } from '../../security/access-policy';
 import { fhirBaseUrl, sendFhir } from '../../fhir-json';
 import { foundPatient, idParam, MAX_PAGE_SIZE, operationInput, QueryParams } from '../fhir-params';
 import { pageLinks, searchBundle, searchOutcome } from '../search/search-bundle';
 import { FhirOperation } from './fhir-operation.decorator';
 import { PATIENT_EVERYTHING } from './patient-everything.operation';
+import { ReadableResources } from '../../security/readable-resources';
 
 const EVERYTHING_DEFAULT_COUNT = 100;
 
@@ -46,7 +47,16 @@ export class PatientEverythingController {
     const offset = (values._offset as number | undefined) ?? 0;
     const asOf = (values._asOf as { end: Date } | undefined)?.end;
     const since = (values._since as { start: Date } | undefined)?.start;
-    const criteria: EverythingCriteria = { patientId: id, asOf, since, types, count, offset };
+    // Only the types the token may read are asked for; a granular scope's type is filtered below.
+    const readable = new ReadableResources(principalOf(request));
+    const criteria: EverythingCriteria = {
+      patientId: id,
+      asOf,
+      since,
+      types: readable.types(types),
+      count,
+      offset,
+    };
     const pinnedAt = asOf ?? new Date();
     const deduplicated = values.dedup
       ? await this.queryBus.execute(new DeduplicatedEverythingQuery(criteria))
@@ -60,13 +70,13 @@ export class PatientEverythingController {
       hasMore: found.hasMore,
       pinnedAt,
     });
-    const outcome = searchOutcome(unknown);
+    const matches = readable.filter(found.entries);
     const included =
-      deduplicated?.status === 'found' ? deduplicated.provenances.map(generatedEntry) : undefined;
-    sendFhir(
-      response,
-      searchBundle({ base, links, matches: found.entries, included, total: found.total, outcome }),
-    );
+      deduplicated?.status === 'found'
+        ? readable.filter(deduplicated.provenances.map(generatedEntry))
+        : undefined;
+    const outcome = readable.outcome(searchOutcome(unknown));
+    sendFhir(response, searchBundle({ base, links, matches, included, total: found.total, outcome }));
   }
 
   private async union(criteria: EverythingCriteria) {

@@ -1,18 +1,18 @@
+import { HttpStatus } from '@nestjs/common';
 import type { Parameters } from 'fhir/r4';
 import { FhirError } from '../../fhir-error';
+import { principalOf } from '../../security/access-policy';
 
 /**
- * The reviewer a decision names: the X-Reviewer header (this service has no user authentication yet), which
- * the decision events keep. Shared by the MDM and the duplicate-claim review operations.
+ * The reviewer a decision names: the access token's client (the guard has checked the token and set the
+ * principal; never a header the caller writes), which the decision events keep. Shared by the MDM and the
+ * duplicate-claim review operations.
  */
-export function reviewerOf(header: string | undefined): string {
-  if (!header || !/^[\w.@-]{1,64}$/.test(header)) {
-    throw FhirError.badRequest(
-      'Reviewer decisions need an X-Reviewer header (1-64 of letters, digits, . @ _ -)',
-      'X-Reviewer',
-    );
-  }
-  return header;
+export function reviewerOf(request: object): string {
+  const principal = principalOf(request);
+  if (!principal)
+    throw new FhirError(HttpStatus.UNAUTHORIZED, 'login', 'A reviewer decision needs an access token');
+  return principal.clientId;
 }
 
 /** The body of a state-changing operation: a FHIR Parameters resource. */

@@ -1,13 +1,17 @@
-import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { ReadResourceQuery, ReadVersionQuery } from '@fa/fhir-store';
 import { GoldenPatientHistoryQuery, GoldenPatientQuery } from '@fa/patient-identity';
 import { FhirError } from '../../fhir-error';
 import { sendFhir } from '../../fhir-json';
 import { asOfParam, idParam, QueryParams, resourceTypeParam, versionIdParam } from '../fhir-params';
 import { OperationRegistry } from '../operations/operation-registry';
+import { AccessDeniedError } from '../../security/access-denied';
+import { principalOf } from '../../security/access-policy';
+import { ReadableResources } from '../../security/readable-resources';
+import { Access } from '../../security/access-policy';
 
 /**
  * read and vread, now or as of an instant. A Patient the store does not hold may be one of our golden patients
@@ -23,19 +27,22 @@ export class ReadController {
   ) {}
 
   @Get(':type/:id')
+  @Access({ resource: ':type', permission: 'r', interaction: 'read' })
   async read(
     @Param('type') type: string,
     @Param('id') id: string,
     @Query() params: QueryParams,
+    @Req() request: Request,
     @Res() response: Response,
   ) {
     const resourceType = resourceTypeParam(type);
     idParam(id);
     const asOf = asOfParam(params);
+    const send = (resource: object) => sendReadable(request, response, resourceType, resource);
     const ours = resourceType === 'OperationDefinition' ? this.operations.definition(id) : undefined;
-    if (ours) return sendFhir(response, ours);
+    if (ours) return send(ours);
     const outcome = await this.queryBus.execute(new ReadResourceQuery(resourceType, id, asOf));
-    if (outcome.status === 'found') return sendFhir(response, outcome.version.resource);
+    if (outcome.status === 'found') return send(outcome.version.resource!);
     if (outcome.status === 'deleted') {
       response.setHeader('ETag', `W/"${outcome.version.versionId}"`);
       throw FhirError.gone(
@@ -48,7 +55,7 @@ export class ReadController {
         throw FhirError.gone(
           `Patient/${id} was merged into Patient/${golden.into} at ${golden.at.toISOString()}`,
         );
-      if (golden.status === 'found') return sendFhir(response, golden.patient);
+      if (golden.status === 'found') return send(golden.patient);
     }
     throw FhirError.notFound(
       outcome.status === 'not-yet'
@@ -58,10 +65,12 @@ export class ReadController {
   }
 
   @Get(':type/:id/_history/:vid')
+  @Access({ resource: ':type', permission: 'r', interaction: 'vread' })
   async vread(
     @Param('type') type: string,
     @Param('id') id: string,
     @Param('vid') vid: string,
+    @Req() request: Request,
     @Res() response: Response,
   ) {
     const resourceType = resourceTypeParam(type);
@@ -79,6 +88,15 @@ export class ReadController {
     }
     if (!version) throw FhirError.notFound(`${resourceType}/${id} has no version ${vid}`);
     if (version.deleted) throw FhirError.gone(`${resourceType}/${id} version ${vid} is a deletion`);
-    sendFhir(response, version.resource);
+    sendReadable(request, response, resourceType, version.resource!);
   }
+}
+
+/** The resource, unless a granular scope of its type (`?category=laboratory`) leaves it out: then 403. */
+function sendReadable(request: Request, response: Response, resourceType: string, resource: object): void {
+  if (!new ReadableResources(principalOf(request)).allows(resourceType, resource))
+    throw AccessDeniedError.forbidden(
+      `The token's scopes grant read on ${resourceType} only where their constraint holds, and it does not for this one`,
+    );
+  sendFhir(response, resource);
 }

@@ -25,6 +25,9 @@ import {
   single,
   versionIdParam,
 } from '../fhir-params';
+import { authorize } from '../../security/access.guard';
+import { Access, principalOf } from '../../security/access-policy';
+import { grantedSearchConstraint, ReadableResources } from '../../security/readable-resources';
 import { pageLinks, searchBundle, searchOutcome } from './search-bundle';
 
 const GOLDEN_TAG = `${GOLDEN_RECORD_TAG.system}|${GOLDEN_RECORD_TAG.code}`;
@@ -45,6 +48,7 @@ export class SearchController {
   constructor(private readonly queryBus: QueryBus) {}
 
   @Get(':type')
+  @Access({ resource: ':type', permission: 's', mixedTypes: true, interaction: 'search' })
   async search(
     @Param('type') type: string,
     @Query() params: QueryParams,
@@ -60,6 +64,7 @@ export class SearchController {
 
   /** Search by POST: parameters in a form body (and the query string), as FHIR clients send long queries. */
   @Post(':type/_search')
+  @Access({ resource: ':type', permission: 's', mixedTypes: true, interaction: 'search' })
   async searchByPost(
     @Param('type') type: string,
     @Query() params: QueryParams,
@@ -94,6 +99,12 @@ export class SearchController {
         'target',
       );
     }
+    // Lineage tells of the target: the token must be able to read its type too.
+    authorize(
+      { resource: parsed.resourceType, permission: 'r', interaction: 'lineage' },
+      principalOf(request)!,
+      undefined,
+    );
     const versionId = parsed.version === undefined ? undefined : versionIdParam(parsed.version);
     const versions = await this.queryBus.execute(
       new ResourceLineageQuery(parsed.resourceType, parsed.id, asOfParam(params), versionId),
@@ -146,12 +157,12 @@ export class SearchController {
     }
     const base = fhirBaseUrl(request);
     const links = pageLinks(base, path, params, { offset, count, hasMore: result.hasMore, pinnedAt: asOf });
-    const matches = result.patients.map((resource) => ({
-      resourceType: 'Patient',
-      id: resource.id!,
-      resource,
-    }));
-    sendFhir(response, searchBundle({ base, links, matches }));
+    // A granular Patient scope holds for golden patients as for source ones.
+    const readable = new ReadableResources(principalOf(request), 's');
+    const matches = readable.filter(
+      result.patients.map((resource) => ({ resourceType: 'Patient', id: resource.id!, resource })),
+    );
+    sendFhir(response, searchBundle({ base, links, matches, outcome: readable.outcome(undefined) }));
   }
 
   /** A search request parsed by the registry; unknown parameters are 400 when `strict` names why. */
@@ -183,7 +194,12 @@ export class SearchController {
     if (resourceType === 'Patient' && selectsGoldenRecords(params._tag)) {
       return this.goldenSearch(params, request, response, path);
     }
-    const search = this.parse(resourceType, params, isStrict(prefer) ? 'Prefer: handling=strict' : undefined);
+    const principal = principalOf(request);
+    const search = this.parse(
+      resourceType,
+      withConstraint(params, principal, resourceType),
+      isStrict(prefer) ? 'Prefer: handling=strict' : undefined,
+    );
     const pinnedAt = search.asOf ?? new Date();
     search.filters = await expandGoldenReferences(this.queryBus, search.filters, search.asOf);
     // A chain or _has over SEARCH_LINK_LIMIT is answered 400 too-costly by the exception filter.
@@ -195,17 +211,37 @@ export class SearchController {
       hasMore: result.hasMore,
       pinnedAt,
     });
+    // _include / _revinclude bring other types: only those the token may read.
+    const readable = new ReadableResources(principal);
+    const included = result.included && readable.filter(result.included);
     sendFhir(
       response,
       searchBundle({
         base,
         links,
         matches: result.matches,
-        included: result.included,
+        included,
         total: result.total,
         elements: search.elements,
-        outcome: searchOutcome(search.unknown, result.includedCutAt),
+        outcome: readable.outcome(searchOutcome(search.unknown, result.includedCutAt)),
       }),
     );
   }
+}
+
+/** A granular scope's constraint (`category=laboratory`) added to the search, AND-ed with what was asked. */
+function withConstraint(
+  params: QueryParams,
+  principal: Parameters<typeof grantedSearchConstraint>[0],
+  resourceType: string,
+): QueryParams {
+  const constraint = grantedSearchConstraint(principal, resourceType);
+  if (!constraint) return params;
+  const merged: QueryParams = { ...params };
+  for (const [name, value] of Object.entries(constraint)) {
+    const existing = merged[name];
+    merged[name] =
+      existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
+  }
+  return merged;
 }
