@@ -5,12 +5,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Resource } from 'fhir/r4';
 import { v5 as uuidv5 } from 'uuid';
+import { generateClientKeyPair } from '@fa/access';
 import { AGGREGATOR_NAMESPACE } from '@fa/ingestion';
 import { AggregatorHarness, FIXTURES, REPO_ROOT, startAggregator } from './support/aggregator-harness';
 
 /**
  * A real third-party FHIR client against the listening service: fhir-kit-client 2.x searches, follows `next` links
- * with nextPage() and calls Patient/$everything. The client is ESM-only, so it runs in a child process
+ * with nextPage() and calls Patient/$everything, every request with the bearer token it obtained itself as a SMART
+ * Backend Services client (RS384 assertion signed with jose, as SMART's bulk-data-client signs it). The client is ESM-only, so it runs in a child process
  * (test/support/fhir-kit-client-search.mjs) and reports what it collected as JSON; expectations are computed from the
  * fixture files, not from the server's code.
  */
@@ -50,6 +52,9 @@ interface ClientResult {
   error?: { status: number | null; data: unknown; message: string };
 }
 
+/** How the client script authenticates (SMART_CLIENT_ID, SMART_PRIVATE_JWK): set once the client is registered. */
+let clientEnvironment: Record<string, string> = {};
+
 /**
  * Runs the client script on the given steps. With onPaused, a step marked pauseAfterFirstPage stops after its first
  * page until onPaused resolves.
@@ -62,6 +67,7 @@ function runClient(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLIENT_SCRIPT, baseUrl, JSON.stringify(steps)], {
       cwd: REPO_ROOT,
+      env: { ...process.env, ...clientEnvironment },
     });
     const results: ClientResult[] = [];
     let buffered = '';
@@ -183,6 +189,17 @@ describe('fhir-kit-client (a real FHIR client in its own process) against the li
     const server = harness.app.getHttpServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+    // The client registers as any would (the admin endpoint, with an RS384 key) and obtains its own tokens.
+    const keys = await generateClientKeyPair('RS384');
+    await harness
+      .http()
+      .post('/admin/clients')
+      .send({ clientId: 'fhir-kit-client', scope: 'system/*.rs', jwks: keys.publicJwks })
+      .expect(201);
+    clientEnvironment = {
+      SMART_CLIENT_ID: 'fhir-kit-client',
+      SMART_PRIVATE_JWK: JSON.stringify(keys.privateJwk),
+    };
     const patients = ofType('Patient');
     patientA = patients.find((p) => JSON.stringify(p.name).includes('Keeling57'))!;
     patientB = patients.find((p) => p !== patientA)!;
@@ -225,6 +242,26 @@ describe('fhir-kit-client (a real FHIR client in its own process) against the li
           .expect(200);
         expect(entry.resource).toEqual(direct.body);
       }
+    }
+  });
+
+  it('reads only with a token: none is 401, one without the type is 403 (an OperationOutcome either way)', async () => {
+    const registered = clientEnvironment;
+    try {
+      clientEnvironment = { SMART_CLIENT_ID: '' };
+      const [anonymous] = await runClient(baseUrl, [
+        { kind: 'search', resourceType: 'Observation', searchParams: { _count: 1 } },
+      ]);
+      expect(anonymous.error).toMatchObject({ status: 401, data: { resourceType: 'OperationOutcome' } });
+      clientEnvironment = { ...registered, SMART_SCOPE: 'system/Patient.rs' };
+      const [narrow, allowed] = await runClient(baseUrl, [
+        { kind: 'search', resourceType: 'Observation', searchParams: { _count: 1 } },
+        { kind: 'search', resourceType: 'Patient', searchParams: { _count: 1 } },
+      ]);
+      expect(narrow.error).toMatchObject({ status: 403, data: { resourceType: 'OperationOutcome' } });
+      expect(matchesOf(pagesOf(allowed))).toHaveLength(ofType('Patient').length);
+    } finally {
+      clientEnvironment = registered;
     }
   });
 

@@ -7,8 +7,49 @@
 // before following the next links). Each step follows `next` links with client.nextPage() until there is none and
 // prints one JSON line: { step, pages: [{ total, links, entries: [{ fullUrl, mode, resource }] }] } or
 // { step, error: { status, data, message } }.
+import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Client } from 'fhir-kit-client';
+import { importJWK, SignJWT } from 'jose';
+
+/**
+ * With SMART_CLIENT_ID and SMART_PRIVATE_JWK (the client's private JWK, JSON) set, the client first obtains an
+ * access token as SMART Backend Services prescribes and bulk-data-client does it: the token endpoint from
+ * <base>/.well-known/smart-configuration, an assertion signed RS384 with the key's kid (iss = sub = client id,
+ * aud = token endpoint, a random jti, exp five minutes ahead), a client_credentials form POST. Without them: no
+ * token.
+ */
+async function backendServicesToken() {
+  const clientId = process.env.SMART_CLIENT_ID;
+  if (!clientId) return undefined;
+  const privateJwk = JSON.parse(process.env.SMART_PRIVATE_JWK);
+  const configuration = await (await fetch(`${baseUrl}/.well-known/smart-configuration`)).json();
+  const tokenUrl = configuration.token_endpoint;
+  const assertion = await new SignJWT({})
+    .setProtectedHeader({ alg: privateJwk.alg, kid: privateJwk.kid, typ: 'JWT' })
+    .setIssuer(clientId)
+    .setSubject(clientId)
+    .setAudience(tokenUrl)
+    .setExpirationTime(Math.round(Date.now() / 1000) + 300)
+    .setJti(randomBytes(10).toString('hex'))
+    .sign(await importJWK(privateJwk, privateJwk.alg));
+  const response = await fetch(tokenUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      scope: process.env.SMART_SCOPE ?? 'system/*.rs',
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    }),
+  });
+  const body = await response.json();
+  if (!response.ok) {
+    console.error(`token request refused: ${response.status} ${JSON.stringify(body)}`);
+    process.exit(3);
+  }
+  return body.access_token;
+}
 
 const MAX_PAGES = 1000;
 
@@ -18,7 +59,7 @@ if (!baseUrl || !stepsJson) {
   process.exit(2);
 }
 const steps = JSON.parse(stepsJson);
-const client = new Client({ baseUrl });
+const client = new Client({ baseUrl, bearerToken: await backendServicesToken() });
 const stdinLines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 
 const print = (value) => process.stdout.write(JSON.stringify(value) + '\n');
