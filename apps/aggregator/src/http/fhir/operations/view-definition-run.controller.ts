@@ -1,7 +1,7 @@
-import { Body, Controller, Headers, Query, Res } from '@nestjs/common';
+import { Body, Controller, Headers, Query, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { Parameters, ParametersParameter } from 'fhir/r4';
 import {
   compileView,
@@ -20,7 +20,8 @@ import { FhirError } from '../../fhir-error';
 import { operationInput, QueryParams } from '../fhir-params';
 import { FhirOperation } from './fhir-operation.decorator';
 import { VIEW_DEFINITION_RUN } from './view-definition-run.operation';
-import { Access } from '../../security/access-policy';
+import { authorize } from '../../security/access.guard';
+import { Access, principalOf } from '../../security/access-policy';
 
 const log = createLogger('view-definition-run');
 
@@ -31,11 +32,12 @@ export class ViewDefinitionRunController {
   constructor(private readonly queryBus: QueryBus) {}
 
   @FhirOperation(VIEW_DEFINITION_RUN)
-  @Access({ scope: 'system/fhir-aggregator.analytics', interaction: 'operation:$run' })
+  @Access({ scope: 'system/fhir-aggregator.analytics', interaction: 'operation:$viewdefinition-run' })
   async run(
     @Body() body: unknown,
     @Query() params: QueryParams,
     @Headers('prefer') prefer: string | undefined,
+    @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
     const { values } = operationInput(VIEW_DEFINITION_RUN, withQueryParameters(body, params), prefer);
@@ -44,6 +46,12 @@ export class ViewDefinitionRunController {
       throw FhirError.badRequest(`_format must be one of ${Object.keys(VIEW_FORMATS).join(', ')}`, '_format');
     }
     const view = compiled(values.viewResource);
+    // A view reads every resource of its type: the token must be able to search that type too.
+    authorize(
+      { resource: view.resource, permission: 's', interaction: 'operation:$viewdefinition-run' },
+      principalOf(request)!,
+      undefined,
+    );
     const patientId = patientParam(values.patient as string | undefined);
     const asOf = (values._asOf as { end: Date } | undefined)?.end ?? new Date();
     const limit = values._limit as number | undefined;

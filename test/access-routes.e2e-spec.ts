@@ -1,0 +1,299 @@
+import * as path from 'node:path';
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { generateClientKeyPair, OWN_SCOPES } from '@fa/access';
+import { ACCESS_POLICY, type AccessPolicy } from '../apps/aggregator/src';
+import { AggregatorHarness, FIXTURES, startAggregator } from './support/aggregator-harness';
+
+/**
+ * Every route Nest has, read from its route table (controllers, paths, methods and @Access metadata), called
+ * three ways: without a token (401, or what a public route answers), with a token lacking the scope (403) and
+ * with one holding just that scope (the sample's status). A route without @Access, or without a sample below,
+ * fails the first test: a new route cannot ship unprotected.
+ */
+interface Route {
+  key: string;
+  policy: AccessPolicy | undefined;
+}
+
+interface Sample {
+  /** The URL called (with ids from the ingested sample); a function when it needs them. */
+  url: (ids: Ids) => string;
+  body?: (ids: Ids) => object;
+  form?: boolean;
+  /** What the right token (or no token, on a public route) gets. */
+  status: number;
+  /** Called after the others (state-changing calls whose effect the others must not see). */
+  last?: boolean;
+}
+
+interface Ids {
+  patient: string;
+  golden: [string, string];
+  source: string;
+}
+
+const SAMPLES: Record<string, Sample> = {
+  'GET /health': { url: () => '/health', status: 200 },
+  'GET /ready': { url: () => '/ready', status: 200 },
+  'GET /metrics': { url: () => '/metrics', status: 200 },
+  'GET /fhir/metadata': { url: () => '/fhir/metadata', status: 200 },
+  'GET /fhir/.well-known/smart-configuration': {
+    url: () => '/fhir/.well-known/smart-configuration',
+    status: 200,
+  },
+  'POST /auth/token': {
+    url: () => '/auth/token',
+    form: true,
+    body: () => ({ grant_type: 'password' }),
+    status: 400,
+  },
+  'GET /auth/jwks': { url: () => '/auth/jwks', status: 200 },
+  'GET /fhir/*path': { url: () => '/fhir/Patient/x/y/z', status: 404 },
+  'ALL /fhir': { url: () => '/fhir', body: () => ({}), status: 405 },
+  'ALL /fhir/*path': { url: () => '/fhir/Patient', body: () => ({}), status: 405 },
+  'GET /fhir/_history': { url: () => '/fhir/_history?_count=2', status: 200 },
+  'GET /fhir/:type/_history': { url: () => '/fhir/Patient/_history?_count=2', status: 200 },
+  'GET /fhir/:type/:id/_history': { url: (ids) => `/fhir/Patient/${ids.patient}/_history`, status: 200 },
+  'GET /fhir/:type': { url: () => '/fhir/Patient?_count=1', status: 200 },
+  'POST /fhir/:type/_search': {
+    url: () => '/fhir/Patient/_search',
+    form: true,
+    body: () => ({ _count: '1' }),
+    status: 200,
+  },
+  'GET /fhir/:type/:id': { url: (ids) => `/fhir/Patient/${ids.patient}`, status: 200 },
+  'GET /fhir/:type/:id/_history/:vid': {
+    url: (ids) => `/fhir/Patient/${ids.patient}/_history/1`,
+    status: 200,
+  },
+  'GET /fhir/Patient/:id/$everything': {
+    url: (ids) => `/fhir/Patient/${ids.patient}/$everything`,
+    status: 200,
+  },
+  'GET /fhir/$mdm-query-links': {
+    url: (ids) => `/fhir/$mdm-query-links?resourceId=Patient/${ids.patient}`,
+    status: 200,
+  },
+  'GET /fhir/$mdm-link-history': {
+    url: (ids) => `/fhir/$mdm-link-history?resourceId=Patient/${ids.patient}`,
+    status: 200,
+  },
+  'POST /fhir/$mdm-update-link': {
+    url: () => '/fhir/$mdm-update-link',
+    body: (ids) =>
+      parameters({ goldenResourceId: ids.golden[0], resourceId: ids.patient, matchResult: 'MATCH' }),
+    status: 200,
+  },
+  'POST /fhir/$mdm-merge-golden-resources': {
+    url: () => '/fhir/$mdm-merge-golden-resources',
+    body: (ids) => parameters({ fromGoldenResourceId: ids.golden[1], toGoldenResourceId: ids.golden[0] }),
+    status: 200,
+    last: true,
+  },
+  'POST /fhir/ViewDefinition/$viewdefinition-run': {
+    url: () => '/fhir/ViewDefinition/$viewdefinition-run',
+    body: () => ({
+      resourceType: 'Parameters',
+      parameter: [
+        {
+          name: 'viewResource',
+          resource: {
+            resourceType: 'ViewDefinition',
+            name: 'ids',
+            resource: 'Patient',
+            status: 'active',
+            select: [{ column: [{ name: 'id', path: 'id' }] }],
+          },
+        },
+      ],
+    }),
+    status: 200,
+  },
+  'GET /lineage/:type/:id': { url: (ids) => `/lineage/Patient/${ids.patient}`, status: 200 },
+  'GET /admin/projections': { url: () => '/admin/projections', status: 200 },
+  'POST /admin/projections/:name/$rebuild': {
+    url: () => '/admin/projections/analytics-views/$rebuild',
+    status: 202,
+    last: true,
+  },
+  'GET /admin/projections/fhir-store/digest': {
+    url: () => '/admin/projections/fhir-store/digest',
+    status: 200,
+  },
+  'GET /admin/rejections/:source': { url: () => '/admin/rejections/sample', status: 200 },
+  'GET /admin/identity/reviews': { url: () => '/admin/identity/reviews', status: 200 },
+  'GET /admin/clients': { url: () => '/admin/clients', status: 200 },
+  'POST /admin/clients': {
+    url: () => '/admin/clients',
+    body: (ids) => ({ clientId: 'route-table-new', scope: 'system/*.rs', jwks: JSON.parse(ids.source) }),
+    status: 201,
+  },
+  'POST /admin/clients/:clientId/$rotate-keys': {
+    url: () => '/admin/clients/route-table/$rotate-keys',
+    body: (ids) => ({ jwks: JSON.parse(ids.source) }),
+    status: 201,
+  },
+  'POST /admin/clients/:clientId/$revoke': {
+    url: () => '/admin/clients/route-table/$revoke',
+    body: () => ({}),
+    status: 201,
+    last: true,
+  },
+};
+
+function parameters(values: Record<string, string>) {
+  return {
+    resourceType: 'Parameters',
+    parameter: Object.entries(values).map(([name, valueString]) => ({ name, valueString })),
+  };
+}
+
+const ALL_OWN = [...OWN_SCOPES];
+
+/** A token that lacks what the policy needs, and one that holds just that. */
+function scopesFor(policy: AccessPolicy): { lacking: string; right: string } {
+  if ('public' in policy) throw new Error('public');
+  if ('scope' in policy)
+    return {
+      lacking: ['system/*.cruds', ...ALL_OWN.filter((s) => s !== policy.scope)].join(' '),
+      right: policy.scope,
+    };
+  const type = policy.resource === ':type' || policy.resource === '*' ? 'Patient' : policy.resource;
+  const other =
+    policy.resource === '*'
+      ? `system/*.${policy.permission === 's' ? 'r' : 's'}`
+      : `system/Observation.cruds`;
+  return { lacking: [other, ...ALL_OWN].join(' '), right: `system/${type}.${policy.permission}` };
+}
+
+function routeTable(harness: AggregatorHarness): Route[] {
+  const discovery = harness.app.get(DiscoveryService);
+  const scanner = harness.app.get(MetadataScanner);
+  const routes: Route[] = [];
+  for (const wrapper of discovery.getControllers()) {
+    const type = wrapper.metatype as (new () => object) | undefined;
+    if (!type?.prototype) continue;
+    const base = String(Reflect.getMetadata(PATH_METADATA, type) ?? '');
+    for (const name of scanner.getAllMethodNames(type.prototype)) {
+      const handler = (type.prototype as Record<string, unknown>)[name] as object;
+      const paths = Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined;
+      if (paths === undefined) continue;
+      const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod];
+      for (const p of Array.isArray(paths) ? paths : [paths]) {
+        const full = `/${[base, p].filter(Boolean).join('/')}`.replace(/\/+/g, '/').replace(/(.)\/$/, '$1');
+        routes.push({ key: `${method} ${full}`, policy: Reflect.getMetadata(ACCESS_POLICY, handler) });
+      }
+    }
+  }
+  return routes;
+}
+
+describe('every route, from the route table: 401 without a token, 403 without the scope, served with it', () => {
+  let harness: AggregatorHarness;
+  let routes: Route[];
+  let ids: Ids;
+  const tokens = new Map<string, string>();
+  const tokenFor = async (scope: string) => {
+    if (!tokens.has(scope)) tokens.set(scope, await harness.tokenFor(scope));
+    return tokens.get(scope)!;
+  };
+
+  const call = (sample: Sample, token: string | false) => {
+    const [method] = Object.entries(SAMPLES)
+      .find(([, s]) => s === sample)![0]
+      .split(' ');
+    const http = harness.http({ token });
+    const url = sample.url(ids);
+    const request = method === 'GET' ? http.get(url) : method === 'ALL' ? http.delete(url) : http.post(url);
+    if (!sample.body) return request;
+    return sample.form ? request.type('form').send(sample.body(ids)) : request.send(sample.body(ids));
+  };
+
+  beforeAll(async () => {
+    harness = await startAggregator();
+    await harness.ingest('sample', [path.join(FIXTURES, 'synthea-2-patients')]);
+    routes = routeTable(harness);
+    const patients = await harness.http().get('/fhir/Patient?_count=10').expect(200);
+    const sourcePatients = (patients.body.entry as { resource: { id: string } }[]).map((e) => e.resource.id);
+    const golden: string[] = [];
+    for (const id of sourcePatients) {
+      const links = await harness.http().get(`/fhir/$mdm-query-links?resourceId=Patient/${id}`).expect(200);
+      const goldenRef = links.body.parameter[0].part.find(
+        (p: { name: string }) => p.name === 'goldenResourceId',
+      );
+      golden.push(goldenRef.valueString);
+    }
+    const keys = await generateClientKeyPair('ES384');
+    await harness
+      .http()
+      .post('/admin/clients')
+      .send({ clientId: 'route-table', scope: 'system/*.rs', jwks: keys.publicJwks })
+      .expect(201);
+    ids = {
+      patient: sourcePatients[0],
+      golden: [golden[0], golden[1]],
+      source: JSON.stringify(keys.publicJwks),
+    };
+    expect(new Set(golden).size).toBe(2);
+  });
+  afterAll(() => harness?.close());
+
+  it('finds exactly one @Access policy and a sample request for every route', () => {
+    expect(routes.length).toBeGreaterThan(30);
+    expect(routes.filter((r) => !r.policy).map((r) => r.key)).toEqual([]);
+    expect(routes.filter((r) => !SAMPLES[r.key]).map((r) => r.key)).toEqual([]);
+    expect(Object.keys(SAMPLES).filter((key) => !routes.some((r) => r.key === key))).toEqual([]);
+  });
+
+  it('answers every protected route 401 with WWW-Authenticate: Bearer without a token; public ones serve', async () => {
+    const wrong: string[] = [];
+    for (const route of routes) {
+      const sample = SAMPLES[route.key];
+      if (!sample || !route.policy) continue;
+      const response = await call(sample, false);
+      if ('public' in route.policy) {
+        if (response.status !== sample.status) wrong.push(`${route.key}: public, got ${response.status}`);
+        continue;
+      }
+      if (response.status !== 401 || !/^Bearer /.test(response.headers['www-authenticate'] ?? ''))
+        wrong.push(`${route.key}: got ${response.status}`);
+      else if (response.body.resourceType !== 'OperationOutcome')
+        wrong.push(`${route.key}: no OperationOutcome`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('answers every protected route 403 with a token lacking its scope', async () => {
+    const wrong: string[] = [];
+    for (const route of routes) {
+      const sample = SAMPLES[route.key];
+      if (!sample || !route.policy || 'public' in route.policy) continue;
+      const response = await call(sample, await tokenFor(scopesFor(route.policy).lacking));
+      if (response.status !== 403 || response.body.issue?.[0]?.code !== 'forbidden')
+        wrong.push(`${route.key}: got ${response.status} ${JSON.stringify(response.body).slice(0, 200)}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('serves every protected route to a token holding just its scope', async () => {
+    const wrong: string[] = [];
+    const ordered = [...routes].sort(
+      (a, b) => Number(!!SAMPLES[a.key]?.last) - Number(!!SAMPLES[b.key]?.last),
+    );
+    for (const route of ordered) {
+      const sample = SAMPLES[route.key];
+      if (!sample || !route.policy || 'public' in route.policy) continue;
+      const { right } = scopesFor(route.policy);
+      // A view reads its resource type: $viewdefinition-run needs search on it as well as the analytics scope.
+      const scope = route.key.includes('viewdefinition-run') ? `${right} system/Patient.s` : right;
+      const response = await call(sample, await tokenFor(scope));
+      if (response.status !== sample.status)
+        wrong.push(
+          `${route.key} with ${scope}: got ${response.status} ${JSON.stringify(response.body).slice(0, 300)}`,
+        );
+    }
+    expect(wrong).toEqual([]);
+  });
+});
