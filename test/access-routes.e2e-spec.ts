@@ -296,4 +296,93 @@ describe('every route, from the route table: 401 without a token, 403 without th
     }
     expect(wrong).toEqual([]);
   });
+
+  describe('answers across types hold only what the token may read, and say so', () => {
+    const EXAM = 'system/Patient.rs system/Observation.rs?category=exam';
+    const suppressed = (bundle: {
+      entry?: { resource: { resourceType: string; issue?: { code: string; diagnostics: string }[] } }[];
+    }) =>
+      bundle.entry
+        ?.find((e) => e.resource.resourceType === 'OperationOutcome')
+        ?.resource.issue?.find((i) => i.code === 'suppressed')?.diagnostics;
+    const types = (bundle: { entry?: { resource: { resourceType: string } }[] }) =>
+      new Set(
+        (bundle.entry ?? []).map((e) => e.resource.resourceType).filter((t) => t !== 'OperationOutcome'),
+      );
+
+    it('narrows a search by a granular scope (category=exam) and refuses reading other Observations', async () => {
+      const token = await tokenFor(EXAM);
+      const all = await harness.http().get('/fhir/Observation?_count=100&_total=accurate').expect(200);
+      const exams = await harness
+        .http()
+        .get('/fhir/Observation?category=exam&_count=100&_total=accurate')
+        .expect(200);
+      const narrowed = await harness
+        .http({ token })
+        .get('/fhir/Observation?_count=100&_total=accurate')
+        .expect(200);
+      expect(exams.body.total).toBe(2);
+      expect(all.body.total).toBeGreaterThan(exams.body.total);
+      expect(narrowed.body.total).toBe(exams.body.total);
+      const survey = (
+        all.body.entry as { resource: { id: string; category: { coding: { code: string }[] }[] } }[]
+      ).find((e) => e.resource.category[0].coding[0].code === 'survey')!;
+      await harness.http({ token }).get(`/fhir/Observation/${survey.resource.id}`).expect(403);
+      await harness.http({ token }).get(`/fhir/Observation/${exams.body.entry[0].resource.id}`).expect(200);
+    });
+
+    it('keeps $everything to the types (and granular constraints) the token reads', async () => {
+      const full = await harness
+        .http()
+        .get(`/fhir/Patient/${ids.patient}/$everything?_count=1000`)
+        .expect(200);
+      expect(types(full.body).size).toBeGreaterThan(3);
+      const narrow = await harness
+        .http({ token: await tokenFor(EXAM) })
+        .get(`/fhir/Patient/${ids.patient}/$everything?_count=1000`)
+        .expect(200);
+      expect(types(narrow.body)).toEqual(new Set(['Patient', 'Observation']));
+      for (const entry of narrow.body.entry.filter(
+        (e: { resource: { resourceType: string } }) => e.resource.resourceType === 'Observation',
+      ))
+        expect(entry.resource.category[0].coding[0].code).toBe('exam');
+      expect(suppressed(narrow.body)).toMatch(
+        /Limited to the types the token may read \(Observation, Patient\)/,
+      );
+    });
+
+    it('withholds _revinclude-d types the token cannot read, and history of other types', async () => {
+      const token = await tokenFor('system/Patient.rs');
+      const search = await harness
+        .http({ token })
+        .get(`/fhir/Patient?_id=${ids.patient}&_revinclude=Observation:subject`)
+        .expect(200);
+      expect(types(search.body)).toEqual(new Set(['Patient']));
+      expect(suppressed(search.body)).toMatch(/withheld: \d+ Observation/);
+      const history = await harness.http({ token }).get('/fhir/_history?_count=50').expect(200);
+      expect(types(history.body)).toEqual(new Set(['Patient']));
+      expect(suppressed(history.body)).toMatch(/withheld/);
+      await harness.http({ token }).get('/fhir/Observation/_history').expect(403);
+    });
+
+    it('answers lineage of a type only to a token that reads it', async () => {
+      const observation = (await harness.http().get('/fhir/Observation?_count=1').expect(200)).body.entry[0]
+        .resource.id;
+      const token = await tokenFor('system/Provenance.rs system/Patient.rs');
+      await harness.http({ token }).get(`/fhir/Provenance?target=Patient/${ids.patient}`).expect(200);
+      await harness.http({ token }).get(`/fhir/Provenance?target=Observation/${observation}`).expect(403);
+      await harness.http({ token }).get(`/lineage/Observation/${observation}`).expect(403);
+    });
+
+    it("records the token's client as the reviewer of an identity decision, whatever X-Reviewer says", async () => {
+      const history = await harness
+        .http()
+        .get(`/fhir/$mdm-link-history?resourceId=Patient/${ids.patient}`)
+        .set('X-Reviewer', 'mallory')
+        .expect(200);
+      const decidedBy = JSON.stringify(history.body);
+      expect(decidedBy).toContain('reviewer:test-client');
+      expect(decidedBy).not.toContain('mallory');
+    });
+  });
 });
