@@ -375,10 +375,17 @@ describe('every route, from the route table: 401 without a token, 403 without th
     });
 
     it("records the token's client as the reviewer of an identity decision, whatever X-Reviewer says", async () => {
+      await harness
+        .http()
+        .post('/fhir/$mdm-update-link')
+        .set('X-Reviewer', 'mallory')
+        .send(
+          parameters({ goldenResourceId: ids.golden[0], resourceId: ids.patient, matchResult: 'NO_MATCH' }),
+        )
+        .expect(200);
       const history = await harness
         .http()
         .get(`/fhir/$mdm-link-history?resourceId=Patient/${ids.patient}`)
-        .set('X-Reviewer', 'mallory')
         .expect(200);
       const decidedBy = JSON.stringify(history.body);
       expect(decidedBy).toContain('reviewer:test-client');

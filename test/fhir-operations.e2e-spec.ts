@@ -117,7 +117,6 @@ describe('FHIR operations: each declared once by an OperationDefinition', () => 
     const required = await harness
       .http()
       .post('/fhir/$mdm-merge-golden-resources')
-      .set('X-Reviewer', 'r')
       .send({
         resourceType: 'Parameters',
         parameter: [{ name: 'toGoldenResourceId', valueString: 'Patient/x' }],
