@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { REPO_ROOT } from './support/aggregator-harness';
 import { TestDatabase, createTestDatabase } from '@fa/testkit';
@@ -13,6 +14,8 @@ const COMPILED_MAIN = path.join(REPO_ROOT, 'dist', 'apps', 'aggregator', 'src', 
 interface DemoService {
   base: string;
   patient: string;
+  /** The access token the demo printed for its client. */
+  token: string;
   child: ChildProcess;
 }
 
@@ -22,6 +25,8 @@ function startDemo(args: string[], database: TestDatabase): Promise<DemoService>
     env: {
       ...process.env,
       DATABASE_URL: database.url,
+      // The demo client's key and the server's signing keys: one directory per service.
+      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'fa-demo-')),
       PORT: '0',
       ROLES: 'api,projections',
       LOG_LEVEL: 'info',
@@ -34,8 +39,13 @@ function startDemo(args: string[], database: TestDatabase): Promise<DemoService>
   return new Promise<DemoService>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString('utf8');
-      const current = /current version\s+(http:\/\/\S+)\/fhir\/(Patient\/\S+)/.exec(out);
-      if (current && out.includes('OpenAPI')) resolve({ base: current[1], patient: current[2], child });
+      const current =
+        /current version\s+curl -H "Authorization: Bearer \$TOKEN" '(http:\/\/\S+)\/fhir\/(Patient\/[^'\s]+)'/.exec(
+          out,
+        );
+      const token = /export TOKEN=(\S+)/.exec(out);
+      if (current && token && out.includes('OpenAPI'))
+        resolve({ base: current[1], patient: current[2], token: token[1], child });
     });
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${out}\n${err}`)));
   });
@@ -48,12 +58,24 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(url);
+async function getJson(
+  url: string,
+  token?: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-const VARYING = new Set(['lastUpdated', 'lastModified', 'timestamp', 'date', 'url', 'fullUrl', 'link']);
+const VARYING = new Set([
+  'lastUpdated',
+  'lastModified',
+  'timestamp',
+  'date',
+  'url',
+  'valueUri',
+  'fullUrl',
+  'link',
+]);
 
 /** The parts of a response that must not depend on how the service was started (record times do). */
 function stable(body: Record<string, unknown>): unknown {
@@ -91,13 +113,18 @@ describe('production build (dist/)', () => {
       `${compiled.patient}/$everything?_count=1000`,
     ]) {
       const [fromDist, fromSource] = await Promise.all([
-        getJson(`${compiled.base}/fhir/${query}`),
-        getJson(`${source.base}/fhir/${query}`),
+        getJson(`${compiled.base}/fhir/${query}`, compiled.token),
+        getJson(`${source.base}/fhir/${query}`, source.token),
       ]);
       expect([query, fromDist.status]).toEqual([query, 200]);
       expect(stable(fromDist.body)).toEqual(stable(fromSource.body));
     }
-    const everything = await getJson(`${compiled.base}/fhir/${compiled.patient}/$everything?_count=1000`);
+    const everything = await getJson(
+      `${compiled.base}/fhir/${compiled.patient}/$everything?_count=1000`,
+      compiled.token,
+    );
+    // The demo's data needs its token: none is 401.
+    expect((await getJson(`${compiled.base}/fhir/${compiled.patient}`)).status).toBe(401);
     expect((everything.body.entry as unknown[]).length).toBeGreaterThan(100);
   });
 });

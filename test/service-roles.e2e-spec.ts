@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { publishFiles } from '@fa/ingestion';
 import { FIXTURES, REPO_ROOT } from './support/aggregator-harness';
-import { createTestDatabase, eventually, startKafkaMock } from '@fa/testkit';
+import { createTestDatabase, eventually, registerServiceClient, startKafkaMock } from '@fa/testkit';
 
 const SAMPLE = path.join(FIXTURES, 'synthea-2-patients');
 
@@ -74,8 +74,11 @@ describe('ROLES: one service split over processes by role', () => {
       const api = await start('api,projections');
       expect(api.roles).toEqual(['api', 'projections']);
       expect(api.kafka).toBe('off: not in ROLES');
+      const client = await registerServiceClient(database.pool);
+      const origin = `http://127.0.0.1:${api.port}`;
+      const headers = { authorization: `Bearer ${await client.token(origin, 'system/Patient.rs')}` };
       const total = () =>
-        fetch(`http://127.0.0.1:${api.port}/fhir/Patient?_summary=count`)
+        fetch(`${origin}/fhir/Patient?_summary=count`, { headers })
           .then((response) => response.json() as Promise<{ total?: number }>)
           .then((bundle) => bundle.total ?? 0);
       expect(await eventually(total, (n) => n >= patients)).toBe(patients);

@@ -7,7 +7,6 @@ import {
   ChangeClientRegistryCommand,
   generateClientKeyPair,
   GrantAccessTokenCommand,
-  OWN_SCOPES,
   signClientAssertion,
   tokenRequestForm,
   type ClientKeyPair,
@@ -19,7 +18,7 @@ import type { IdentityMatcher } from '@fa/patient-identity';
 import { createLogger } from '@fa/platform';
 import { FileIngestionService, KafkaIngestionConsumer } from '@fa/ingestion';
 import { createAggregatorApp } from '../../apps/aggregator/src';
-import { TcpProxy, TestDatabase, createTestDatabase, startTcpProxy } from '@fa/testkit';
+import { ALL_SCOPES, TcpProxy, TestDatabase, createTestDatabase, startTcpProxy } from '@fa/testkit';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');
@@ -96,7 +95,7 @@ export async function startAggregator(
     new ChangeClientRegistryCommand({
       kind: 'register',
       clientId: testClient.clientId,
-      scope: FULL_SCOPE,
+      scope: ALL_SCOPES,
       jwks: testClient.keys.publicJwks,
       by: 'test harness',
     }),
@@ -116,9 +115,9 @@ export async function startAggregator(
     return granted.access_token;
   };
   // Tokens live 300 s and suites run longer: a fresh full token every minute.
-  let fullToken = await tokenFor(FULL_SCOPE);
+  let fullToken = await tokenFor(ALL_SCOPES);
   const refresh = setInterval(() => {
-    tokenFor(FULL_SCOPE).then(
+    tokenFor(ALL_SCOPES).then(
       (token) => (fullToken = token),
       () => undefined,
     );
@@ -175,8 +174,6 @@ export async function startAggregator(
   };
 }
 
-/** Every scope there is: what the harness's default token carries. */
-export const FULL_SCOPE = ['system/*.cruds', ...OWN_SCOPES].join(' ');
 /** The origin supertest's requests name (Host 127.0.0.1:<port> differs per run; tokens are not bound to it). */
 const TEST_ORIGIN = 'http://127.0.0.1';
 

@@ -15,3 +15,4 @@ export * from './record-linkage/synthetic-households';
 export * from './claims/duplicate-claims-generator';
 export * from './clinical-sources';
 export * from './ips-document-check';
+export * from './service-client';

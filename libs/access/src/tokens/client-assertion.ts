@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type JWK, type KeyLike, SignJWT } from 'jose';
 import { JWT_BEARER_ASSERTION } from '../commands/grant-access-token/grant-access-token.command';
+import type { PublicJwk, PublicJwks } from '../events/access-event';
 
 /** A client's key pair as the demo and `cli clients keygen` write it: the private JWK (with kid and alg). */
 export interface ClientKeyPair {
   privateJwk: JWK & { kid: string; alg: 'RS384' | 'ES384' };
-  publicJwks: { keys: (JWK & { kid: string })[] };
+  publicJwks: PublicJwks;
 }
 
 export async function generateClientKeyPair(
@@ -14,7 +15,8 @@ export async function generateClientKeyPair(
 ): Promise<ClientKeyPair> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg };
-  return { privateJwk, publicJwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg, use: 'sig' }] } };
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } as PublicJwk;
+  return { privateJwk, publicJwks: { keys: [publicJwk] } };
 }
 
 /**
