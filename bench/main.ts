@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { ensureEmbeddedPostgres } from '@fa/platform';
 import { identityThroughPipeline, SPLINK_FEBRL3_F1 } from './identity-pipeline';
+import { auth } from './scenarios/auth';
 import { ceiling } from './scenarios/ceiling';
 import { clinical } from './scenarios/clinical';
 import { ingestFile } from './scenarios/ingest-file';
@@ -23,8 +24,8 @@ async function main() {
   const program = new Command('bench')
     .option(
       '--scenarios <list>',
-      'ceiling,ingest-file,ingest-kafka,reads,search,identity,revenue-cycle,clinical (reads includes replay); soak (not in the default)',
-      'ceiling,ingest-file,ingest-kafka,reads,search,identity,revenue-cycle,clinical',
+      'ceiling,ingest-file,ingest-kafka,reads,search,auth,identity,revenue-cycle,clinical (reads includes replay); soak (not in the default)',
+      'ceiling,ingest-file,ingest-kafka,reads,search,auth,identity,revenue-cycle,clinical',
     )
     .option('--scale <list>', 'dataset multiples for ingest-file, e.g. 1,10', '1')
     .option('--seed <n>', 'seed of the date shifts of scaled copies', '1')
@@ -99,6 +100,7 @@ async function main() {
   }
   if (scenarios.has('reads')) await readsAndReplay(serverUrl, base);
   if (scenarios.has('search')) await search(serverUrl, base);
+  if (scenarios.has('auth')) await auth(serverUrl, base);
   if (scenarios.has('revenue-cycle')) {
     for (const scale of scales) {
       const data = scale === 1 ? base : await scaledCopy(options.data, scale, Number(options.seed));

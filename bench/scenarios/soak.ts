@@ -75,7 +75,8 @@ function slopePerMinute(points: { x: number; y: number }[]): number {
 export async function soak(serverUrl: string, fixtureDir: string, options: SoakOptions): Promise<void> {
   const kafkaMock = await startKafkaMock({ topics: ['soak', 'soak.dlq'], partitions: 8 });
   const runtime = await openRuntime(await freshDatabase(serverUrl));
-  const app = await createAggregatorApp(runtime);
+  // Measured without tokens, as before the access checks: the auth scenario measures what they add.
+  const app = await createAggregatorApp(runtime, { auth: { enabled: false } });
   await app.init();
   await runtime.runner.start();
   const base = await originOf(app);

@@ -3,7 +3,9 @@
 // Plain CommonJS so the worker starts without a TypeScript loader. Started by latency() in load.ts.
 const { parentPort, workerData } = require('node:worker_threads');
 
-const { base, urls, concurrency, requests, budgetMs, minRequests } = workerData;
+// headers: sent on every request (a bearer token); posts: instead of GETs of urls, POSTs of these bodies, each once
+// ({ url, contentType, body }).
+const { base, urls, concurrency, requests, budgetMs, minRequests, headers, posts } = workerData;
 const deadline = Date.now() + budgetMs;
 const timings = [];
 const server = [];
@@ -11,9 +13,16 @@ let next = 0;
 Promise.all(
   Array.from({ length: concurrency }, async () => {
     while (next < requests && (next < minRequests || Date.now() < deadline)) {
-      const url = urls[next++ % urls.length];
+      const post = posts ? posts[next % posts.length] : undefined;
+      const url = post ? post.url : urls[next % urls.length];
+      next++;
       const started = process.hrtime.bigint();
-      const response = await fetch(base + url);
+      const response = await fetch(
+        base + url,
+        post
+          ? { method: 'POST', headers: { ...headers, 'content-type': post.contentType }, body: post.body }
+          : { headers },
+      );
       const body = await response.arrayBuffer();
       if (response.status !== 200) {
         throw new Error(

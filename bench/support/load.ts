@@ -28,10 +28,15 @@ export async function latency(
   requests: number,
   budgetMs = 24 * 3600_000,
   minRequests = 0,
+  /** Headers on every request (a bearer token); posts: POST these bodies (each once) instead of GETs of urls. */
+  more: {
+    headers?: Record<string, string>;
+    posts?: { url: string; contentType: string; body: string }[];
+  } = {},
 ): Promise<{ client: number[]; server: number[] }> {
   const base = await originOf(app);
   const worker = new Worker(LOAD_GENERATOR, {
-    workerData: { base, urls, concurrency, requests, budgetMs, minRequests },
+    workerData: { base, urls, concurrency, requests, budgetMs, minRequests, ...more },
   });
   const result = await new Promise<{ timings: number[]; server: number[] } | { error: string }>(
     (resolve, reject) => {

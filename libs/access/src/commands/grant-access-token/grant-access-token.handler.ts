@@ -37,6 +37,8 @@ export class GrantAccessTokenHandler implements ICommandHandler<
   AccessTokenResponse
 > {
   private readonly remoteKeys = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+  /** Imported registered keys by their JWK text: a key is parsed once, not per grant. */
+  private readonly imported = new Map<string, Promise<KeyLike | Uint8Array>>();
 
   constructor(
     private readonly registry: ClientRegistryReader,
@@ -114,7 +116,7 @@ export class GrantAccessTokenHandler implements ICommandHandler<
     const clientId = client.clientId;
     const registered = keyFor(client, kid, alg);
     let key: KeyLike | Uint8Array | ReturnType<typeof createRemoteJWKSet>;
-    if (typeof registered !== 'string') key = await importJWK({ ...registered, alg }, alg);
+    if (typeof registered !== 'string') key = await this.importKey(registered, alg);
     else if (client.jwksUrl) key = this.remote(client.jwksUrl);
     else throw new TokenRequestError('invalid_client', registered, clientId);
     try {
@@ -158,6 +160,16 @@ export class GrantAccessTokenHandler implements ICommandHandler<
         `jti ${JSON.stringify(payload.jti.slice(0, 64))} was already used by client ${clientId}: every assertion needs a new jti`,
         clientId,
       );
+  }
+
+  private importKey(jwk: object, alg: string): Promise<KeyLike | Uint8Array> {
+    const text = `${alg}|${JSON.stringify(jwk)}`;
+    let key = this.imported.get(text);
+    if (!key) {
+      if (this.imported.size > 1000) this.imported.clear();
+      this.imported.set(text, (key = importJWK({ ...jwk, alg }, alg)));
+    }
+    return key;
   }
 
   private remote(url: string): ReturnType<typeof createRemoteJWKSet> {
