@@ -6,6 +6,7 @@ import {
   errors as joseErrors,
   importJWK,
   jwtVerify,
+  type JWK,
   type JWTPayload,
   type KeyLike,
 } from 'jose';
@@ -162,7 +163,7 @@ export class GrantAccessTokenHandler implements ICommandHandler<
       );
   }
 
-  private importKey(jwk: object, alg: string): Promise<KeyLike | Uint8Array> {
+  private importKey(jwk: JWK, alg: string): Promise<KeyLike | Uint8Array> {
     const text = `${alg}|${JSON.stringify(jwk)}`;
     let key = this.imported.get(text);
     if (!key) {
