@@ -304,7 +304,7 @@ describe('POST /auth/token (SMART Backend Services, RFC 7523) and the client reg
       extension: [{ url: 'token', valueUri: smart.body.token_endpoint }],
     });
     const jwks = await harness.http({ token: false }).get('/auth/jwks').expect(200);
-    expect(jwks.body.keys[0]).toMatchObject({ kty: 'EC', alg: 'ES384', use: 'sig' });
+    expect(jwks.body.keys[0]).toMatchObject({ kty: 'EC', alg: 'ES256', use: 'sig' });
     expect(jwks.body.keys[0].d).toBeUndefined();
   });
 

@@ -115,7 +115,7 @@ export async function auth(serverUrl: string, data: { dir: string }) {
   const started = process.hrtime.bigint();
   const grants = await latency(on, [], CONCURRENCY, GRANTS, 24 * 3600_000, 0, { posts });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  record('auth: POST /auth/token (ES384 assertion, ES384 token)', {
+  record('auth: POST /auth/token (ES384 assertion, ES256 token)', {
     grants: grants.client.length,
     'grants/s': Math.round(grants.client.length / seconds),
     'baseline GET /health requests/s': Math.round(healthPerSecond),

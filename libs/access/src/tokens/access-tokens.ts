@@ -67,7 +67,7 @@ export class AccessTokens {
           return key;
         },
         {
-          algorithms: ['ES384', 'RS384'],
+          algorithms: ['ES256', 'ES384', 'RS384'],
           issuer: ACCESS_TOKEN_ISSUER,
           typ: ACCESS_TOKEN_TYPE,
           requiredClaims: ['exp', 'sub'],
