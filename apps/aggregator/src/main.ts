@@ -21,13 +21,16 @@ async function main(): Promise<void> {
   const withSample = process.argv.includes('--sample');
   const config = readConfig();
   const runtime = await openAggregatorRuntime(config, { logger: log });
+  const keyring = SigningKeyring.fromConfig(config.auth, config.dataDir);
+  // A bad AUTH_SIGNING_KEY (or an unwritable DATA_DIR) stops the start, not the first token request.
+  if (config.auth.enabled) await keyring.signingKey();
   const app = await createAggregatorApp(runtime, {
     queryTimeoutMs: config.queryTimeoutMs,
     includeLimit: config.includeLimit,
     searchLinkLimit: config.searchLinkLimit,
     auth: {
       enabled: config.auth.enabled,
-      keyring: SigningKeyring.fromConfig(config.auth, config.dataDir),
+      keyring,
       tokenLifetimeSeconds: config.auth.tokenLifetimeSeconds,
       rateLimit: config.auth.rateLimit,
     },
