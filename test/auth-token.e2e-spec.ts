@@ -381,14 +381,28 @@ describe('POST /auth/token (SMART Backend Services, RFC 7523) and the client reg
         await fs.readFile(path.join(dir, 'private-key.jwk.json'), 'utf8'),
       ) as ClientKeyPair;
       await grant(await assertion({ clientId: 'cli-client', keys: keyPair })).expect(200);
+      const minted = await runCli(
+        [
+          'clients',
+          'token',
+          '--client-id',
+          'cli-client',
+          '--key',
+          path.join(dir, 'private-key.jwk.json'),
+          '--url',
+          tokenUrl,
+          '--scope',
+          'system/Patient.rs',
+        ],
+        harness.database.url,
+      );
+      expect(minted.code).toBe(0);
+      await harness.http({ token: minted.stdout.trim() }).get('/fhir/Patient').expect(200);
       const revoked = await runCli(
         ['clients', 'revoke', '--client-id', 'cli-client', '--reason', 'test'],
         harness.database.url,
       );
       expect(revoked).toMatchObject({ code: 0, stdout: expect.stringMatching(/cli-client: revoked/) });
-      const again = await runCli(['clients', 'revoke', '--client-id', 'cli-client'], harness.database.url);
-      expect(again.code).toBe(1);
-      expect(again.stderr).toMatch(/cli-client was revoked at/);
       const listed = await runCli(['clients', 'list', '--json'], harness.database.url);
       const clients = JSON.parse(listed.stdout) as { clientId: string; revokedAt?: string }[];
       expect(clients.find((c) => c.clientId === 'cli-client')?.revokedAt).toEqual(expect.any(String));

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { PG_POOL } from '@fa/platform';
+import { applySchema, PG_POOL } from '@fa/platform';
 
 /**
  * The `jti`s of client assertions already used, until the assertion expires: RFC 7523 §3 lets a server refuse
@@ -24,16 +24,8 @@ export class AssertionReplayGuard implements OnModuleInit {
 
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
-  async onModuleInit(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      // The same lock as the event store's schema: concurrent first starts do not race.
-      await client.query('SELECT pg_advisory_lock(7431001)');
-      await client.query(ASSERTION_REPLAY_SQL);
-    } finally {
-      await client.query('SELECT pg_advisory_unlock(7431001)').catch(() => undefined);
-      client.release();
-    }
+  onModuleInit(): Promise<void> {
+    return applySchema(this.pool, ASSERTION_REPLAY_SQL);
   }
 
   /** Records the jti; false when the client already used it in an assertion that has not expired. */
