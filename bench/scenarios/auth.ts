@@ -90,39 +90,42 @@ export async function auth(serverUrl: string, data: { dir: string }) {
     record(`auth: ${label}, AUTH on vs AUTH=off (same run)`, figures);
   }
 
-  // Grants: every POST a fresh assertion (its jti once), from the load thread, 8 at a time.
-  const tokenUrl = `${origin}/auth/token`;
-  const posts = await Promise.all(
-    Array.from({ length: GRANTS }, async () => ({
-      url: '/auth/token',
-      contentType: 'application/x-www-form-urlencoded',
-      body: new URLSearchParams(
-        tokenRequestForm(
-          await signClientAssertion({
-            clientId: client.clientId,
-            tokenUrl,
-            privateJwk: client.keys.privateJwk,
-          }),
-          'system/*.rs',
-        ),
-      ).toString(),
-    })),
-  );
   // Baseline in the same run: the HTTP stack's own rate on a route that does nothing (GET /health).
   const healthStarted = process.hrtime.bigint();
   const health = await latency(on, ['/health'], CONCURRENCY, GRANTS);
   const healthPerSecond = health.client.length / (Number(process.hrtime.bigint() - healthStarted) / 1e9);
-  const started = process.hrtime.bigint();
-  const grants = await latency(on, [], CONCURRENCY, GRANTS, 24 * 3600_000, 0, { posts });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  record('auth: POST /auth/token (ES384 assertion, ES256 token)', {
-    grants: grants.client.length,
-    'grants/s': Math.round(grants.client.length / seconds),
-    'baseline GET /health requests/s': Math.round(healthPerSecond),
-    'grants/s over baseline': round(grants.client.length / seconds / healthPerSecond, 3),
-    [`c${CONCURRENCY} p50 ms`]: round(percentile(grants.client, 50), 2),
-    [`c${CONCURRENCY} p99 ms`]: round(percentile(grants.client, 99), 2),
-  });
+  // Grants: every POST a fresh assertion (its jti once), from the load thread, 8 at a time.
+  const tokenUrl = `${origin}/auth/token`;
+  for (const alg of ['RS384', 'ES384'] as const) {
+    const granted = await registerServiceClient(runtime.database.pool, `bench-${alg}`, 'system/*.rs', alg);
+    const posts = await Promise.all(
+      Array.from({ length: GRANTS }, async () => ({
+        url: '/auth/token',
+        contentType: 'application/x-www-form-urlencoded',
+        body: new URLSearchParams(
+          tokenRequestForm(
+            await signClientAssertion({
+              clientId: granted.clientId,
+              tokenUrl,
+              privateJwk: granted.keys.privateJwk,
+            }),
+            'system/*.rs',
+          ),
+        ).toString(),
+      })),
+    );
+    const started = process.hrtime.bigint();
+    const grants = await latency(on, [], CONCURRENCY, GRANTS, 24 * 3600_000, 0, { posts });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    record(`auth: POST /auth/token (${alg} assertion, ES256 token)`, {
+      grants: grants.client.length,
+      'grants/s': Math.round(grants.client.length / seconds),
+      'baseline GET /health requests/s': Math.round(healthPerSecond),
+      'grants/s over baseline': round(grants.client.length / seconds / healthPerSecond, 3),
+      [`c${CONCURRENCY} p50 ms`]: round(percentile(grants.client, 50), 2),
+      [`c${CONCURRENCY} p99 ms`]: round(percentile(grants.client, 99), 2),
+    });
+  }
   await on.close();
   await off.close();
   await runtime.close();

@@ -30,8 +30,9 @@ export async function registerServiceClient(
   pool: Pool,
   clientId = `client-${randomUUID().slice(0, 8)}`,
   scope = ALL_SCOPES,
+  alg: 'ES384' | 'RS384' = 'ES384',
 ): Promise<ServiceClient> {
-  const keys = await generateClientKeyPair('ES384');
+  const keys = await generateClientKeyPair(alg);
   const store = new PostgresEventStore(pool);
   await store.migrate();
   const data: ClientRegisteredData = {
