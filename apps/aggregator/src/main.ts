@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const runtime = await openAggregatorRuntime(config, { logger: log });
   const keyring = SigningKeyring.fromConfig(config.auth, config.dataDir);
   // A bad AUTH_SIGNING_KEY (or an unwritable DATA_DIR) stops the start, not the first token request.
-  if (config.auth.enabled) await keyring.signingKey();
+  if (config.auth.enabled && config.roles.has('api')) await keyring.signingKey();
   const app = await createAggregatorApp(runtime, {
     queryTimeoutMs: config.queryTimeoutMs,
     includeLimit: config.includeLimit,
