@@ -245,9 +245,9 @@ describe('every route, from the route table: 401 without a token, 403 without th
     const golden: string[] = [];
     for (const id of sourcePatients) {
       const links = await harness.http().get(`/fhir/$mdm-query-links?resourceId=Patient/${id}`).expect(200);
-      const goldenRef = links.body.parameter[0].part.find(
-        (p: { name: string }) => p.name === 'goldenResourceId',
-      );
+      const goldenRef = links.body.parameter
+        .find((p: { name: string }) => p.name === 'link')
+        .part.find((p: { name: string }) => p.name === 'goldenResourceId');
       golden.push(goldenRef.valueString);
     }
     const keys = await generateClientKeyPair('ES384');
