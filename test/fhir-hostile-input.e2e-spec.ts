@@ -267,7 +267,6 @@ describe('hostile HTTP input: every bad request is a 4xx OperationOutcome, never
         .http()
         .post('/fhir/$mdm-update-link')
         .set('Content-Type', 'application/fhir+json')
-        .set('X-Reviewer', 'r')
         .send(body);
       expect(response.status).toBe(400);
       expectOutcome(response.body, diagnostics);

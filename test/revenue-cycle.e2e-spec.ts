@@ -251,7 +251,6 @@ describe('Revenue Cycle: claims read models as views, duplicate-claim detection 
     const reviewed = await harness
       .http()
       .post(`/fhir/DetectedIssue/${issue.id}/$duplicate-claim-review`)
-      .set('X-Reviewer', 'claims-reviewer')
       .send({
         resourceType: 'Parameters',
         parameter: [
@@ -264,7 +263,7 @@ describe('Revenue Cycle: claims read models as views, duplicate-claim detection 
     await harness.runtime.runner.waitForCatchUp();
     const now = (await harness.http().get(`/fhir/DetectedIssue/${issue.id}`).expect(200)).body;
     expect(now.status).toBe('final');
-    expect(now.mitigation[0].action.text).toBe('confirmed by reviewer:claims-reviewer: same bill twice');
+    expect(now.mitigation[0].action.text).toBe('confirmed by reviewer:test-client: same bill twice');
     const then = (
       await harness.http().get(`/fhir/DetectedIssue/${issue.id}`).query({ _asOf: beforeReview }).expect(200)
     ).body;
@@ -274,7 +273,6 @@ describe('Revenue Cycle: claims read models as views, duplicate-claim detection 
     const bad = await harness
       .http()
       .post(`/fhir/DetectedIssue/${issue.id}/$duplicate-claim-review`)
-      .set('X-Reviewer', 'claims-reviewer')
       .send({ resourceType: 'Parameters', parameter: [{ name: 'resolution', valueCode: 'maybe' }] })
       .expect(400);
     expect(bad.body.issue[0].expression).toEqual(['resolution']);
@@ -436,7 +434,6 @@ describe('Revenue Cycle: claims read models as views, duplicate-claim detection 
     await harness
       .http()
       .post('/fhir/$mdm-update-link')
-      .set('X-Reviewer', 'identity-reviewer')
       .send({
         resourceType: 'Parameters',
         parameter: [
