@@ -86,7 +86,8 @@ async function ingestBoth(
     (store) => logFollowers(store).filter((f) => withClinical || !CLINICAL_FOLLOWERS.has(f.name)),
     { poolSize: 12, idleDelayMs: 10 },
   );
-  const app = await createAggregatorApp(runtime);
+  // Measured without tokens, as the other store benches: the auth scenario measures what the checks add.
+  const app = await createAggregatorApp(runtime, { auth: { enabled: false } });
   await app.init();
   await runtime.runner.start();
   const files = app.get(FileIngestionService);
