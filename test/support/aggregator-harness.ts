@@ -1,4 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
@@ -6,7 +8,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { kafkaIngestionFor, openAggregatorRuntime } from '@fa/composition';
 import type { EventStoreRuntime } from '@fa/event-store';
 import type { IdentityMatcher } from '@fa/patient-identity';
-import { createLogger } from '@fa/platform';
+import { AuditConfig, createLogger } from '@fa/platform';
 import { FileIngestionService, KafkaIngestionConsumer } from '@fa/ingestion';
 import { createAggregatorApp } from '../../apps/aggregator/src';
 import { TcpProxy, TestDatabase, createTestDatabase, startTcpProxy } from '@fa/testkit';
@@ -25,6 +27,8 @@ export interface AggregatorHarness {
   app: INestApplication;
   http: () => ReturnType<typeof request>;
   ingest(source: string, paths: string[]): ReturnType<FileIngestionService['ingest']>;
+  /** This service's access-audit anchors and key, in a directory of its own (its DATA_DIR for the CLI). */
+  audit: AuditConfig & { dataDir: string };
   close(): Promise<void>;
 }
 
@@ -43,6 +47,8 @@ export async function startAggregator(
     serverUrl?: string;
     /** SEARCH_LINK_LIMIT: the most linked rows a chain or _has may touch (the service's default when not given). */
     searchLinkLimit?: number;
+    /** How soon after a record the audit chain head is anchored (AUDIT_ANCHOR_INTERVAL); 10 s by default. */
+    auditAnchorIntervalMs?: number;
   } = {},
 ): Promise<AggregatorHarness> {
   const database = await createTestDatabase(5, options.serverUrl);
@@ -64,10 +70,19 @@ export async function startAggregator(
       logger: process.env.TEST_LOG ? createLogger('projections') : undefined,
     },
   );
+  // The same layout as DATA_DIR's: a CLI given DATA_DIR=<dataDir> verifies against these anchors.
+  const auditDataDir = mkdtempSync(path.join(os.tmpdir(), 'fa-audit-'));
+  const audit = {
+    dataDir: auditDataDir,
+    anchorDir: path.join(auditDataDir, 'audit-anchors'),
+    keyFile: path.join(auditDataDir, 'audit-anchor-key.pem'),
+    anchorIntervalMs: options.auditAnchorIntervalMs ?? 10_000,
+  };
   const app = await createAggregatorApp(runtime, {
     queryTimeoutMs: options.queryTimeoutMs,
     includeLimit: options.includeLimit,
     searchLinkLimit: options.searchLinkLimit,
+    audit,
   });
   await app.init();
   await runtime.runner.start();
@@ -104,6 +119,7 @@ export async function startAggregator(
       await runtime.runner.waitForCatchUp();
       return result;
     },
+    audit,
     close: async () => {
       await Promise.all(kafkaConsumers.map((c) => c.stop()));
       await databaseProxy?.restore();
@@ -111,6 +127,7 @@ export async function startAggregator(
       await runtime.close();
       await database.drop();
       await databaseProxy?.close();
+      rmSync(auditDataDir, { recursive: true, force: true });
     },
   };
 }
@@ -126,12 +143,12 @@ export interface CliResult {
 export function runCli(
   args: string[],
   databaseUrl: string,
-  options: { onSpawn?: (child: ChildProcess) => void } = {},
+  options: { onSpawn?: (child: ChildProcess) => void; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/cli/src/main.ts', ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
+      env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', ...options.env },
     });
     options.onSpawn?.(child);
     let stdout = '';

@@ -2,11 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { CommandBus } from '@nestjs/cqrs';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { RecordAccessCommand } from '@fa/audit';
 import type { EventStoreRuntime } from '@fa/event-store';
-import { DEFAULT_QUERY_TIMEOUT_MS } from '@fa/platform';
+import { AuditConfig, createLogger, DEFAULT_QUERY_TIMEOUT_MS } from '@fa/platform';
 import { AppModule } from './app.module';
+import { accessAudit } from './http/audit/access-audit.middleware';
 import { FhirExceptionFilter } from './http/fhir-exception.filter';
 import { inputHygiene } from './http/input-hygiene.middleware';
 import { requestTiming } from './http/request-timing';
@@ -24,6 +27,13 @@ export interface AggregatorAppOptions {
   includeLimit?: number;
   /** The most linked rows one chain or _has may touch before the search is refused (SEARCH_LINK_LIMIT). */
   searchLinkLimit?: number;
+  /** Where the access audit anchors its chain; from AUDIT_ANCHOR_DIR / DATA_DIR when not given. */
+  audit?: AuditConfig;
+  /**
+   * false: no access audit at all. Only for the benchmark that measures what the audit costs: the service
+   * (main.ts) has no setting that turns it off.
+   */
+  accessAudit?: boolean;
 }
 
 /** The HTTP application on an opened runtime; used by main.ts and by the end-to-end tests. */
@@ -36,6 +46,7 @@ export async function createAggregatorApp(
       queryTimeoutMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
       includeLimit: options.includeLimit,
       searchLinkLimit: options.searchLinkLimit,
+      audit: options.audit,
     }),
     { logger: ['error', 'warn'], bodyParser: false },
   );
@@ -60,6 +71,13 @@ export async function createAggregatorApp(
     );
     next();
   });
+  // Holds every answer of an audited route until its access record is durable (see the middleware).
+  if (options.accessAudit !== false) {
+    const commands = app.get(CommandBus);
+    app.use(
+      accessAudit((record) => commands.execute(new RecordAccessCommand(record)), createLogger('audit')),
+    );
+  }
   // After the body parsers and the request id: nothing with a NUL, invalid UTF-8 or a control character
   // in a parameter (or a NUL in a body) reaches a route, SQL or a log line.
   app.use(inputHygiene);

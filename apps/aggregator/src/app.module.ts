@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ContextsModule } from '@fa/composition';
 import type { EventStoreRuntime } from '@fa/event-store';
+import type { AuditConfig } from '@fa/platform';
 import { ProjectionsController } from './http/admin/projections.controller';
 import { RejectionsController } from './http/admin/rejections.controller';
 import { FhirHttpModule } from './http/fhir/fhir-http.module';
@@ -15,7 +16,12 @@ import { RevenueCycleController } from './http/revenue-cycle/revenue-cycle.contr
 export class AppModule {
   static forRoot(
     runtime: EventStoreRuntime,
-    options: { queryTimeoutMs: number; includeLimit?: number; searchLinkLimit?: number },
+    options: {
+      queryTimeoutMs: number;
+      includeLimit?: number;
+      searchLinkLimit?: number;
+      audit?: AuditConfig;
+    },
   ): DynamicModule {
     return {
       module: AppModule,

@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     queryTimeoutMs: config.queryTimeoutMs,
     includeLimit: config.includeLimit,
     searchLinkLimit: config.searchLinkLimit,
+    audit: config.audit,
   });
   const roles = config.roles;
   const kafka = roles.has('kafka')

@@ -20,6 +20,7 @@ import { lineageJsonOf, ResourceLineageQuery } from '@fa/fhir-store';
 import { FileIngestionService, publishFiles, SOURCE_NAME_PATTERN } from '@fa/ingestion';
 import { readConfig, sqlStateOf } from '@fa/platform';
 import { CliModule } from './cli.module';
+import { auditCommand } from './audit.command';
 import { eventStoreCommand } from './event-store-copy.command';
 
 async function withContext<T>(
@@ -270,6 +271,7 @@ views
   });
 
 program.addCommand(eventStoreCommand());
+program.addCommand(auditCommand(withContext));
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);

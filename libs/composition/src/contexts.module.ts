@@ -2,11 +2,13 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { AnalyticsModule } from '@fa/analytics';
 import { ClinicalModule } from '@fa/clinical';
+import { AuditModule } from '@fa/audit';
 import { EventStoreModule, EventStoreRuntime } from '@fa/event-store';
 import { FhirStoreModule } from '@fa/fhir-store';
 import { IngestionModule } from '@fa/ingestion';
 import { PatientIdentityModule } from '@fa/patient-identity';
 import { RevenueCycleModule } from '@fa/revenue-cycle';
+import { AuditConfig, readAuditConfig } from '@fa/platform';
 
 /**
  * The bounded contexts' command and query handlers on one runtime, with the CQRS buses they meet through:
@@ -18,10 +20,16 @@ export class ContextsModule {
    * queryTimeoutMs: each search / $everything statement's budget (QUERY_TIMEOUT); 0 (the CLI): none.
    * includeLimit: the most resources _include/_revinclude add to a page (INCLUDE_LIMIT).
    * searchLinkLimit: the most linked rows a chain or _has may touch (SEARCH_LINK_LIMIT).
+   * audit: where the access audit anchors its chain (AUDIT_ANCHOR_DIR / DATA_DIR from the environment by default).
    */
   static forRoot(
     runtime: EventStoreRuntime,
-    options: { queryTimeoutMs?: number; includeLimit?: number; searchLinkLimit?: number } = {},
+    options: {
+      queryTimeoutMs?: number;
+      includeLimit?: number;
+      searchLinkLimit?: number;
+      audit?: AuditConfig;
+    } = {},
   ): DynamicModule {
     return {
       module: ContextsModule,
@@ -38,6 +46,7 @@ export class ContextsModule {
         AnalyticsModule,
         RevenueCycleModule,
         ClinicalModule,
+        AuditModule.forRoot(options.audit ?? readAuditConfig()),
       ],
       exports: [
         CqrsModule,
@@ -48,6 +57,7 @@ export class ContextsModule {
         AnalyticsModule,
         RevenueCycleModule,
         ClinicalModule,
+        AuditModule,
       ],
     };
   }

@@ -9,6 +9,7 @@ import {
 } from '@fa/event-store';
 import { FHIR_STORE_PROJECTION, StoreDigestQuery } from '@fa/fhir-store';
 import { createLogger } from '@fa/platform';
+import { Access } from '../security/access-policy';
 
 const log = createLogger('admin');
 
@@ -21,6 +22,7 @@ export class ProjectionsController {
   ) {}
 
   @Get()
+  @Access({ scope: 'system/fhir-aggregator.admin', interaction: 'administration' })
   @ApiOperation({
     summary: 'Each projection: version, active generation, checkpoint, lag and rebuild progress',
   })
@@ -29,6 +31,7 @@ export class ProjectionsController {
   }
 
   @Post(':name/$rebuild')
+  @Access({ scope: 'system/fhir-aggregator.admin', interaction: 'operation:rebuild' })
   @HttpCode(202)
   @ApiOperation({
     summary:
@@ -68,6 +71,7 @@ export class ProjectionsController {
   }
 
   @Get(`${FHIR_STORE_PROJECTION}/digest`)
+  @Access({ scope: 'system/fhir-aggregator.admin', interaction: 'administration' })
   @ApiOperation({ summary: 'Row count, content digest and versions per type of the fhir-store read model' })
   digest() {
     return this.queryBus.execute(new StoreDigestQuery());

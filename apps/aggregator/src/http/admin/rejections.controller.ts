@@ -3,6 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ListRejectionsQuery, SOURCE_NAME_PATTERN } from '@fa/ingestion';
 import { limitOf } from './limit-query';
+import { Access } from '../security/access-policy';
 
 @ApiTags('admin')
 @Controller('admin/rejections')
@@ -10,6 +11,7 @@ export class RejectionsController {
   constructor(private readonly queryBus: QueryBus) {}
 
   @Get(':source')
+  @Access({ scope: 'system/fhir-aggregator.admin', interaction: 'administration' })
   @ApiOperation({
     summary:
       'Newest rejected records of a source: reason code, reason, origin (file line or Kafka offset), excerpt',

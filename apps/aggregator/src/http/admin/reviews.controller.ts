@@ -3,6 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ReviewQueueQuery } from '@fa/patient-identity';
 import { limitOf } from './limit-query';
+import { Access } from '../security/access-policy';
 
 @ApiTags('identity')
 @Controller('admin/identity')
@@ -10,6 +11,7 @@ export class ReviewsController {
   constructor(private readonly queryBus: QueryBus) {}
 
   @Get('reviews')
+  @Access({ scope: 'system/fhir-aggregator.review', interaction: 'operation:review-queue' })
   @ApiOperation({
     summary:
       'Possible matches waiting for a reviewer, oldest first, with the score explanation; resolve with POST /fhir/$mdm-update-link',

@@ -2,12 +2,14 @@ import { All, Controller, Get, HttpStatus, Req } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { FhirError } from '../fhir-error';
+import { Access } from '../security/access-policy';
 
 /** What no other FHIR route answers: unknown operations and paths (404), and writes (405). */
 @ApiExcludeController()
 @Controller('fhir')
 export class NotSupportedController {
   @Get('*path')
+  @Access({ public: 'answers 404 for a path the API does not have: no data' })
   unknown(@Req() request: Request): never {
     const operation = /\/(\$[^/?]*)/.exec(request.path)?.[1];
     throw FhirError.notFound(
@@ -19,6 +21,7 @@ export class NotSupportedController {
 
   /** Writes arrive from sources (files, Kafka), never over this API. */
   @All(['', '*path'])
+  @Access({ public: 'answers 405 for writes (sources write through ingestion): no data' })
   notSupported(@Req() request: Request): never {
     throw new FhirError(
       HttpStatus.METHOD_NOT_ALLOWED,

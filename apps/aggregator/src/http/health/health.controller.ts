@@ -2,6 +2,7 @@ import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/co
 import type { Pool } from 'pg';
 import { PG_POOL } from '@fa/platform';
 import { databaseReady } from './health-server';
+import { Access } from '../security/access-policy';
 
 @Controller()
 export class HealthController {
@@ -9,12 +10,14 @@ export class HealthController {
 
   /** Liveness: the process answers. */
   @Get('health')
+  @Access({ public: 'liveness probe: no data' })
   health(): { status: string } {
     return { status: 'ok' };
   }
 
   /** Readiness: the database answers. */
   @Get('ready')
+  @Access({ public: 'readiness probe: no data' })
   async ready(): Promise<{ status: string }> {
     if (await databaseReady(this.pool)) return { status: 'ready' };
     throw new ServiceUnavailableException('database unreachable');

@@ -3,6 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { lineageJsonOf, ResourceLineageQuery } from '@fa/fhir-store';
 import { asOfParam, idParam, QueryParams, resourceTypeParam } from '../fhir/fhir-params';
+import { Access } from '../security/access-policy';
 
 @ApiTags('lineage')
 @Controller('lineage')
@@ -10,6 +11,7 @@ export class LineageController {
   constructor(private readonly queryBus: QueryBus) {}
 
   @Get(':type/:id')
+  @Access({ resource: ':type', permission: 'r', interaction: 'lineage' })
   @ApiOperation({
     summary: 'Every recorded version of a resource with its source, origin, hash and transformations',
   })

@@ -2,6 +2,7 @@ import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Gauge, register } from 'prom-client';
 import { ProjectionRunner } from '@fa/event-store';
+import { Access } from '../security/access-policy';
 
 @ApiTags('health')
 @Controller('metrics')
@@ -22,6 +23,7 @@ export class MetricsController {
   }
 
   @Get()
+  @Access({ public: 'Prometheus scrape: counters and timings by route pattern, no data' })
   @Header('Content-Type', register.contentType)
   @ApiOperation({
     summary: 'Prometheus metrics: ingestion records/rejects/retries, consumer lag, projection lag',

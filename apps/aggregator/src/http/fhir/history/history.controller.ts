@@ -16,6 +16,7 @@ import {
   single,
 } from '../fhir-params';
 import { historyBundle } from './history-bundle';
+import { Access } from '../../security/access-policy';
 
 /** _history at system, type and instance level, with _since, _at, _count and pinned paging. */
 @ApiExcludeController()
@@ -24,11 +25,13 @@ export class HistoryController {
   constructor(private readonly queryBus: QueryBus) {}
 
   @Get('_history')
+  @Access({ resource: '*', permission: 'r', mixedTypes: true, interaction: 'history' })
   async systemHistory(@Query() params: QueryParams, @Req() request: Request, @Res() response: Response) {
     await this.history({}, params, request, response);
   }
 
   @Get(':type/_history')
+  @Access({ resource: ':type', permission: 'r', interaction: 'history' })
   async typeHistory(
     @Param('type') type: string,
     @Query() params: QueryParams,
@@ -39,6 +42,7 @@ export class HistoryController {
   }
 
   @Get(':type/:id/_history')
+  @Access({ resource: ':type', permission: 'r', interaction: 'history' })
   async instanceHistory(
     @Param('type') type: string,
     @Param('id') id: string,

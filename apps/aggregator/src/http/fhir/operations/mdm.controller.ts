@@ -27,6 +27,7 @@ import {
   MDM_QUERY_LINKS,
   MDM_UPDATE_LINK,
 } from './mdm.operations';
+import { Access } from '../../security/access-policy';
 
 /**
  * Patient identity (MDM) operations, named as HAPI FHIR's MDM users know them (declared in mdm.operations.ts). Reviewer decisions name the
@@ -46,6 +47,7 @@ export class MdmController {
    * picture and never overlap or skip a link that changed meanwhile.
    */
   @FhirOperation(MDM_QUERY_LINKS)
+  @Access({ scope: 'system/fhir-aggregator.mdm', interaction: 'operation:mdm-query-links' })
   async queryLinks(
     @Query() params: QueryParams,
     @Headers('prefer') prefer: string | undefined,
@@ -83,6 +85,7 @@ export class MdmController {
   }
 
   @FhirOperation(MDM_LINK_HISTORY)
+  @Access({ scope: 'system/fhir-aggregator.mdm', interaction: 'operation:mdm-link-history' })
   async linkHistory(
     @Query() params: QueryParams,
     @Headers('prefer') prefer: string | undefined,
@@ -105,6 +108,7 @@ export class MdmController {
   }
 
   @FhirOperation(MDM_UPDATE_LINK)
+  @Access({ scope: 'system/fhir-aggregator.mdm', interaction: 'operation:mdm-update-link' })
   async updateLink(
     @Body() body: unknown,
     @Headers('x-reviewer') reviewer: string | undefined,
@@ -139,6 +143,7 @@ export class MdmController {
   }
 
   @FhirOperation(MDM_MERGE_GOLDEN_RESOURCES)
+  @Access({ scope: 'system/fhir-aggregator.mdm', interaction: 'operation:mdm-merge-golden-resources' })
   async merge(
     @Body() body: unknown,
     @Headers('x-reviewer') reviewer: string | undefined,

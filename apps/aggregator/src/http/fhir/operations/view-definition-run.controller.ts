@@ -20,6 +20,7 @@ import { FhirError } from '../../fhir-error';
 import { operationInput, QueryParams } from '../fhir-params';
 import { FhirOperation } from './fhir-operation.decorator';
 import { VIEW_DEFINITION_RUN } from './view-definition-run.operation';
+import { Access } from '../../security/access-policy';
 
 const log = createLogger('view-definition-run');
 
@@ -30,6 +31,7 @@ export class ViewDefinitionRunController {
   constructor(private readonly queryBus: QueryBus) {}
 
   @FhirOperation(VIEW_DEFINITION_RUN)
+  @Access({ scope: 'system/fhir-aggregator.analytics', interaction: 'operation:viewdefinition-run' })
   async run(
     @Body() body: unknown,
     @Query() params: QueryParams,

@@ -8,6 +8,7 @@ import { FhirError } from '../../fhir-error';
 import { sendFhir } from '../../fhir-json';
 import { asOfParam, idParam, QueryParams, resourceTypeParam, versionIdParam } from '../fhir-params';
 import { OperationRegistry } from '../operations/operation-registry';
+import { Access } from '../../security/access-policy';
 
 /**
  * read and vread, now or as of an instant. A Patient the store does not hold may be one of our golden patients
@@ -23,6 +24,7 @@ export class ReadController {
   ) {}
 
   @Get(':type/:id')
+  @Access({ resource: ':type', permission: 'r', interaction: 'read' })
   async read(
     @Param('type') type: string,
     @Param('id') id: string,
@@ -58,6 +60,7 @@ export class ReadController {
   }
 
   @Get(':type/:id/_history/:vid')
+  @Access({ resource: ':type', permission: 'r', interaction: 'vread' })
   async vread(
     @Param('type') type: string,
     @Param('id') id: string,

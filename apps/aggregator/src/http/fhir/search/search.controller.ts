@@ -26,6 +26,7 @@ import {
   versionIdParam,
 } from '../fhir-params';
 import { pageLinks, searchBundle, searchOutcome } from './search-bundle';
+import { Access } from '../../security/access-policy';
 
 const GOLDEN_TAG = `${GOLDEN_RECORD_TAG.system}|${GOLDEN_RECORD_TAG.code}`;
 const GOLDEN_SEARCH_PARAMETERS = new Set(['_tag', '_id', '_count', '_offset', '_asOf', '_format', '_pretty']);
@@ -45,6 +46,7 @@ export class SearchController {
   constructor(private readonly queryBus: QueryBus) {}
 
   @Get(':type')
+  @Access({ resource: ':type', permission: 's', mixedTypes: true, interaction: 'search' })
   async search(
     @Param('type') type: string,
     @Query() params: QueryParams,
@@ -60,6 +62,7 @@ export class SearchController {
 
   /** Search by POST: parameters in a form body (and the query string), as FHIR clients send long queries. */
   @Post(':type/_search')
+  @Access({ resource: ':type', permission: 's', mixedTypes: true, interaction: 'search' })
   async searchByPost(
     @Param('type') type: string,
     @Query() params: QueryParams,
