@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { sqlStateOf } from '@fa/platform';
 import { AccessRecord, patientsInBody } from '@fa/audit';
 import { principalOf, type Principal } from '../security/access-policy';
 import { routePatternOf, routePolicyOf } from './route-policy';
@@ -53,7 +54,7 @@ export function accessAudit(recordAccess: RecordAccess, log: Logger) {
         () => end(body, done),
         (error: unknown) => {
           log.warn(
-            { requestId: record.requestId, route: record.route, err: (error as Error)?.name },
+            { requestId: record.requestId, route: record.route, sqlState: sqlStateOf(error) },
             'access audit unavailable: response withheld',
           );
           withhold(response, end, done);
