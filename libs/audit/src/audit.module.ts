@@ -17,20 +17,25 @@ import { VerifyAuditChainHandler } from './queries/verify-audit-chain/verify-aud
 import { AccessJournal } from './storage/access-journal';
 import { migrateAudit } from './storage/audit-schema';
 
-/** Creates the audit tables at start and writes the last anchor at shutdown (before the pool closes). */
+/**
+ * Creates the audit tables at start; at shutdown (before the pool closes) returns the journal's connection and
+ * writes the last anchor.
+ */
 @Injectable()
 class AuditLifecycle implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     private readonly anchors: AnchorWriter,
+    private readonly journal: AccessJournal,
   ) {}
 
   onModuleInit(): Promise<void> {
     return migrateAudit(this.pool);
   }
 
-  onApplicationShutdown(): Promise<void> {
-    return this.anchors.close();
+  async onApplicationShutdown(): Promise<void> {
+    await this.journal.close();
+    await this.anchors.close();
   }
 }
 

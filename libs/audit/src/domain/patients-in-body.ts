@@ -5,35 +5,33 @@ const REFERENCING_KEYS = new Set(['subject', 'patient']);
 /**
  * The patients whose data a response carried, from what was actually sent: every Patient resource in it (a
  * read, a Bundle entry, a Parameters part) and every `subject` or `patient` reference to a Patient. JSON bodies
- * are parsed (NDJSON line by line); other text (CSV rows of a view) is scanned for `Patient/<id>`. Returns
+ * are parsed (NDJSON line by line); other text (CSV rows of a view, a line of a streamed part that is not a whole
+ * document) is scanned for `Patient/<id>`. Returns
  * `Patient/<id>` sorted, each once.
  */
 export function patientsInBody(body: string, contentType: string | undefined): string[] {
   const found = new Set<string>();
   if (body.length === 0) return [];
   if (contentType && /json/i.test(contentType)) {
-    for (const document of jsonDocuments(body)) walk(document, undefined, found);
-  } else {
-    for (const match of body.matchAll(PATIENT_REFERENCE_IN_TEXT)) found.add(`Patient/${match[1]}`);
-  }
+    try {
+      walk(JSON.parse(body), undefined, found);
+    } catch {
+      // NDJSON, or one part of a streamed answer: line by line, and text where a line is not a document.
+      for (const line of body.split('\n')) {
+        if (line.trim() === '') continue;
+        try {
+          walk(JSON.parse(line), undefined, found);
+        } catch {
+          scan(line, found);
+        }
+      }
+    }
+  } else scan(body, found);
   return [...found].sort();
 }
 
-function jsonDocuments(body: string): unknown[] {
-  try {
-    return [JSON.parse(body)];
-  } catch {
-    const documents: unknown[] = [];
-    for (const line of body.split('\n')) {
-      if (line.trim() === '') continue;
-      try {
-        documents.push(JSON.parse(line));
-      } catch {
-        // Not JSON after all: nothing parseable to attribute.
-      }
-    }
-    return documents;
-  }
+function scan(text: string, found: Set<string>): void {
+  for (const match of text.matchAll(PATIENT_REFERENCE_IN_TEXT)) found.add(`Patient/${match[1]}`);
 }
 
 function walk(node: unknown, key: string | undefined, found: Set<string>): void {

@@ -26,8 +26,10 @@ export interface AccessRecord {
   readonly query: string;
   /** `Patient/<id>` of every patient whose data the response carried, sorted, once each. */
   readonly patients: readonly string[];
-  /** The HTTP status sent (or 503 when the response was withheld). */
+  /** The HTTP status sent. */
   readonly status: number;
+  /** Which part of a streamed answer this record covers (1, 2, …; each before its bytes left); absent: all. */
+  readonly part?: number;
 }
 
 /** A record as stored: its place in the chain and the hashes that link it. */

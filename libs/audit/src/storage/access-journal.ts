@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { chainAfter, ChainHead } from '../domain/audit-chain';
 import type { AccessRecord } from '../events/access-recorded.event';
 
@@ -16,14 +16,30 @@ export interface ChainHeadListener {
 const MAX_BATCH = 1000;
 
 /**
+ * Moves the head only from where this writer believes it is, and inserts the batch only if it moved: one
+ * statement, so one round trip and one commit. Zero rows: another process moved the head; read it and retry.
+ */
+const APPEND_SQL = `
+WITH moved AS (
+  UPDATE audit.chain SET head_seq = $7, head_hash = $8
+  WHERE id = 1 AND head_seq = $5 AND head_hash = $6
+  RETURNING 1)
+INSERT INTO audit.records (seq, prev_hash, hash, record)
+SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[]) WHERE EXISTS (SELECT 1 FROM moved)
+RETURNING seq`;
+
+/**
  * Appends access records to the hash chain with group commit: while one batch is being written, the records of
- * every request that arrives wait together, and go in the next batch — one INSERT and one commit
- * (synchronous_commit on: the WAL is fsynced before COMMIT returns) for all of them. `record` resolves only when
- * the record's batch is durable; the caller sends its response after that.
+ * every request that arrives wait together and go in the next batch — one statement and one commit for all of
+ * them, with synchronous_commit on (the WAL is fsynced before the commit returns). `record` resolves only when
+ * its batch is durable; the caller sends its response after that. The journal keeps one connection of the pool
+ * for itself, so an answer never waits for a connection behind the queries it audits.
  */
 export class AccessJournal {
   private waiting: Waiting[] = [];
   private writing = false;
+  private connection?: PoolClient;
+  private head?: { chainId: string; head: ChainHead };
   batches = 0;
   records = 0;
 
@@ -39,6 +55,13 @@ export class AccessJournal {
     });
   }
 
+  /** Gives the journal's connection back to the pool (at shutdown, before the pool closes). */
+  async close(): Promise<void> {
+    while (this.writing) await new Promise((resolve) => setTimeout(resolve, 5));
+    this.connection?.release();
+    this.connection = undefined;
+  }
+
   private async writeWaiting(): Promise<void> {
     this.writing = true;
     try {
@@ -48,6 +71,10 @@ export class AccessJournal {
           await this.append(batch.map((w) => w.record));
           for (const w of batch) w.resolve();
         } catch (error) {
+          // The connection may be broken: the next batch starts from a fresh one and a re-read head.
+          this.connection?.release(error instanceof Error ? error : true);
+          this.connection = undefined;
+          this.head = undefined;
           for (const w of batch) w.reject(error);
         }
       }
@@ -57,42 +84,47 @@ export class AccessJournal {
   }
 
   private async append(records: AccessRecord[]): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      // One round trip opens the transaction, insists on a flushed commit whatever the server's default, and
-      // locks the head row: writers in other processes queue here, so the chain stays one line.
-      const opened = (await client.query(
-        `BEGIN; SET LOCAL synchronous_commit = on;
-         SELECT chain_id, head_seq, head_hash FROM audit.chain WHERE id = 1 FOR UPDATE`,
-      )) as unknown as { rows: { chain_id: string; head_seq: string; head_hash: string }[] }[];
-      const current = opened[2].rows[0];
-      const { rows, head } = chainAfter({ seq: Number(current.head_seq), hash: current.head_hash }, records);
-      await client.query(
-        `WITH appended AS (
-           INSERT INTO audit.records (seq, prev_hash, hash, record)
-           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[])
-           RETURNING seq)
-         UPDATE audit.chain SET head_seq = $5, head_hash = $6
-         WHERE id = 1 AND (SELECT count(*) FROM appended) = $7`,
-        [
-          rows.map((r) => r.seq),
-          rows.map((r) => r.prevHash),
-          rows.map((r) => r.hash),
-          rows.map((r) => JSON.stringify(r.record)),
-          head.seq,
-          head.hash,
-          rows.length,
-        ],
-      );
-      await client.query('COMMIT');
-      this.batches++;
-      this.records += rows.length;
-      this.listener?.headMoved(current.chain_id, head);
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
+    if (!this.connection) {
+      const connection = await this.pool.connect();
+      try {
+        await connection.query('SET synchronous_commit = on');
+      } catch (error) {
+        connection.release(true);
+        throw error;
+      }
+      this.connection = connection;
     }
+    for (;;) {
+      this.head ??= await this.readHead(this.connection);
+      const { chainId, head: from } = this.head;
+      const { rows, head } = chainAfter(from, records);
+      const result = await this.connection.query(APPEND_SQL, [
+        rows.map((r) => r.seq),
+        rows.map((r) => r.prevHash),
+        rows.map((r) => r.hash),
+        rows.map((r) => JSON.stringify(r.record)),
+        from.seq,
+        from.hash,
+        head.seq,
+        head.hash,
+      ]);
+      if (result.rowCount === rows.length) {
+        this.head = { chainId, head };
+        this.batches++;
+        this.records += rows.length;
+        this.listener?.headMoved(chainId, head);
+        return;
+      }
+      this.head = undefined;
+    }
+  }
+
+  private async readHead(connection: PoolClient): Promise<{ chainId: string; head: ChainHead }> {
+    const {
+      rows: [row],
+    } = await connection.query<{ chain_id: string; head_seq: string; head_hash: string }>(
+      'SELECT chain_id, head_seq, head_hash FROM audit.chain WHERE id = 1',
+    );
+    return { chainId: row.chain_id, head: { seq: Number(row.head_seq), hash: row.head_hash } };
   }
 }

@@ -72,6 +72,23 @@ class StandInController {
     return { access_token: 'opaque', token_type: 'bearer', expires_in: 300, scope: 'system/Patient.rs' };
   }
 
+  /** 3 MB of NDJSON in rows of about 10 kB, written with backpressure as $viewdefinition-run writes. */
+  @Get('fhir/Observation/stream')
+  @Access({ resource: 'Observation', permission: 's', interaction: 'search' })
+  async stream(@Res() res: Response) {
+    res.status(200).type('application/fhir+ndjson');
+    const pad = 'x'.repeat(10_000);
+    for (let i = 0; i < 300; i++) {
+      const row = JSON.stringify({
+        resourceType: 'Observation',
+        subject: { reference: `Patient/p${i}` },
+        pad,
+      });
+      if (!res.write(row + '\n')) await new Promise((resolve) => res.once('drain', resolve));
+    }
+    res.end();
+  }
+
   @Get('fhir/Patient/:id')
   @Access({ resource: 'Patient', permission: 'r', interaction: 'read' })
   read(@Req() req: Request, @Res() res: Response) {
@@ -191,6 +208,24 @@ describe('access audit against the access-policy contract (guard, principal, pub
     const refused = await recordOf('refused');
     expect(refused).toMatchObject({ client: null, interaction: 'public', status: 400 });
     expect(JSON.stringify(refused)).not.toContain('forged');
+  });
+
+  it('records a streamed answer in parts, each before its bytes leave, naming the patients in each', async () => {
+    const response = await http()
+      .get('/fhir/Observation/stream')
+      .set('x-request-id', 'streamed')
+      .set('Authorization', 'Bearer good')
+      .expect(200);
+    const lines = response.text.trim().split('\n');
+    expect(lines).toHaveLength(300);
+    const { rows } = await database.pool.query<{ record: AccessRecord }>(
+      `SELECT record FROM audit.records WHERE record->>'requestId' = 'streamed' ORDER BY seq`,
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(3);
+    expect(rows.map((r) => r.record.part)).toEqual(rows.map((_, i) => i + 1));
+    const named = rows.flatMap((r) => r.record.patients);
+    expect(new Set(named).size).toBe(300);
+    expect(named).toHaveLength(300);
   });
 
   it('withholds the answer (503, nothing of the body) when its record cannot be written', async () => {

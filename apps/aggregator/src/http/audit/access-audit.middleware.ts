@@ -14,24 +14,68 @@ type Callback = (error?: Error | null) => void;
  * The access audit's hook on the one place every answer leaves: the response's own write/end. Whatever produced
  * the answer — a handler's sendFhir, Nest returning a value, a stream of rows, the exception filter's
  * OperationOutcome for an error or a guard's refusal — its bytes are held until its audit record is committed
- * (group commit: see AccessJournal), then sent. When the record cannot be written the answer is withheld: 503
- * with an OperationOutcome (or a closed connection once headers left), so no data leaves unaudited.
+ * (group commit: see AccessJournal), then sent. A streamed answer is held and recorded in parts of
+ * AUDIT_PART_BYTES (numbered records, each before its bytes leave), with the writer held back by 'drain'. When the record cannot be written the answer is withheld: 503
+ * with an OperationOutcome (or a closed connection for a streamed answer), so no data leaves unaudited.
  *
  * What is audited is decided by the route's declared access policy: every resource or scope route; a public
  * route when it established a principal (a token grant) or refused the request (4xx: a refused grant); a route
  * without a policy always (it should not exist). Requests no route took (refused by the body limits or input
  * hygiene before routing) touched nothing and are not audited.
  */
+/** A streamed answer is recorded and released in parts of about this size: memory stays bounded. */
+export const AUDIT_PART_BYTES = 1024 * 1024;
+
 export function accessAudit(recordAccess: RecordAccess, log: Logger) {
   return (request: Request, response: Response, next: NextFunction): void => {
+    const write = response.write.bind(response) as (chunk: Buffer) => boolean;
     const end = response.end.bind(response) as (chunk?: Chunk, callback?: () => void) => Response;
-    const held: Buffer[] = [];
+    let held: Buffer[] = [];
+    let heldBytes = 0;
+    let parts = 0;
     let ended = false;
+    // Parts are recorded and released in order; false once the answer was withheld.
+    let sending: Promise<boolean> = Promise.resolve(true);
+
+    /** Records the held bytes (the whole answer, or the next part of a streamed one), then lets them go. */
+    const release = (last: boolean, done?: () => void) => {
+      const bytes = held.length === 1 ? held[0] : Buffer.concat(held);
+      held = [];
+      heldBytes = 0;
+      const part = last && parts === 0 ? undefined : ++parts;
+      sending = sending.then(async (open) => {
+        if (!open) return false;
+        const record = accessRecordOf(request, response, bytes, part);
+        if (record) {
+          try {
+            await recordAccess(record);
+          } catch (error) {
+            log.warn(
+              { requestId: record.requestId, route: record.route, part, sqlState: sqlStateOf(error) },
+              'access audit unavailable: response withheld',
+            );
+            if (last && part === undefined) withhold(response, end, done);
+            else response.destroy();
+            return false;
+          }
+        }
+        if (last) end(bytes, done);
+        else if (write(bytes)) response.emit('drain');
+        return true;
+      });
+    };
+
     response.write = function (chunk: Chunk, encoding?: BufferEncoding | Callback, callback?: Callback) {
-      held.push(toBuffer(chunk, typeof encoding === 'string' ? encoding : undefined));
+      if (ended) return false;
+      const buffer = toBuffer(chunk, typeof encoding === 'string' ? encoding : undefined);
+      held.push(buffer);
+      heldBytes += buffer.length;
       const done = typeof encoding === 'function' ? encoding : callback;
       if (done) process.nextTick(done);
-      return true;
+      if (heldBytes < AUDIT_PART_BYTES) return true;
+      // The writer waits for 'drain', emitted once this part is recorded and handed to the socket.
+      release(false);
+      return false;
     } as Response['write'];
     response.end = function (
       chunk?: Chunk | (() => void),
@@ -44,22 +88,7 @@ export function accessAudit(recordAccess: RecordAccess, log: Logger) {
         (() => void) | undefined;
       if (chunk !== undefined && typeof chunk !== 'function')
         held.push(toBuffer(chunk, typeof encoding === 'string' ? encoding : undefined));
-      const body = held.length === 1 ? held[0] : Buffer.concat(held);
-      const record = accessRecordOf(request, response, body);
-      if (!record) {
-        end(body, done);
-        return response;
-      }
-      recordAccess(record).then(
-        () => end(body, done),
-        (error: unknown) => {
-          log.warn(
-            { requestId: record.requestId, route: record.route, sqlState: sqlStateOf(error) },
-            'access audit unavailable: response withheld',
-          );
-          withhold(response, end, done);
-        },
-      );
+      release(true, done);
       return response;
     } as Response['end'];
     next();
@@ -71,7 +100,12 @@ function toBuffer(chunk: Chunk, encoding: BufferEncoding | undefined): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
 }
 
-function accessRecordOf(request: Request, response: Response, body: Buffer): AccessRecord | undefined {
+function accessRecordOf(
+  request: Request,
+  response: Response,
+  body: Buffer,
+  part: number | undefined,
+): AccessRecord | undefined {
   const route = routePatternOf(request);
   if (route === undefined) return undefined;
   const policy = routePolicyOf(request);
@@ -99,6 +133,7 @@ function accessRecordOf(request: Request, response: Response, body: Buffer): Acc
       typeof contentType === 'string' ? contentType : undefined,
     ),
     status,
+    ...(part !== undefined ? { part } : {}),
   };
 }
 
