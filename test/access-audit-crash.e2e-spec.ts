@@ -1,9 +1,9 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createTestDatabase, eventually } from '@fa/testkit';
-import { REPO_ROOT, runCli } from './support/aggregator-harness';
+import { createTestDatabase } from '@fa/testkit';
+import { runCli, startServiceProcess } from './support/aggregator-harness';
 
 const CLIENTS = 16;
 const LOAD_MS = 2000;
@@ -19,28 +19,14 @@ describe('access audit survives kill -9 under load', () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fa-audit-crash-'));
     let child: ChildProcess | undefined;
     try {
-      child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/aggregator/src/main.ts'], {
-        cwd: REPO_ROOT,
-        env: {
-          ...process.env,
-          DATABASE_URL: database.url,
-          DATA_DIR: dataDir,
-          AUDIT_ANCHOR_INTERVAL: '0.2',
-          ROLES: 'api',
-          PORT: '0',
-          LOG_LEVEL: 'info',
-        },
-        stdio: ['ignore', 'pipe', 'ignore'],
+      const service = await startServiceProcess({
+        DATABASE_URL: database.url,
+        DATA_DIR: dataDir,
+        AUDIT_ANCHOR_INTERVAL: '0.2',
+        ROLES: 'api',
       });
-      let out = '';
-      child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-      const started = await eventually(
-        async () => /"msg":"fhir-aggregator started"/.test(out) || child!.exitCode !== null,
-        (done) => done,
-        90_000,
-      );
-      expect(started && child.exitCode).toBeNull();
-      const port = Number(/"port":(\d+)/.exec(out)![1]);
+      child = service.child;
+      const port = service.port;
       const exited = new Promise((resolve) => child!.once('exit', resolve));
 
       const received: string[] = [];

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { AuditEvent, Bundle, Patient } from 'fhir/r4';
+import type { AuditEvent, Bundle, CapabilityStatement, Patient } from 'fhir/r4';
 import { AccessRecord, chainHash } from '@fa/audit';
 import { eventually } from '@fa/testkit';
 import { AggregatorHarness, FIXTURES, runCli, startAggregator } from './support/aggregator-harness';
@@ -175,6 +175,21 @@ describe('access audit (AuditEvent, hash chain, anchors)', () => {
     });
     const none = (await harness.http().get(`/fhir/AuditEvent?agent=some-client`).expect(200)).body as Bundle;
     expect(none.entry).toEqual([]);
+    const posted = (
+      await harness
+        .http()
+        .post('/fhir/AuditEvent/_search')
+        .type('form')
+        .send({ patient: patients[0], _count: '1' })
+        .expect(200)
+    ).body as Bundle<AuditEvent>;
+    expect(posted.entry![0].resource!.id).toBe(all.entry![0].resource!.id);
+    const one = (await harness.http().get(`/fhir/AuditEvent/${event.id}`).expect(200)).body as AuditEvent;
+    expect(one).toEqual(event);
+    await harness.http().get('/fhir/AuditEvent/999999').expect(404);
+    const statement = (await harness.http().get('/fhir/metadata').expect(200)).body as CapabilityStatement;
+    const audit = statement.rest![0].resource!.find((r) => r.type === 'AuditEvent')!;
+    expect(audit.searchParam!.map((p) => p.name)).toEqual(['patient', 'date', 'agent', '_asOf']);
   });
 
   it('answers bad AuditEvent parameters with 400 naming the parameter', async () => {

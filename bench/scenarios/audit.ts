@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
+import type { Pool } from 'pg';
 import { AccessJournal } from '@fa/audit';
 import { FileIngestionService } from '@fa/ingestion';
 import { createAggregatorApp } from '../../apps/aggregator/src';
@@ -81,11 +82,33 @@ export async function auditOverhead(serverUrl: string, dataDir: string) {
     records: journal.records,
     commits: journal.batches,
     'records per commit': round(journal.records / Math.max(1, journal.batches), 2),
+    // The floor of any durable write on this disk: one single-row commit at a time, WAL flushed.
+    'fsynced commit p50 ms': round(await commitLatency(runtime.database.pool), 2),
   });
   await audited.close();
   await unaudited.close();
   await runtime.close();
   await fs.rm(auditDir, { recursive: true, force: true });
+}
+
+async function commitLatency(pool: Pool): Promise<number> {
+  const connection = await pool.connect();
+  try {
+    await connection.query('SET synchronous_commit = on');
+    const times: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const started = process.hrtime.bigint();
+      // A temporary table writes no WAL: the probe commits a row of the audit's own chain table instead.
+      await connection.query('UPDATE audit.chain SET head_seq = head_seq WHERE id = 1');
+      times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    return percentile(
+      times.sort((x, y) => x - y),
+      50,
+    );
+  } finally {
+    connection.release();
+  }
 }
 
 interface Run {

@@ -161,3 +161,29 @@ export function runCli(
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
+
+/** The service (`apps/aggregator/src/main.ts`) as a process of its own, on a free port, logging at info. */
+export async function startServiceProcess(
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; port: number; output: () => string }> {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/aggregator/src/main.ts'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  const port = await new Promise<number>((resolve, reject) => {
+    const seen = () => {
+      const line = out.split('\n').find((l) => l.includes('"msg":"fhir-aggregator started"'));
+      if (!line) return;
+      child.stdout!.off('data', seen);
+      resolve(Number(/"port":(\d+)/.exec(line)![1]));
+    };
+    child.stdout!.on('data', seen);
+    child.once('exit', (code) =>
+      reject(new Error(`the service exited (${code}) before it started: ${out.slice(-500)}`)),
+    );
+  });
+  return { child, port, output: () => out };
+}

@@ -1,9 +1,10 @@
-import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Bundle } from 'fhir/r4';
 import type { Request, Response } from 'express';
 import { SearchAuditEventsQuery, toBalpAuditEvent } from '@fa/audit';
+import { FhirError } from '../../fhir-error';
 import { fhirBaseUrl, sendFhir } from '../../fhir-json';
 import { Access } from '../../security/access-policy';
 import type { QueryParams } from '../fhir-params';
@@ -26,6 +27,28 @@ export class AuditEventController {
     @Headers('prefer') prefer: string | undefined,
     @Req() request: Request,
     @Res() response: Response,
+  ) {
+    await this.answer(params, prefer, request, response);
+  }
+
+  /** The same search with its parameters in a form (FHIR's POST [type]/_search), merged with the URL's. */
+  @Post('AuditEvent/_search')
+  @Access({ scope: 'system/fhir-aggregator.audit', interaction: 'search' })
+  async searchByPost(
+    @Query() params: QueryParams,
+    @Body() form: QueryParams | undefined,
+    @Headers('prefer') prefer: string | undefined,
+    @Req() request: Request,
+    @Res() response: Response,
+  ) {
+    await this.answer({ ...(form ?? {}), ...params }, prefer, request, response);
+  }
+
+  private async answer(
+    params: QueryParams,
+    prefer: string | undefined,
+    request: Request,
+    response: Response,
   ) {
     const { criteria, unknown } = auditSearchCriteria(params, prefer);
     const page = await this.queryBus.execute(new SearchAuditEventsQuery(criteria));
@@ -58,5 +81,18 @@ export class AuditEventController {
       ],
     };
     sendFhir(response, bundle);
+  }
+
+  @Get('AuditEvent/:id')
+  @Access({ scope: 'system/fhir-aggregator.audit', interaction: 'read' })
+  async read(@Param('id') id: string, @Res() response: Response) {
+    const seq = /^[1-9]\d{0,15}$/.test(id) ? Number(id) : undefined;
+    const page =
+      seq === undefined
+        ? undefined
+        : await this.queryBus.execute(new SearchAuditEventsQuery({ beforeSeq: seq + 1, count: 1 }));
+    const row = page?.records[0];
+    if (!row || row.seq !== seq) throw FhirError.notFound(`AuditEvent/${id.slice(0, 64)} does not exist`);
+    sendFhir(response, toBalpAuditEvent(row));
   }
 }

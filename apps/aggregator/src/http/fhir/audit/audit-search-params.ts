@@ -1,9 +1,36 @@
+import type { CapabilityStatementRestResource } from 'fhir/r4';
 import { AuditSearchCriteria } from '@fa/audit';
 import { FHIR_ID_PATTERN, parseFhirDateRange } from '@fa/fhir';
 import { FhirError } from '../../fhir-error';
 import { asOfParam, countParam, isStrict, QueryParams, single } from '../fhir-params';
 
 export const AUDIT_SEARCH_PARAMETERS = ['patient', 'date', 'agent', '_count', '_cursor', '_asOf'] as const;
+
+/** AuditEvent as the CapabilityStatement lists it: served from the access audit, not the FHIR store. */
+export const AUDIT_EVENT_CAPABILITY: CapabilityStatementRestResource = {
+  type: 'AuditEvent',
+  documentation:
+    'The access audit (IHE BALP shape), newest first; needs the system/fhir-aggregator.audit scope. Reading it is audited.',
+  interaction: [{ code: 'read' }, { code: 'search-type' }],
+  searchParam: [
+    {
+      name: 'patient',
+      type: 'reference',
+      documentation: 'Patient/<id> whose data the audited answer carried',
+    },
+    {
+      name: 'date',
+      type: 'date',
+      documentation: 'when the answer was recorded (repeatable: eq ge gt le lt sa eb)',
+    },
+    {
+      name: 'agent',
+      type: 'token',
+      documentation: 'the client id, or "anonymous" for answers without a principal',
+    },
+    { name: '_asOf', type: 'date', documentation: 'records recorded at or before this instant' },
+  ],
+};
 const CLIENT_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 /**
