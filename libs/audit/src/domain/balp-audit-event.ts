@@ -40,7 +40,9 @@ export function outcomeOf(status: number): AuditEvent['outcome'] {
 }
 
 /**
- * The record as a FHIR AuditEvent in the shape of IHE Basic Audit Log Patterns (BALP): the client as the
+ * The record as a FHIR AuditEvent in the shape of IHE Basic Audit Log Patterns (BALP): a restful interaction or
+ * operation is type `rest`; an audited public answer (a token grant or refusal: a caller established or refused)
+ * is DICOM's User Authentication / Login; the client as the
  * requesting agent (with its scopes and network address), this server as the responding agent, one Patient
  * entity per patient whose data left, and the query (base64, as BALP's entity.query). The chain position and
  * hashes travel as an extension so a reader can check a record against `cli audit verify`'s anchors.
@@ -65,9 +67,12 @@ export function toBalpAuditEvent(row: ChainedAccessRecord): AuditEvent {
     ],
     type: code
       ? { system: AUDIT_EVENT_TYPE, code: 'rest', display: 'RESTful Operation' }
-      : { system: DCM, code: '110100', display: 'Application Activity' },
+      : record.interaction === 'public'
+        ? { system: DCM, code: '110114', display: 'User Authentication' }
+        : { system: DCM, code: '110100', display: 'Application Activity' },
     subtype: [
       ...(code ? [{ system: RESTFUL_INTERACTION, code }] : []),
+      ...(record.interaction === 'public' ? [{ system: DCM, code: '110122', display: 'Login' }] : []),
       { system: 'urn:fhir-aggregator:interaction', code: record.interaction },
     ],
     action: action(record.interaction),
