@@ -1,31 +1,31 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { sqlStateOf } from '@fa/platform';
-import { AccessRecord, patientsInBody } from '@fa/audit';
-import { principalOf, type Principal } from '../security/access-policy';
-import { routePatternOf, routePolicyOf } from './route-policy';
+import type { AccessRecord } from '@fa/audit';
+import { accessRecordOf } from './access-record-of';
 
 export type RecordAccess = (record: AccessRecord) => Promise<void>;
 
 type Chunk = string | Buffer | Uint8Array;
 type Callback = (error?: Error | null) => void;
 
+/** A streamed answer is recorded and released in parts of about this size: memory stays bounded. */
+export const AUDIT_PART_BYTES = 1024 * 1024;
+
 /**
  * The access audit's hook on the one place every answer leaves: the response's own write/end. Whatever produced
  * the answer — a handler's sendFhir, Nest returning a value, a stream of rows, the exception filter's
  * OperationOutcome for an error or a guard's refusal — its bytes are held until its audit record is committed
  * (group commit: see AccessJournal), then sent. A streamed answer is held and recorded in parts of
- * AUDIT_PART_BYTES (numbered records, each before its bytes leave), with the writer held back by 'drain'. When the record cannot be written the answer is withheld: 503
- * with an OperationOutcome (or a closed connection for a streamed answer), so no data leaves unaudited.
+ * AUDIT_PART_BYTES (numbered records, each before its bytes leave), the writer held back by 'drain'. When the
+ * record cannot be written the answer is withheld: 503 with an OperationOutcome (or a closed connection for a
+ * streamed answer), so no data leaves unaudited.
  *
  * What is audited is decided by the route's declared access policy: every resource or scope route; a public
  * route when it established a principal (a token grant) or refused the request (4xx: a refused grant); a route
  * without a policy always (it should not exist). Requests no route took (refused by the body limits or input
  * hygiene before routing) touched nothing and are not audited.
  */
-/** A streamed answer is recorded and released in parts of about this size: memory stays bounded. */
-export const AUDIT_PART_BYTES = 1024 * 1024;
-
 export function accessAudit(recordAccess: RecordAccess, log: Logger) {
   return (request: Request, response: Response, next: NextFunction): void => {
     const write = response.write.bind(response) as (chunk: Buffer) => boolean;
@@ -43,26 +43,31 @@ export function accessAudit(recordAccess: RecordAccess, log: Logger) {
       held = [];
       heldBytes = 0;
       const part = last && parts === 0 ? undefined : ++parts;
-      sending = sending.then(async (open) => {
-        if (!open) return false;
-        const record = accessRecordOf(request, response, bytes, part);
-        if (record) {
-          try {
-            await recordAccess(record);
-          } catch (error) {
-            log.warn(
-              { requestId: record.requestId, route: record.route, part, sqlState: sqlStateOf(error) },
-              'access audit unavailable: response withheld',
-            );
-            if (last && part === undefined) withhold(response, end, done);
-            else response.destroy();
-            return false;
+      sending = sending
+        .then(async (open) => {
+          if (!open) return false;
+          const record = accessRecordOf(request, response, bytes, part);
+          if (record) {
+            try {
+              await recordAccess(record);
+            } catch (error) {
+              log.warn(
+                { requestId: record.requestId, route: record.route, part, sqlState: sqlStateOf(error) },
+                'access audit unavailable: response withheld',
+              );
+              if (last && part === undefined) withhold(response, end, done);
+              else response.destroy();
+              return false;
+            }
           }
-        }
-        if (last) end(bytes, done);
-        else if (write(bytes)) response.emit('drain');
-        return true;
-      });
+          if (last) end(bytes, done);
+          else if (write(bytes)) response.emit('drain');
+          return true;
+        })
+        .catch(() => {
+          response.destroy();
+          return false;
+        });
     };
 
     response.write = function (chunk: Chunk, encoding?: BufferEncoding | Callback, callback?: Callback) {
@@ -98,56 +103,6 @@ export function accessAudit(recordAccess: RecordAccess, log: Logger) {
 function toBuffer(chunk: Chunk, encoding: BufferEncoding | undefined): Buffer {
   if (typeof chunk === 'string') return Buffer.from(chunk, encoding ?? 'utf8');
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-}
-
-function accessRecordOf(
-  request: Request,
-  response: Response,
-  body: Buffer,
-  part: number | undefined,
-): AccessRecord | undefined {
-  const route = routePatternOf(request);
-  if (route === undefined) return undefined;
-  const policy = routePolicyOf(request);
-  const principal: Principal | undefined = principalOf(request as { principal?: Principal });
-  const status = response.statusCode;
-  let interaction: string;
-  if (!policy) interaction = 'undeclared';
-  else if ('public' in policy) {
-    if (!principal && (status < 400 || status >= 500)) return undefined;
-    interaction = 'public';
-  } else interaction = policy.interaction;
-  const contentType = response.getHeader('content-type');
-  return {
-    recorded: new Date().toISOString(),
-    requestId: String(response.getHeader('x-request-id') ?? ''),
-    client: principal?.clientId ?? null,
-    scopes: principal ? [...principal.scopes] : [],
-    address: request.ip ?? request.socket.remoteAddress ?? 'unknown',
-    method: request.method,
-    route,
-    interaction,
-    query: queryOf(request, interaction),
-    patients: patientsInBody(
-      body.toString('utf8'),
-      typeof contentType === 'string' ? contentType : undefined,
-    ),
-    status,
-    ...(part !== undefined ? { part } : {}),
-  };
-}
-
-/** The path and query as asked; a search sent as a form adds its parameters (they are the query). */
-function queryOf(request: Request, interaction: string): string {
-  const asked = request.originalUrl;
-  const form = request.body as Record<string, unknown> | undefined;
-  if (interaction !== 'search' || !form || typeof form !== 'object' || !request.is('urlencoded'))
-    return asked;
-  const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(form))
-    for (const v of Array.isArray(value) ? value : [value]) params.append(name, String(v));
-  const text = params.toString();
-  return text ? `${asked}${asked.includes('?') ? '&' : '?'}${text}` : asked;
 }
 
 const WITHHELD = JSON.stringify({
