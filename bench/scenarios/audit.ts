@@ -11,8 +11,8 @@ import { latency, originOf, settle } from '../support/load';
 import { percentile, record, round } from '../support/results';
 
 const CLIENTS = 8;
-const REQUESTS = 3000;
-const ROUNDS = 3;
+const REQUESTS = 1000;
+const ROUNDS = 8;
 
 /**
  * What the access audit costs: reads and searches by 8 clients against two apps on one store, one with the
