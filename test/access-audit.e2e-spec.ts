@@ -175,6 +175,11 @@ describe('access audit (AuditEvent, hash chain, anchors)', () => {
     });
     const none = (await harness.http().get(`/fhir/AuditEvent?agent=some-client`).expect(200)).body as Bundle;
     expect(none.entry).toEqual([]);
+    const unnamed = (await harness.http().get('/fhir/AuditEvent?patient:missing=true&agent:missing=true'))
+      .body as Bundle<AuditEvent>;
+    expect(unnamed.entry!.length).toBeGreaterThan(0);
+    for (const entry of unnamed.entry!)
+      expect(entry.resource!.entity!.filter((e) => e.role?.code === '1')).toEqual([]);
     const posted = (
       await harness
         .http()
@@ -199,7 +204,8 @@ describe('access audit (AuditEvent, hash chain, anchors)', () => {
       ['patient=Patient/$$', 'patient'],
       ['agent=a%20b', 'agent'],
       ['_count=many', '_count'],
-      ['_count=0', '_count'],
+      ['_count=-1', '_count'],
+      ['patient:missing=maybe', 'patient:missing'],
       ['_cursor=abc', '_cursor'],
       ['_asOf=soon', '_asOf'],
     ]) {

@@ -17,6 +17,7 @@ export class SearchAuditEventsHandler implements IQueryHandler<SearchAuditEvents
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   async execute({ criteria }: SearchAuditEventsQuery): Promise<AuditSearchPage> {
+    if (criteria.count === 0) return { records: [] };
     const where: string[] = [];
     const values: unknown[] = [];
     const param = (value: unknown) => {
@@ -25,6 +26,10 @@ export class SearchAuditEventsHandler implements IQueryHandler<SearchAuditEvents
     };
     if (criteria.patient !== undefined)
       where.push(`record->'patients' @> ${param(JSON.stringify([criteria.patient]))}::jsonb`);
+    if (criteria.patientMissing !== undefined)
+      where.push(`jsonb_array_length(record->'patients') ${criteria.patientMissing ? '=' : '>'} 0`);
+    if (criteria.agentMissing !== undefined)
+      where.push(`record->>'client' IS ${criteria.agentMissing ? '' : 'NOT '}NULL`);
     if (criteria.agent === null) where.push(`record->>'client' IS NULL`);
     else if (criteria.agent !== undefined) where.push(`record->>'client' = ${param(criteria.agent)}`);
     // Record times are ISO instants in UTC with milliseconds: their text sorts as time does.

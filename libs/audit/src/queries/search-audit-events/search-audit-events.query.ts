@@ -10,8 +10,13 @@ export interface AuditSearchCriteria {
   readonly recordedFrom?: Date;
   /** Recorded before (exclusive); also what _asOf sets. */
   readonly recordedBefore?: Date;
+  /** true: records naming no patient; false: naming at least one. */
+  readonly patientMissing?: boolean;
+  /** true: records without a principal; false: with one. */
+  readonly agentMissing?: boolean;
   /** Records before this seq (the next page's cursor). */
   readonly beforeSeq?: number;
+  /** Page size; 0: none (the page is empty). */
   readonly count: number;
 }
 

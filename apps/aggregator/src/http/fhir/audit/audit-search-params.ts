@@ -4,7 +4,17 @@ import { FHIR_ID_PATTERN, parseFhirDateRange } from '@fa/fhir';
 import { FhirError } from '../../fhir-error';
 import { asOfParam, countParam, isStrict, QueryParams, single } from '../fhir-params';
 
-export const AUDIT_SEARCH_PARAMETERS = ['patient', 'date', 'agent', '_count', '_cursor', '_asOf'] as const;
+export const AUDIT_SEARCH_PARAMETERS = [
+  'patient',
+  'patient:missing',
+  'date',
+  'date:missing',
+  'agent',
+  'agent:missing',
+  '_count',
+  '_cursor',
+  '_asOf',
+] as const;
 
 /** AuditEvent as the CapabilityStatement lists it: served from the access audit, not the FHIR store. */
 export const AUDIT_EVENT_CAPABILITY: CapabilityStatementRestResource = {
@@ -35,8 +45,8 @@ const CLIENT_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 /**
  * GET /fhir/AuditEvent's parameters: patient (Patient/<id> or an id), date (repeatable, with eq ge gt le lt sa
- * eb), agent (a client id, or `anonymous` for requests without a principal), _count, _cursor (the next page's
- * seq), _asOf. A malformed value is 400 naming it; unknown parameters are ignored (reported in the Bundle) or,
+ * eb), agent (a client id, or `anonymous` for requests without a principal), each also with `:missing`, _count
+ * (0: no entries), _cursor (the next page's seq), _asOf. A malformed value is 400 naming it; unknown parameters are ignored (reported in the Bundle) or,
  * under Prefer: handling=strict, 400.
  */
 export function auditSearchCriteria(
@@ -84,7 +94,6 @@ export function auditSearchCriteria(
   const asOf = asOfParam(params);
   if (asOf) recordedBefore = earlier(recordedBefore, new Date(asOf.getTime() + 1));
   const count = countParam(params);
-  if (count < 1) throw FhirError.badRequest('_count must be at least 1 for AuditEvent', '_count');
   const cursor = single(params, '_cursor');
   if (cursor !== undefined && !/^[1-9]\d{0,15}$/.test(cursor))
     throw FhirError.badRequest('_cursor must be the value of a next link', '_cursor');
@@ -95,10 +104,24 @@ export function auditSearchCriteria(
       recordedFrom,
       recordedBefore,
       beforeSeq: cursor === undefined ? undefined : Number(cursor),
-      count,
+      patientMissing: missingParam(params, 'patient:missing'),
+      agentMissing: missingParam(params, 'agent:missing'),
+      // Every record has a date: date:missing=true matches none.
+      count: missingParam(params, 'date:missing') ? 0 : count,
     },
     unknown,
   };
+}
+
+function missingParam(params: QueryParams, name: string): boolean | undefined {
+  const value = single(params, name);
+  if (value === undefined) return undefined;
+  if (value !== 'true' && value !== 'false')
+    throw FhirError.badRequest(
+      `${name} must be true or false, got ${JSON.stringify(value.slice(0, 16))}`,
+      name,
+    );
+  return value === 'true';
 }
 
 function patientParam(value: string | undefined): string | undefined {
