@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { migrateUnderLock } from '@fa/platform';
 import { GENESIS_HASH } from '../domain/audit-chain';
 
 /**
@@ -28,13 +29,6 @@ CREATE INDEX IF NOT EXISTS records_patients ON audit.records USING gin ((record-
 `;
 
 /** Creates the audit tables if missing; safe from several processes at once. */
-export async function migrateAudit(pool: Pool): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('SELECT pg_advisory_lock(7431014)');
-    await client.query(AUDIT_SCHEMA_SQL);
-  } finally {
-    await client.query('SELECT pg_advisory_unlock(7431014)').catch(() => undefined);
-    client.release();
-  }
+export function migrateAudit(pool: Pool): Promise<void> {
+  return migrateUnderLock(pool, 7431014, AUDIT_SCHEMA_SQL);
 }

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { migrateUnderLock } from '@fa/platform';
 
 /** LISTEN/NOTIFY channel told of every commit that appended events. */
 export const EVENTS_APPENDED_CHANNEL = 'fa_events_appended';
@@ -30,14 +31,7 @@ CREATE INDEX IF NOT EXISTS events_global_order ON events (transaction_id, global
 `;
 
 /** Creates the tables if missing. Safe to run from several processes at once. */
-export async function migrateEventStore(pool: Pool): Promise<void> {
-  const client = await pool.connect();
-  try {
-    // Serialises concurrent first starts (service + CLI) so CREATE IF NOT EXISTS does not race.
-    await client.query('SELECT pg_advisory_lock(7431001)');
-    await client.query(EVENT_STORE_SCHEMA_SQL);
-  } finally {
-    await client.query('SELECT pg_advisory_unlock(7431001)').catch(() => undefined);
-    client.release();
-  }
+export function migrateEventStore(pool: Pool): Promise<void> {
+  // Serialises concurrent first starts (service + CLI) so CREATE IF NOT EXISTS does not race.
+  return migrateUnderLock(pool, 7431001, EVENT_STORE_SCHEMA_SQL);
 }
