@@ -14,7 +14,6 @@ import { foundPatient, idParam, MAX_PAGE_SIZE, operationInput, QueryParams } fro
 import { pageLinks, searchBundle, searchOutcome } from '../search/search-bundle';
 import { FhirOperation } from './fhir-operation.decorator';
 import { PATIENT_EVERYTHING } from './patient-everything.operation';
-import { Access } from '../../security/access-policy';
 
 const EVERYTHING_DEFAULT_COUNT = 100;
 
