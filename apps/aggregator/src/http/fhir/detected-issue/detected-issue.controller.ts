@@ -36,9 +36,9 @@ export class DetectedIssueController {
   @Get('DetectedIssue')
   @Access({ scope: 'system/fhir-aggregator.review', interaction: 'search' })
   async search(@Query() params: QueryParams, @Req() request: Request, @Res() response: Response) {
-    const search = findingSearchOf(params);
+    const { matchesNothing, ...search } = findingSearchOf(params);
     const outcome = await this.queryBus.execute(
-      new SearchFindingsQuery({ ...search, limit: search.limit + 1 }),
+      new SearchFindingsQuery({ ...search, limit: matchesNothing ? 0 : search.limit + 1 }),
     );
     if (outcome.status === 'patient-not-found') {
       throw FhirError.notFound(`Patient/${search.patientId} is not known at ${search.asOf.toISOString()}`);
