@@ -1,10 +1,9 @@
-import { Body, Controller, Get, Headers, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, Next, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Bundle } from 'fhir/r4';
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { SearchAuditEventsQuery, toBalpAuditEvent } from '@fa/audit';
-import { FhirError } from '../../fhir-error';
 import { fhirBaseUrl, sendFhir } from '../../fhir-json';
 import { Access } from '../../security/access-policy';
 import type { QueryParams } from '../fhir-params';
@@ -83,16 +82,20 @@ export class AuditEventController {
     sendFhir(response, bundle);
   }
 
+  /**
+   * An audit record (its id is its seq), or else an AuditEvent a source sent: the request goes on to the generic
+   * read (next route), which answers from the FHIR store or 404.
+   */
   @Get('AuditEvent/:id')
   @Access({ scope: 'system/fhir-aggregator.audit', interaction: 'read' })
-  async read(@Param('id') id: string, @Res() response: Response) {
+  async read(@Param('id') id: string, @Res() response: Response, @Next() next: NextFunction) {
     const seq = /^[1-9]\d{0,15}$/.test(id) ? Number(id) : undefined;
     const page =
       seq === undefined
         ? undefined
         : await this.queryBus.execute(new SearchAuditEventsQuery({ beforeSeq: seq + 1, count: 1 }));
     const row = page?.records[0];
-    if (!row || row.seq !== seq) throw FhirError.notFound(`AuditEvent/${id.slice(0, 64)} does not exist`);
+    if (!row || row.seq !== seq) return next();
     sendFhir(response, toBalpAuditEvent(row));
   }
 }

@@ -23,7 +23,7 @@ const STATUSES: Record<string, string> = {
 export const DETECTED_ISSUE_CAPABILITY: CapabilityStatementRestResource = {
   type: 'DetectedIssue',
   documentation:
-    'Duplicate-claim findings of the Revenue Cycle context (DetectedIssue), as of any instant; needs the system/fhir-aggregator.review scope.',
+    'Search: the duplicate-claim findings of the Revenue Cycle context, as of any instant. Read: a finding, or else a DetectedIssue a source sent (those are read, not searched).',
   interaction: [{ code: 'read' }, { code: 'search-type' }],
   searchParam: [
     { name: 'patient', type: 'reference', documentation: 'Patient/<id>, golden or source' },
