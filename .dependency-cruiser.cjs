@@ -51,7 +51,7 @@ module.exports = {
       severity: 'error',
       from: { path: '^libs/(fhir|platform)/' },
       to: {
-        path: '^libs/(event-store|ingestion|fhir-store|patient-identity|clinical|revenue-cycle|analytics|access|composition)/',
+        path: '^libs/(event-store|ingestion|fhir-store|patient-identity|clinical|revenue-cycle|analytics|access|audit|composition)/',
       },
     },
     {

@@ -6,6 +6,7 @@ import { identityThroughPipeline, SPLINK_FEBRL3_F1 } from './identity-pipeline';
 import { auth } from './scenarios/auth';
 import { ceiling } from './scenarios/ceiling';
 import { clinical } from './scenarios/clinical';
+import { auditOverhead } from './scenarios/audit';
 import { ingestFile } from './scenarios/ingest-file';
 import { ingestKafka } from './scenarios/ingest-kafka';
 import { readsAndReplay } from './scenarios/reads';
@@ -24,8 +25,8 @@ async function main() {
   const program = new Command('bench')
     .option(
       '--scenarios <list>',
-      'ceiling,ingest-file,ingest-kafka,reads,search,auth,identity,revenue-cycle,clinical (reads includes replay); soak (not in the default)',
-      'ceiling,ingest-file,ingest-kafka,reads,search,auth,identity,revenue-cycle,clinical',
+      'ceiling,ingest-file,ingest-kafka,reads,search,auth,identity,revenue-cycle,clinical,audit (reads includes replay); soak (not in the default)',
+      'ceiling,ingest-file,ingest-kafka,reads,search,auth,identity,revenue-cycle,clinical,audit',
     )
     .option('--scale <list>', 'dataset multiples for ingest-file, e.g. 1,10', '1')
     .option('--seed <n>', 'seed of the date shifts of scaled copies', '1')
@@ -54,6 +55,14 @@ async function main() {
   const serverUrl =
     process.env.BENCH_DATABASE_URL ??
     (await ensureEmbeddedPostgres(path.join(REPO, '.bench-data'))).connectionString;
+  // The audit's cost is per request, not per stored resource: the small sample is enough, and runs alone fast.
+  if (scenarios.delete('audit')) {
+    await auditOverhead(serverUrl, path.join(REPO, 'test', 'fixtures', 'synthea-2-patients'));
+    if (scenarios.size === 0) {
+      await writeResults();
+      process.exit(0);
+    }
+  }
   if (scenarios.delete('soak')) {
     await soak(serverUrl, path.join(REPO, 'test', 'fixtures', 'synthea-2-patients'), {
       seconds: Number(options.soakSeconds),

@@ -1,4 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
@@ -15,7 +17,7 @@ import {
 import { kafkaIngestionFor, openAggregatorRuntime } from '@fa/composition';
 import type { EventStoreRuntime } from '@fa/event-store';
 import type { IdentityMatcher } from '@fa/patient-identity';
-import { createLogger } from '@fa/platform';
+import { AuditConfig, createLogger } from '@fa/platform';
 import { FileIngestionService, KafkaIngestionConsumer } from '@fa/ingestion';
 import { createAggregatorApp } from '../../apps/aggregator/src';
 import { ALL_SCOPES, TcpProxy, TestDatabase, createTestDatabase, startTcpProxy } from '@fa/testkit';
@@ -42,6 +44,8 @@ export interface AggregatorHarness {
   /** The test client registered at start: its id and key pair. */
   testClient: { clientId: string; keys: ClientKeyPair };
   ingest(source: string, paths: string[]): ReturnType<FileIngestionService['ingest']>;
+  /** This service's access-audit anchors and key, in a directory of its own (its DATA_DIR for the CLI). */
+  audit: AuditConfig & { dataDir: string };
   close(): Promise<void>;
 }
 
@@ -62,6 +66,8 @@ export async function startAggregator(
     searchLinkLimit?: number;
     /** Tokens required (default, as `npm start`) or AUTH=off; a per-client rate limit (default none). */
     auth?: { enabled?: boolean; rateLimit?: RateLimit };
+    /** How soon after a record the audit chain head is anchored (AUDIT_ANCHOR_INTERVAL); 10 s by default. */
+    auditAnchorIntervalMs?: number;
   } = {},
 ): Promise<AggregatorHarness> {
   const database = await createTestDatabase(5, options.serverUrl);
@@ -83,11 +89,20 @@ export async function startAggregator(
       logger: process.env.TEST_LOG ? createLogger('projections') : undefined,
     },
   );
+  // The same layout as DATA_DIR's: a CLI given DATA_DIR=<dataDir> verifies against these anchors.
+  const auditDataDir = mkdtempSync(path.join(os.tmpdir(), 'fa-audit-'));
+  const audit = {
+    dataDir: auditDataDir,
+    anchorDir: path.join(auditDataDir, 'audit-anchors'),
+    keyFile: path.join(auditDataDir, 'audit-anchor-key.pem'),
+    anchorIntervalMs: options.auditAnchorIntervalMs ?? 10_000,
+  };
   const app = await createAggregatorApp(runtime, {
     queryTimeoutMs: options.queryTimeoutMs,
     includeLimit: options.includeLimit,
     searchLinkLimit: options.searchLinkLimit,
     auth: { enabled: options.auth?.enabled ?? true, rateLimit: options.auth?.rateLimit },
+    audit,
   });
   await app.init();
   const testClient = { clientId: 'test-client', keys: await generateClientKeyPair('ES384') };
@@ -162,6 +177,7 @@ export async function startAggregator(
       await runtime.runner.waitForCatchUp();
       return result;
     },
+    audit,
     close: async () => {
       clearInterval(refresh);
       await Promise.all(kafkaConsumers.map((c) => c.stop()));
@@ -170,6 +186,7 @@ export async function startAggregator(
       await runtime.close();
       await database.drop();
       await databaseProxy?.close();
+      rmSync(auditDataDir, { recursive: true, force: true });
     },
   };
 }
@@ -202,12 +219,12 @@ export interface CliResult {
 export function runCli(
   args: string[],
   databaseUrl: string,
-  options: { onSpawn?: (child: ChildProcess) => void } = {},
+  options: { onSpawn?: (child: ChildProcess) => void; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/cli/src/main.ts', ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
+      env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', ...options.env },
     });
     options.onSpawn?.(child);
     let stdout = '';
@@ -219,4 +236,30 @@ export function runCli(
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+/** The service (`apps/aggregator/src/main.ts`) as a process of its own, on a free port, logging at info. */
+export async function startServiceProcess(
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; port: number; output: () => string }> {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/aggregator/src/main.ts'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  const port = await new Promise<number>((resolve, reject) => {
+    const seen = () => {
+      const line = out.split('\n').find((l) => l.includes('"msg":"fhir-aggregator started"'));
+      if (!line) return;
+      child.stdout!.off('data', seen);
+      resolve(Number(/"port":(\d+)/.exec(line)![1]));
+    };
+    child.stdout!.on('data', seen);
+    child.once('exit', (code) =>
+      reject(new Error(`the service exited (${code}) before it started: ${out.slice(-500)}`)),
+    );
+  });
+  return { child, port, output: () => out };
 }

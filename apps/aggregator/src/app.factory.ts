@@ -2,12 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { CommandBus } from '@nestjs/cqrs';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { AccessOptions } from '@fa/access';
+import { RecordAccessCommand } from '@fa/audit';
 import type { EventStoreRuntime } from '@fa/event-store';
-import { DEFAULT_QUERY_TIMEOUT_MS } from '@fa/platform';
+import { AuditConfig, createLogger, DEFAULT_QUERY_TIMEOUT_MS } from '@fa/platform';
 import { AppModule } from './app.module';
+import { accessAudit } from './http/audit/access-audit.middleware';
 import { FhirExceptionFilter } from './http/fhir-exception.filter';
 import { inputHygiene } from './http/input-hygiene.middleware';
 import { requestTiming } from './http/request-timing';
@@ -30,6 +33,13 @@ export interface AggregatorAppOptions {
    * per-client rate limit (default: none).
    */
   auth?: { enabled: boolean } & AccessOptions;
+  /** Where the access audit anchors its chain; from AUDIT_ANCHOR_DIR / DATA_DIR when not given. */
+  audit?: AuditConfig;
+  /**
+   * false: no access audit at all. Only for the benchmark that measures what the audit costs: the service
+   * (main.ts) has no setting that turns it off.
+   */
+  accessAudit?: boolean;
 }
 
 /** The HTTP application on an opened runtime; used by main.ts and by the end-to-end tests. */
@@ -43,6 +53,7 @@ export async function createAggregatorApp(
       includeLimit: options.includeLimit,
       searchLinkLimit: options.searchLinkLimit,
       auth: options.auth ?? { enabled: true },
+      audit: options.audit,
     }),
     { logger: ['error', 'warn'], bodyParser: false },
   );
@@ -67,6 +78,13 @@ export async function createAggregatorApp(
     );
     next();
   });
+  // Holds every answer of an audited route until its access record is durable (see the middleware).
+  if (options.accessAudit !== false) {
+    const commands = app.get(CommandBus);
+    app.use(
+      accessAudit((record) => commands.execute(new RecordAccessCommand(record)), createLogger('audit')),
+    );
+  }
   // After the body parsers and the request id: nothing with a NUL, invalid UTF-8 or a control character
   // in a parameter (or a NUL in a body) reaches a route, SQL or a log line.
   app.use(inputHygiene);

@@ -4,6 +4,7 @@ import type { AccessOptions } from '@fa/access';
 import { ContextsModule } from '@fa/composition';
 import type { EventStoreRuntime } from '@fa/event-store';
 import { ClientsController } from './http/admin/clients.controller';
+import type { AuditConfig } from '@fa/platform';
 import { ProjectionsController } from './http/admin/projections.controller';
 import { RejectionsController } from './http/admin/rejections.controller';
 import { FhirHttpModule } from './http/fhir/fhir-http.module';
@@ -39,6 +40,7 @@ export class AppModule {
       includeLimit?: number;
       searchLinkLimit?: number;
       auth: { enabled: boolean } & AccessOptions;
+      audit?: AuditConfig;
     },
   ): DynamicModule {
     const { auth, ...contexts } = options;

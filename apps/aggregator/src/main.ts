@@ -34,6 +34,7 @@ async function main(): Promise<void> {
       tokenLifetimeSeconds: config.auth.tokenLifetimeSeconds,
       rateLimit: config.auth.rateLimit,
     },
+    audit: config.audit,
   });
   if (!config.auth.enabled) {
     const warn = () =>

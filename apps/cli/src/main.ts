@@ -21,6 +21,7 @@ import { FileIngestionService, publishFiles, SOURCE_NAME_PATTERN } from '@fa/ing
 import { readConfig, sqlStateOf } from '@fa/platform';
 import { CliModule } from './cli.module';
 import { clientsCommand } from './clients.command';
+import { auditCommand } from './audit.command';
 import { eventStoreCommand } from './event-store-copy.command';
 
 async function withContext<T>(
@@ -272,6 +273,7 @@ views
 
 program.addCommand(eventStoreCommand());
 program.addCommand(clientsCommand(withContext));
+program.addCommand(auditCommand(withContext));
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);

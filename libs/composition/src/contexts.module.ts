@@ -3,11 +3,13 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { AccessModule, type AccessOptions } from '@fa/access';
 import { AnalyticsModule } from '@fa/analytics';
 import { ClinicalModule } from '@fa/clinical';
+import { AuditModule } from '@fa/audit';
 import { EventStoreModule, EventStoreRuntime } from '@fa/event-store';
 import { FhirStoreModule } from '@fa/fhir-store';
 import { IngestionModule } from '@fa/ingestion';
 import { PatientIdentityModule } from '@fa/patient-identity';
 import { RevenueCycleModule } from '@fa/revenue-cycle';
+import { AuditConfig, readAuditConfig } from '@fa/platform';
 
 /**
  * The bounded contexts' command and query handlers on one runtime, with the CQRS buses they meet through:
@@ -20,6 +22,7 @@ export class ContextsModule {
    * includeLimit: the most resources _include/_revinclude add to a page (INCLUDE_LIMIT).
    * searchLinkLimit: the most linked rows a chain or _has may touch (SEARCH_LINK_LIMIT).
    * access: the token signing keys, lifetime and per-client rate limit (default: an in-memory key, no limit).
+   * audit: where the access audit anchors its chain (AUDIT_ANCHOR_DIR / DATA_DIR from the environment by default).
    */
   static forRoot(
     runtime: EventStoreRuntime,
@@ -28,6 +31,7 @@ export class ContextsModule {
       includeLimit?: number;
       searchLinkLimit?: number;
       access?: AccessOptions;
+      audit?: AuditConfig;
     } = {},
   ): DynamicModule {
     return {
@@ -46,6 +50,7 @@ export class ContextsModule {
         RevenueCycleModule,
         ClinicalModule,
         AccessModule.forRoot(options.access),
+        AuditModule.forRoot(options.audit ?? readAuditConfig()),
       ],
       exports: [
         AccessModule,
@@ -57,6 +62,7 @@ export class ContextsModule {
         AnalyticsModule,
         RevenueCycleModule,
         ClinicalModule,
+        AuditModule,
       ],
     };
   }

@@ -31,6 +31,8 @@ export interface AppConfig {
   /** Where the event log lives: PostgreSQL (DATABASE_URL or embedded) or EventStoreDB at EVENTSTORE_URL. */
   eventStore: EventStoreChoice;
   auth: AuthConfig;
+  /** The access audit's anchors outside the database and the key that signs them. */
+  audit: AuditConfig;
 }
 
 /** SMART Backend Services tokens and scopes (AUTH, AUTH_SIGNING_KEY, AUTH_TOKEN_LIFETIME, AUTH_RATE_LIMIT ...). */
@@ -82,6 +84,29 @@ export function readAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig
     tokenLifetimeSeconds: Math.floor(tokenLifetimeMs / 1000),
     keyRotationMs,
     rateLimit: parseRateLimit(env.AUTH_RATE_LIMIT),
+  };
+}
+
+/** The access audit's signed checkpoints of its hash chain, kept outside the database. */
+export interface AuditConfig {
+  /** AUDIT_ANCHOR_DIR, else DATA_DIR/audit-anchors: the append-only anchor file (anchors.jsonl). */
+  anchorDir: string;
+  /** DATA_DIR/audit-anchor-key.pem: the Ed25519 key that signs the anchors (created at first use, mode 0600). */
+  keyFile: string;
+  /** AUDIT_ANCHOR_INTERVAL (seconds, default 10): at most this long between a record and its anchor. */
+  anchorIntervalMs: number;
+}
+
+export function readAuditConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  dataDir = path.resolve(env.DATA_DIR ?? '.data'),
+): AuditConfig {
+  const anchorIntervalMs = parseSeconds('AUDIT_ANCHOR_INTERVAL', env.AUDIT_ANCHOR_INTERVAL, 10_000);
+  if (anchorIntervalMs < 1) throw new Error('AUDIT_ANCHOR_INTERVAL must be more than 0 seconds');
+  return {
+    anchorDir: path.resolve(env.AUDIT_ANCHOR_DIR || path.join(dataDir, 'audit-anchors')),
+    keyFile: path.join(dataDir, 'audit-anchor-key.pem'),
+    anchorIntervalMs,
   };
 }
 
@@ -224,10 +249,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const healthPort = env.HEALTH_PORT ? Number(env.HEALTH_PORT) : undefined;
   if (healthPort !== undefined && (!Number.isInteger(healthPort) || healthPort < 1 || healthPort > 65535))
     throw new Error(`HEALTH_PORT must be a TCP port, got ${env.HEALTH_PORT}`);
+  const dataDir = path.resolve(env.DATA_DIR ?? '.data');
   return {
     databaseUrl: env.DATABASE_URL || undefined,
     healthPort,
-    dataDir: path.resolve(env.DATA_DIR ?? '.data'),
+    dataDir,
     port,
     logLevel: env.LOG_LEVEL ?? 'info',
     kafkaBrokers: (env.KAFKA_BROKERS ?? '')
@@ -250,5 +276,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ),
     eventStore: parseEventStore(env.EVENT_STORE, env.EVENTSTORE_URL),
     auth: readAuthConfig(env),
+    audit: readAuditConfig(env, dataDir),
   };
 }

@@ -4,5 +4,6 @@ export * from './database/embedded-postgres';
 export * from './logger';
 export * from './tokens';
 export * from './database/copy-rows';
+export * from './database/migrate-under-lock';
 export * from './errors/failure-kind';
 export * from './shutdown';

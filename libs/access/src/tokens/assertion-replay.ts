@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { applySchema, PG_POOL } from '@fa/platform';
+import { migrateUnderLock, PG_POOL } from '@fa/platform';
 
 /**
  * The `jti`s of client assertions already used, until the assertion expires: RFC 7523 §3 lets a server refuse
@@ -25,7 +25,7 @@ export class AssertionReplayGuard implements OnModuleInit {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   onModuleInit(): Promise<void> {
-    return applySchema(this.pool, ASSERTION_REPLAY_SQL);
+    return migrateUnderLock(this.pool, 7431020, ASSERTION_REPLAY_SQL);
   }
 
   /** Records the jti; false when the client already used it in an assertion that has not expired. */

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { applySchema } from '@fa/platform';
+import { migrateUnderLock } from '@fa/platform';
 
 /** LISTEN/NOTIFY channel told of every commit that appended events. */
 export const EVENTS_APPENDED_CHANNEL = 'fa_events_appended';
@@ -33,5 +33,5 @@ CREATE INDEX IF NOT EXISTS events_global_order ON events (transaction_id, global
 /** Creates the tables if missing. Safe to run from several processes at once. */
 export function migrateEventStore(pool: Pool): Promise<void> {
   // Serialises concurrent first starts (service + CLI) so CREATE IF NOT EXISTS does not race.
-  return applySchema(pool, EVENT_STORE_SCHEMA_SQL);
+  return migrateUnderLock(pool, 7431001, EVENT_STORE_SCHEMA_SQL);
 }

@@ -93,18 +93,3 @@ export async function withStatementTimeout<T>(
     return fn(client);
   });
 }
-
-/**
- * Runs idempotent schema SQL (CREATE … IF NOT EXISTS) under one advisory lock, so that processes starting
- * together on one database (service and CLI) do not race to create the same tables.
- */
-export async function applySchema(pool: import('pg').Pool, sql: string): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('SELECT pg_advisory_lock(7431001)');
-    await client.query(sql);
-  } finally {
-    await client.query('SELECT pg_advisory_unlock(7431001)').catch(() => undefined);
-    client.release();
-  }
-}

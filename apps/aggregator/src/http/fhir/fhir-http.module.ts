@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { DetectedIssueController } from './detected-issue/detected-issue.controller';
+import { AuditEventController } from './audit/audit-event.controller';
 import { HistoryController } from './history/history.controller';
 import { MetadataController } from './metadata/metadata.controller';
 import { ClinicalFactSplitController } from './operations/clinical-fact-split.controller';
@@ -32,6 +33,7 @@ import { SmartConfigurationController } from '../security/smart-configuration.co
     ViewDefinitionRunController,
     DetectedIssueController,
     HistoryController,
+    AuditEventController,
     SearchController,
     ReadController,
     NotSupportedController,

@@ -12,6 +12,7 @@ import {
   RESULT_PARAMETERS,
   SearchParameterRegistry,
 } from '@fa/fhir';
+import { CONTEXT_SERVED_RESOURCES } from './context-served-resources';
 
 export const AS_OF_PARAMETER = {
   name: '_asOf',
@@ -38,7 +39,11 @@ export function buildCapabilityStatement(
       byType.set(type, [...(byType.get(type) ?? []), summary(operation)]);
   }
   const described = (resourcesCache ??= describeResources(r4SearchParameters()));
-  const resource = described.map((r) => (byType.has(r.type) ? { ...r, operation: byType.get(r.type) } : r));
+  const own = new Map(CONTEXT_SERVED_RESOURCES.map((r) => [r.type, r]));
+  const resource = described.map((indexed) => {
+    const r = own.get(indexed.type) ?? indexed;
+    return byType.has(r.type) ? { ...r, operation: byType.get(r.type) } : r;
+  });
   // Types outside R4 that only offer operations (SQL on FHIR's ViewDefinition): listed with those operations.
   for (const [type, operation] of byType) {
     if (!described.some((r) => r.type === type)) resource.push({ type: type as never, operation });

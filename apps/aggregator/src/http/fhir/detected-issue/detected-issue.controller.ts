@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, Get, Headers, HttpStatus, Param, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpStatus, Next, Param, Query, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { WrongExpectedRevisionError } from '@fa/event-store';
 import {
   detectedIssueOf,
@@ -34,11 +34,11 @@ export class DetectedIssueController {
   ) {}
 
   @Get('DetectedIssue')
-  @Access({ scope: 'system/fhir-aggregator.review', interaction: 'search' })
+  @Access({ resource: 'DetectedIssue', permission: 's', interaction: 'search' })
   async search(@Query() params: QueryParams, @Req() request: Request, @Res() response: Response) {
-    const search = findingSearchOf(params);
+    const { matchesNothing, ...search } = findingSearchOf(params);
     const outcome = await this.queryBus.execute(
-      new SearchFindingsQuery({ ...search, limit: search.limit + 1 }),
+      new SearchFindingsQuery({ ...search, limit: matchesNothing ? 0 : search.limit + 1 }),
     );
     if (outcome.status === 'patient-not-found') {
       throw FhirError.notFound(`Patient/${search.patientId} is not known at ${search.asOf.toISOString()}`);
@@ -64,14 +64,21 @@ export class DetectedIssueController {
     );
   }
 
+  /**
+   * A finding, or else a DetectedIssue a source sent: the request goes on to the generic read (next route), which
+   * answers from the FHIR store or 404.
+   */
   @Get('DetectedIssue/:id')
-  @Access({ scope: 'system/fhir-aggregator.review', interaction: 'read' })
-  async read(@Param('id') id: string, @Query() params: QueryParams, @Res() response: Response) {
+  @Access({ resource: 'DetectedIssue', permission: 'r', interaction: 'read' })
+  async read(
+    @Param('id') id: string,
+    @Query() params: QueryParams,
+    @Res() response: Response,
+    @Next() next: NextFunction,
+  ) {
     const asOf = asOfParam(params);
     const finding = await this.queryBus.execute(new ReadFindingQuery(idParam(id), asOf));
-    if (!finding) {
-      throw FhirError.notFound(`DetectedIssue/${id} is not known${asOf ? ` at ${asOf.toISOString()}` : ''}`);
-    }
+    if (!finding) return next();
     sendFhir(response, detectedIssueOf(finding));
   }
 

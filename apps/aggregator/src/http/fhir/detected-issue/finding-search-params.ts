@@ -1,9 +1,17 @@
 import { FHIR_ID_PATTERN, parseFhirDateRange } from '@fa/fhir';
+import type { CapabilityStatementRestResource } from 'fhir/r4';
 import type { FindingSearch } from '@fa/revenue-cycle';
 import { FhirError } from '../../fhir-error';
 import { asOfParam, countParam, nonNegativeIntegerParam, QueryParams, single } from '../fhir-params';
 
-const KNOWN = new Set(['patient', 'date', 'kind', 'status', '_asOf', '_count', '_offset']);
+const FILTERS = ['patient', 'date', 'kind', 'status'] as const;
+const KNOWN = new Set([
+  ...FILTERS,
+  ...FILTERS.map((name) => `${name}:missing`),
+  '_asOf',
+  '_count',
+  '_offset',
+]);
 const STATUSES: Record<string, string> = {
   preliminary: 'open',
   final: 'confirmed',
@@ -11,12 +19,37 @@ const STATUSES: Record<string, string> = {
   'entered-in-error': 'withdrawn',
 };
 
+/** The CapabilityStatement's DetectedIssue entry: exactly what findingSearchOf serves. */
+export const DETECTED_ISSUE_CAPABILITY: CapabilityStatementRestResource = {
+  type: 'DetectedIssue',
+  documentation:
+    'Search: the duplicate-claim findings of the Revenue Cycle context, as of any instant. Read: a finding, or else a DetectedIssue a source sent (those are read, not searched).',
+  interaction: [{ code: 'read' }, { code: 'search-type' }],
+  searchParam: [
+    { name: 'patient', type: 'reference', documentation: 'Patient/<id>, golden or source' },
+    {
+      name: 'date',
+      type: 'date',
+      documentation: "the claim's first day of service (eq ge gt le lt, repeatable)",
+    },
+    { name: 'kind', type: 'token', documentation: 'exact | suspect' },
+    {
+      name: 'status',
+      type: 'token',
+      documentation:
+        'preliminary (open), final (confirmed), cancelled (dismissed), entered-in-error (withdrawn)',
+    },
+    { name: '_asOf', type: 'date', documentation: 'the findings as they stood at this instant' },
+  ],
+};
+
 /**
  * DetectedIssue search over duplicate-claim findings: patient (Patient/<id>, golden or source), date (the
  * claim's first day of service, with eq/ge/le/gt/lt prefixes, repeatable), kind (exact | suspect), status
- * (DetectedIssue status), _asOf, _count, _offset. Anything else is a 400 naming it.
+ * (DetectedIssue status), each also with :missing (every finding has all four: true matches none), _asOf, _count,
+ * _offset. Anything else is a 400 naming it.
  */
-export function findingSearchOf(params: QueryParams): FindingSearch {
+export function findingSearchOf(params: QueryParams): FindingSearch & { matchesNothing: boolean } {
   for (const name of Object.keys(params)) {
     if (!KNOWN.has(name)) {
       throw FhirError.badRequest(
@@ -25,7 +58,16 @@ export function findingSearchOf(params: QueryParams): FindingSearch {
       );
     }
   }
-  const search: FindingSearch = {
+  let matchesNothing = false;
+  for (const name of FILTERS) {
+    const missing = single(params, `${name}:missing`);
+    if (missing === undefined) continue;
+    if (missing !== 'true' && missing !== 'false')
+      throw FhirError.badRequest(`${name}:missing must be true or false`, `${name}:missing`);
+    if (missing === 'true') matchesNothing = true;
+  }
+  const search: FindingSearch & { matchesNothing: boolean } = {
+    matchesNothing,
     asOf: asOfParam(params) ?? new Date(),
     limit: countParam(params),
     offset: nonNegativeIntegerParam(params, '_offset') ?? 0,

@@ -1,0 +1,138 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { AccessJournal } from '@fa/audit';
+import { FileIngestionService } from '@fa/ingestion';
+import { createAggregatorApp } from '../../apps/aggregator/src';
+import { freshDatabase, openRuntime } from '../support/datasets';
+import { latency, originOf, settle } from '../support/load';
+import { percentile, record, round } from '../support/results';
+
+const CLIENTS = 8;
+const REQUESTS = 1000;
+const ROUNDS = 8;
+
+/**
+ * What the access audit costs: reads and searches by 8 clients against two apps on one store, one with the
+ * audit (every answer held until its hash-chained record is committed, group commit) and one without, in
+ * alternating rounds so the shared machine's noise falls on both. Figures: p50/p99 as clients saw them and
+ * throughput, with and without, their difference and ratio; the audit's mean batch size (records per commit).
+ */
+export async function auditOverhead(serverUrl: string, dataDir: string) {
+  const url = await freshDatabase(serverUrl);
+  const runtime = await openRuntime(url);
+  const auditDir = await fs.mkdtemp(path.join(os.tmpdir(), 'fa-bench-audit-'));
+  const audited = await createAggregatorApp(runtime, {
+    audit: {
+      anchorDir: path.join(auditDir, 'audit-anchors'),
+      keyFile: path.join(auditDir, 'audit-anchor-key.pem'),
+      anchorIntervalMs: 10_000,
+    },
+  });
+  const unaudited = await createAggregatorApp(runtime, { accessAudit: false });
+  await audited.init();
+  await unaudited.init();
+  await runtime.runner.start();
+  await audited.get(FileIngestionService).ingest('bench', [dataDir], { ingestionInstance: 'bench' });
+  await runtime.runner.waitForCatchUp();
+  await settle(runtime);
+
+  const origin = await originOf(unaudited);
+  const ids = async (type: string) => {
+    const bundle = (await (await fetch(`${origin}/fhir/${type}?_count=500`)).json()) as {
+      entry: { resource: { id: string } }[];
+    };
+    return bundle.entry.map((e) => e.resource.id);
+  };
+  const patients = await ids('Patient');
+  const observations = await ids('Observation');
+  const workloads = {
+    read: observations.map((id: string) => `/fhir/Observation/${id}`),
+    search: patients.map((id: string) => `/fhir/Observation?subject=Patient/${id}&_count=20`),
+  };
+  const journal = audited.get(AccessJournal);
+  const runs: Record<string, { on: Run[]; off: Run[] }> = {
+    read: { on: [], off: [] },
+    search: { on: [], off: [] },
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, urls] of Object.entries(workloads)) {
+      runs[name].off.push(await measure(unaudited, urls));
+      runs[name].on.push(await measure(audited, urls));
+    }
+  }
+  for (const [name, { on, off }] of Object.entries(runs)) {
+    const a = merge(on);
+    const b = merge(off);
+    record(`audit: ${name}, ${CLIENTS} clients, audit on vs off`, {
+      'off p50 ms': round(b.p50, 2),
+      'off p99 ms': round(b.p99, 2),
+      'off per second': Math.round(b.rate),
+      'on p50 ms': round(a.p50, 2),
+      'on p99 ms': round(a.p99, 2),
+      'on per second': Math.round(a.rate),
+      'p50 added ms': round(a.p50 - b.p50, 2),
+      'throughput on/off': round(a.rate / b.rate, 3),
+      'server p50 added ms': round(a.serverP50 - b.serverP50, 2),
+    });
+  }
+  record('audit: group commit', {
+    records: journal.records,
+    commits: journal.batches,
+    'records per commit': round(journal.records / Math.max(1, journal.batches), 2),
+    // The floor of any durable write on this disk: one single-row commit at a time, WAL flushed.
+    'fsynced commit p50 ms': round(await commitLatency(runtime.database.pool), 2),
+  });
+  await audited.close();
+  await unaudited.close();
+  await runtime.close();
+  await fs.rm(auditDir, { recursive: true, force: true });
+}
+
+async function commitLatency(pool: Pool): Promise<number> {
+  const connection = await pool.connect();
+  try {
+    await connection.query('SET synchronous_commit = on');
+    const times: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const started = process.hrtime.bigint();
+      // A temporary table writes no WAL: the probe commits a row of the audit's own chain table instead.
+      await connection.query('UPDATE audit.chain SET head_seq = head_seq WHERE id = 1');
+      times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    return percentile(
+      times.sort((x, y) => x - y),
+      50,
+    );
+  } finally {
+    connection.release();
+  }
+}
+
+interface Run {
+  client: number[];
+  server: number[];
+  seconds: number;
+}
+
+async function measure(app: INestApplication, urls: string[]): Promise<Run> {
+  const started = process.hrtime.bigint();
+  const { client, server } = await latency(app, urls, CLIENTS, REQUESTS);
+  return { client, server, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+}
+
+/** The rounds together: percentiles over every request, throughput over their summed time. */
+function merge(runs: Run[]) {
+  const sorted = (values: number[]) => values.sort((x, y) => x - y);
+  const client = sorted(runs.flatMap((r) => r.client));
+  const server = sorted(runs.flatMap((r) => r.server));
+  const seconds = runs.reduce((sum, r) => sum + r.seconds, 0);
+  return {
+    p50: percentile(client, 50),
+    p99: percentile(client, 99),
+    serverP50: percentile(server, 50),
+    rate: client.length / seconds,
+  };
+}

@@ -1,0 +1,12 @@
+export * from './events/access-recorded.event';
+export * from './domain/patients-in-body';
+export * from './domain/balp-audit-event';
+export { chainHash, GENESIS_HASH } from './domain/audit-chain';
+export type { ChainProblem, ChainProblemKind } from './domain/verify-chain';
+export type { AuditSettings } from './anchors/anchor-files';
+export * from './commands/record-access/record-access.command';
+export * from './queries/search-audit-events/search-audit-events.query';
+export * from './queries/verify-audit-chain/verify-audit-chain.query';
+export { AccessJournal } from './storage/access-journal';
+export { AnchorWriter } from './anchors/anchor-writer';
+export * from './audit.module';
