@@ -54,15 +54,15 @@ describe('access audit (AuditEvent, hash chain, anchors)', () => {
     expect(without).toEqual([]);
   });
 
-  it('records a read with the patient, the query, the address and no principal (anonymous)', async () => {
+  it('records a read with the patient, the query, the address and the token client and its scopes', async () => {
     const id = requestId('read');
     const [, patientId] = patients[0].split('/');
     await harness.http().get(`/fhir/Patient/${patientId}?_asOf=2999`).set('x-request-id', id).expect(200);
     const row = await recordOf(id);
     expect(row?.record).toMatchObject({
       requestId: id,
-      client: null,
-      scopes: [],
+      client: 'test-client',
+      scopes: expect.arrayContaining(['system/*.cruds', 'system/fhir-aggregator.audit']),
       method: 'GET',
       route: '/fhir/:type/:id',
       interaction: 'read',
@@ -144,7 +144,7 @@ describe('access audit (AuditEvent, hash chain, anchors)', () => {
     const page = (
       await harness
         .http()
-        .get(`/fhir/AuditEvent?patient=${patients[0]}&date=ge${before}&agent=anonymous&_count=1`)
+        .get(`/fhir/AuditEvent?patient=${patients[0]}&date=ge${before}&agent=test-client&_count=1`)
         .set('x-request-id', reader)
         .expect(200)
     ).body as Bundle<AuditEvent>;
@@ -157,7 +157,10 @@ describe('access audit (AuditEvent, hash chain, anchors)', () => {
       action: 'R',
       outcome: '0',
     });
-    expect(event.agent[0]).toMatchObject({ requestor: true, who: { display: 'anonymous' } });
+    expect(event.agent[0]).toMatchObject({
+      requestor: true,
+      who: { identifier: { system: 'urn:fhir-aggregator:client-id', value: 'test-client' } },
+    });
     const query = event.entity!.find((e) => e.role?.code === '24')!;
     expect(Buffer.from(query.query!, 'base64').toString()).toBe(`/fhir/${patients[0]}`);
     expect(event.entity!.filter((e) => e.role?.code === '1').map((e) => e.what!.reference)).toEqual([
@@ -175,6 +178,8 @@ describe('access audit (AuditEvent, hash chain, anchors)', () => {
     });
     const none = (await harness.http().get(`/fhir/AuditEvent?agent=some-client`).expect(200)).body as Bundle;
     expect(none.entry).toEqual([]);
+    // A request without a token is refused and recorded with no agent and no patient.
+    await harness.http({ token: false }).get('/fhir/Patient').expect(401);
     const unnamed = (await harness.http().get('/fhir/AuditEvent?patient:missing=true&agent:missing=true'))
       .body as Bundle<AuditEvent>;
     expect(unnamed.entry!.length).toBeGreaterThan(0);

@@ -112,6 +112,8 @@ const SAMPLES: Record<string, Sample> = {
     }),
     status: 200,
   },
+  // An audit record's id is its seq (the route table's own calls have written the first); other ids go to the store.
+  'GET /fhir/AuditEvent/:id': { url: () => '/fhir/AuditEvent/1', status: 200 },
   'GET /lineage/:type/:id': { url: (ids) => `/lineage/Patient/${ids.patient}`, status: 200 },
   'GET /admin/projections': { url: () => '/admin/projections', status: 200 },
   'POST /admin/projections/:name/$rebuild': {

@@ -100,6 +100,46 @@ describe('POST /auth/token (SMART Backend Services, RFC 7523) and the client reg
     expect(denied.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'forbidden' }] });
   });
 
+  it('records every grant (its client and granted scopes) and every refusal in the access audit', async () => {
+    const audited = async (requestId: string) =>
+      (
+        await harness.database.pool.query<{ record: Record<string, unknown> }>(
+          `SELECT record FROM audit.records WHERE record->>'requestId' = $1`,
+          [requestId],
+        )
+      ).rows.map((row) => row.record);
+    const form = {
+      grant_type: 'client_credentials',
+      client_assertion_type: JWT_BEARER,
+      scope: 'system/Patient.rs',
+    };
+    const send = (id: string, clientAssertion: string) =>
+      harness
+        .http({ token: false })
+        .post('/auth/token')
+        .set('x-request-id', id)
+        .type('form')
+        .send({ ...form, client_assertion: clientAssertion });
+    await send('grant-audited', await assertion(rs)).expect(200);
+    expect(await audited('grant-audited')).toEqual([
+      expect.objectContaining({
+        route: '/auth/token',
+        client: rs.clientId,
+        scopes: ['system/Patient.rs'],
+        status: 200,
+      }),
+    ]);
+    await send('refusal-audited', await assertion(rs, { aud: 'https://elsewhere.example/token' })).expect(
+      401,
+    );
+    expect(await audited('refusal-audited')).toEqual([
+      expect.objectContaining({ route: '/auth/token', client: null, status: 401 }),
+    ]);
+    // The assertion never reaches the audit's query.
+    for (const id of ['grant-audited', 'refusal-audited'])
+      expect(JSON.stringify(await audited(id))).not.toMatch(/client_assertion=|eyJ/);
+  });
+
   it('grants an ES384 assertion, maps v1 scopes to v2 and keeps granular ones', async () => {
     const response = await grant(
       await assertion(es),

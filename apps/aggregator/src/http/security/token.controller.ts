@@ -2,9 +2,10 @@ import { Body, Controller, Get, Headers, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { decodeJwt } from 'jose';
 import { GrantAccessTokenCommand, SigningKeyring, TokenRequestError } from '@fa/access';
 import { serverOrigin } from '../fhir-json';
-import { Access } from './access-policy';
+import { Access, type Principal } from './access-policy';
 
 /**
  * SMART Backend Services' token endpoint (client_credentials with a private_key_jwt assertion) and the public
@@ -39,6 +40,12 @@ export class TokenController {
           `${origin}/fhir`,
         ),
       );
+      // The grant's caller, for the access audit: the assertion's issuer, verified by the grant just made.
+      const clientId = decodeJwt(String((body as Record<string, unknown>).client_assertion)).iss!;
+      (request as Request & { principal?: Principal }).principal = {
+        clientId,
+        scopes: granted.scope.split(' '),
+      };
       response.status(200).json(granted);
     } catch (error) {
       if (!(error instanceof TokenRequestError)) throw error;

@@ -4,6 +4,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Bundle } from 'fhir/r4';
 import type { NextFunction, Request, Response } from 'express';
 import { SearchAuditEventsQuery, toBalpAuditEvent } from '@fa/audit';
+import { FhirError } from '../../fhir-error';
 import { fhirBaseUrl, sendFhir } from '../../fhir-json';
 import { Access } from '../../security/access-policy';
 import type { QueryParams } from '../fhir-params';
@@ -83,8 +84,8 @@ export class AuditEventController {
   }
 
   /**
-   * An audit record (its id is its seq), or else an AuditEvent a source sent: the request goes on to the generic
-   * read (next route), which answers from the FHIR store or 404.
+   * An audit record (its id is its seq, a number); any other id is an AuditEvent a source sent: the request goes
+   * on to the generic read (next route), which answers from the FHIR store or 404.
    */
   @Get('AuditEvent/:id')
   @Access({ scope: 'system/fhir-aggregator.audit', interaction: 'read' })
@@ -95,7 +96,8 @@ export class AuditEventController {
         ? undefined
         : await this.queryBus.execute(new SearchAuditEventsQuery({ beforeSeq: seq + 1, count: 1 }));
     const row = page?.records[0];
-    if (!row || row.seq !== seq) return next();
+    if (seq === undefined) return next();
+    if (!row || row.seq !== seq) throw FhirError.notFound(`AuditEvent/${id} does not exist`);
     sendFhir(response, toBalpAuditEvent(row));
   }
 }
