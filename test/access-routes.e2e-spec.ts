@@ -194,7 +194,12 @@ function scopesFor(policy: AccessPolicy): { lacking: string; right: string } {
     policy.resource === '*'
       ? `system/*.${policy.permission === 's' ? 'r' : 's'}`
       : `system/Observation.cruds`;
-  return { lacking: [other, ...ALL_OWN].join(' '), right: `system/${type}.${policy.permission}` };
+  // The types an answer holds unfiltered (policy.reads) are read whole too.
+  const reads = (policy.reads ?? []).filter((t) => t !== type).map((t) => `system/${t}.r`);
+  return {
+    lacking: [other, ...ALL_OWN].join(' '),
+    right: [`system/${type}.${policy.permission}`, ...reads].join(' '),
+  };
 }
 
 function routeTable(harness: AggregatorHarness): Route[] {
@@ -368,6 +373,33 @@ describe('every route, from the route table: 401 without a token, 403 without th
       ).find((e) => e.resource.category[0].coding[0].code === 'survey')!;
       await harness.http({ token }).get(`/fhir/Observation/${survey.resource.id}`).expect(403);
       await harness.http({ token }).get(`/fhir/Observation/${exams.body.entry[0].resource.id}`).expect(200);
+    });
+
+    it('refuses $summary, the timeline and the claims answer to a token that cannot read every type they hold whole', async () => {
+      const patientOnly = await tokenFor('system/Patient.r');
+      const summary = await harness
+        .http({ token: patientOnly })
+        .get(`/fhir/Patient/${ids.patient}/$summary`)
+        .expect(403);
+      expect(summary.body.issue[0].diagnostics).toMatch(/holds Condition, .*Observation.* unfiltered/);
+      await harness
+        .http({ token: patientOnly })
+        .get(`/clinical/patients/${ids.patient}/timeline`)
+        .expect(403);
+      const granular = await tokenFor(
+        'system/Patient.r system/Condition.r system/AllergyIntolerance.r system/MedicationRequest.r system/MedicationStatement.r system/Immunization.r system/Observation.r?category=laboratory system/Procedure.r system/DiagnosticReport.r system/Encounter.r',
+      );
+      const narrowed = await harness
+        .http({ token: granular })
+        .get(`/fhir/Patient/${ids.patient}/$summary`)
+        .expect(403);
+      expect(narrowed.body.issue[0].diagnostics).toMatch(/holds Observation unfiltered/);
+      const claimsOnly = await tokenFor('system/Claim.s');
+      const claims = await harness
+        .http({ token: claimsOnly })
+        .get(`/revenue-cycle/patients/${ids.patient}/claims`)
+        .expect(403);
+      expect(claims.body.issue[0].diagnostics).toMatch(/ExplanationOfBenefit, ClaimResponse/);
     });
 
     it('keeps $everything to the types (and granular constraints) the token reads', async () => {

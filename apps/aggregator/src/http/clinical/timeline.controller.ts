@@ -5,6 +5,7 @@ import { ClinicalTimelineQuery } from '@fa/clinical';
 import { FhirError } from '../fhir-error';
 import { asOfParam, foundPatient, idParam, periodParam, QueryParams } from '../fhir/fhir-params';
 import { Access } from '../security/access-policy';
+import { CLINICAL_FACT_TYPES } from '../security/clinical-fact-types';
 
 const TIMELINE_PARAMETERS = new Set(['from', 'to', '_asOf']);
 
@@ -14,7 +15,12 @@ export class TimelineController {
   constructor(private readonly queryBus: QueryBus) {}
 
   @Get('patients/:id/timeline')
-  @Access({ resource: 'Patient', permission: 'r', mixedTypes: true, interaction: 'operation:timeline' })
+  @Access({
+    resource: 'Patient',
+    permission: 'r',
+    reads: CLINICAL_FACT_TYPES,
+    interaction: 'operation:timeline',
+  })
   @ApiOperation({
     summary:
       'Encounters, diagnoses, results, medications... of a source or golden patient in time order, one per fact',

@@ -17,7 +17,12 @@ export class RevenueCycleController {
   constructor(private readonly queryBus: QueryBus) {}
 
   @Get('patients/:id/claims')
-  @Access({ resource: 'Claim', permission: 's', mixedTypes: true, interaction: 'search' })
+  @Access({
+    resource: 'Claim',
+    permission: 's',
+    reads: ['Claim', 'ExplanationOfBenefit', 'ClaimResponse'],
+    interaction: 'search',
+  })
   @ApiOperation({
     summary: "A patient's claims with lines and adjudication (EOB / ClaimResponse), as of _asOf",
   })
@@ -49,7 +54,12 @@ export class RevenueCycleController {
   }
 
   @Get('coverage')
-  @Access({ resource: 'Coverage', permission: 's', mixedTypes: true, interaction: 'search' })
+  @Access({
+    resource: 'Coverage',
+    permission: 's',
+    reads: ['Coverage', 'ExplanationOfBenefit'],
+    interaction: 'search',
+  })
   @ApiOperation({
     summary: 'Was the patient covered (by payer) on date, as known at _asOf: the periods that say so',
   })

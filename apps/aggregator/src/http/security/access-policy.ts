@@ -11,6 +11,8 @@ import { SetMetadata } from '@nestjs/common';
  *   route returns only the types it may read); `permission` is the SMART v2 letter the token's scope must grant for it (r read/vread/history,
  *   s search, c create, u update, d delete). `mixedTypes` marks routes whose answers can hold other types
  *   ($everything, _include, _history across types), which the guard filters to what the token may read.
+ *   `reads` names the other types an answer holds unfiltered (a summary, a timeline, claims with their
+ *   adjudication): the token must read each of them whole, or the request is 403 naming the missing ones.
  * - `scope`: one of our own scopes (administration, MDM, audit, reviews ...), named in full.
  */
 export type AccessPolicy =
@@ -19,6 +21,7 @@ export type AccessPolicy =
       readonly resource: string;
       readonly permission: 'r' | 's' | 'c' | 'u' | 'd';
       readonly mixedTypes?: boolean;
+      readonly reads?: readonly string[];
       readonly interaction: AuditedInteraction;
     }
   | { readonly scope: AggregatorScope; readonly interaction: AuditedInteraction };

@@ -111,4 +111,12 @@ export function authorize(policy: AccessPolicy, principal: Principal, typeParam:
     throw AccessDeniedError.forbidden(
       `The token's scopes do not grant ${PERMISSION_NAMES[policy.permission]} on ${type === '*' ? 'any resource type' : type} (e.g. system/${type}.${policy.permission === 's' ? 'rs' : policy.permission})`,
     );
+  // Its own type with the policy's permission, the others with read: each whole (no granular constraint).
+  const partial = (policy.reads ?? []).filter(
+    (t) => grants.constraints(t, t === type ? policy.permission : 'r') !== 'all',
+  );
+  if (partial.length > 0)
+    throw AccessDeniedError.forbidden(
+      `This answer holds ${partial.join(', ')} unfiltered: the token must grant read on each of them whole (e.g. system/${partial[0]}.r)`,
+    );
 }

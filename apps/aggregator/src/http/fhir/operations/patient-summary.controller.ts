@@ -5,6 +5,7 @@ import type { Request, Response } from 'express';
 import { PatientSummaryQuery } from '@fa/clinical';
 import { fhirBaseUrl, sendFhir } from '../../fhir-json';
 import { Access } from '../../security/access-policy';
+import { CLINICAL_FACT_TYPES } from '../../security/clinical-fact-types';
 import { foundPatient, idParam, operationInput, QueryParams } from '../fhir-params';
 import { FhirOperation } from './fhir-operation.decorator';
 import { PATIENT_SUMMARY } from './patient-summary.operation';
@@ -16,7 +17,12 @@ export class PatientSummaryController {
   constructor(private readonly queryBus: QueryBus) {}
 
   @FhirOperation(PATIENT_SUMMARY)
-  @Access({ resource: 'Patient', permission: 'r', mixedTypes: true, interaction: 'operation:summary' })
+  @Access({
+    resource: 'Patient',
+    permission: 'r',
+    reads: CLINICAL_FACT_TYPES,
+    interaction: 'operation:summary',
+  })
   async summary(
     @Param('id') id: string,
     @Query() params: QueryParams,
