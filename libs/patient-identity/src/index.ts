@@ -1,5 +1,6 @@
 export * from './domain/identity-events';
 export * from './domain/survivorship';
+export * from './domain/membership-changes';
 export type { IdentityMatcher } from './domain/identity-matcher';
 export * from './processor/patient-matching.processor';
 export { IDENTITY_NAMESPACE } from './domain/decided-identity-event';

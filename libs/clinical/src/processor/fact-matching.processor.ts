@@ -8,10 +8,9 @@ import {
 } from '@fa/ingestion';
 import {
   asIdentityEvent,
-  GOLDEN_PATIENTS_MERGED,
   IDENTITY_STREAM_PREFIX,
-  PATIENT_LINKED,
-  PATIENT_UNLINKED,
+  MembershipChange,
+  membershipChangesOf,
 } from '@fa/patient-identity';
 import { FACT_RESOURCE_TYPES, featuresOf, subjectOf } from '../domain/clinical-fact';
 import { ClinicalCommand, decideClinical } from '../domain/fact-matching-decider';
@@ -28,7 +27,7 @@ export const FACT_MATCHING_PROCESSOR = 'clinical-fact-matching';
 
 type Input =
   | { kind: 'command'; command: ClinicalCommand; patientIds: string[]; goldenIds: string[]; keys: string[] }
-  | { kind: 'membership'; event: ReturnType<typeof asIdentityEvent> & object; causationId: string }
+  | { kind: 'membership'; changes: MembershipChange[]; causationId: string }
   | { kind: 'reviewer'; event: ClinicalEvent };
 
 /**
@@ -65,11 +64,15 @@ export class FactMatchingProcessor implements ProcessManager {
         i.kind === 'command'
           ? i.patientIds
           : i.kind === 'membership'
-            ? patientsOf(i.event)
+            ? i.changes.map((c) => c.sourcePatientId)
             : i.event.data.facts.map((f) => f.patientId),
       ),
       inputs.flatMap((i) =>
-        i.kind === 'command' ? i.goldenIds : i.kind === 'membership' ? goldensOf(i.event) : [],
+        i.kind === 'command'
+          ? i.goldenIds
+          : i.kind === 'membership'
+            ? i.changes.flatMap((c) => (c.kind === 'joined' ? [c.goldenId] : []))
+            : [],
       ),
       inputs.flatMap((i) => (i.kind === 'command' ? i.keys : [])),
     );
@@ -90,7 +93,7 @@ export class FactMatchingProcessor implements ProcessManager {
         decide(command);
         if (command.kind === 'fact-deleted') state.forget(command.key);
       } else {
-        const moved = await this.applyMembership(state, input.event);
+        const moved = await this.applyMembership(state, input.changes);
         if (moved.length > 0)
           decide({ kind: 'membership-changed', patientIds: moved, causationId: input.causationId });
       }
@@ -99,34 +102,31 @@ export class FactMatchingProcessor implements ProcessManager {
     await state.save();
   }
 
-  /** Folds an identity decision into golden membership; returns the source patients it moved. */
+  /**
+   * Folds an identity decision's membership changes into golden membership; returns the source patients it moved
+   * (a merge is decided once, at GoldenPatientsMerged, with every patient it moved).
+   */
   private async applyMembership(
     state: FactMatchingBatchState,
-    event: NonNullable<ReturnType<typeof asIdentityEvent>>,
+    changes: MembershipChange[],
   ): Promise<string[]> {
-    if (event.type === PATIENT_LINKED) {
-      await state.ensurePatients([event.data.sourcePatientId]);
-      await state.ensureGolden(event.data.goldenId);
-      if (state.goldenOf(event.data.sourcePatientId) === event.data.goldenId) return [];
-      state.join(event.data.sourcePatientId, event.data.goldenId);
-      // A merge links each moved patient, then says GoldenPatientsMerged: decided once, when all have moved.
-      return event.data.rule === 'merge' ? [] : [event.data.sourcePatientId];
+    await state.ensurePatients(changes.map((c) => c.sourcePatientId));
+    for (const goldenId of new Set(changes.flatMap((c) => (c.kind === 'joined' ? [c.goldenId] : []))))
+      await state.ensureGolden(goldenId);
+    const moved: string[] = [];
+    for (const change of changes) {
+      const { sourcePatientId, goldenId } = change;
+      if (change.kind === 'left') {
+        if (state.goldenOf(sourcePatientId) !== goldenId) continue;
+        state.leave(sourcePatientId, goldenId);
+        moved.push(sourcePatientId);
+        continue;
+      }
+      const already = state.goldenOf(sourcePatientId) === goldenId;
+      if (!already) state.join(sourcePatientId, goldenId);
+      if (change.by === 'merge' || (change.by === 'link' && !already)) moved.push(sourcePatientId);
     }
-    if (event.type === PATIENT_UNLINKED) {
-      await state.ensurePatients([event.data.sourcePatientId]);
-      if (state.goldenOf(event.data.sourcePatientId) !== event.data.goldenId) return [];
-      state.leave(event.data.sourcePatientId, event.data.goldenId);
-      return [event.data.sourcePatientId];
-    }
-    if (event.type === GOLDEN_PATIENTS_MERGED) {
-      await state.ensurePatients(event.data.movedSourcePatientIds);
-      await state.ensureGolden(event.data.intoGoldenId);
-      const moved = event.data.movedSourcePatientIds;
-      for (const id of moved)
-        if (state.goldenOf(id) !== event.data.intoGoldenId) state.join(id, event.data.intoGoldenId);
-      return moved;
-    }
-    return [];
+    return moved;
   }
 }
 
@@ -165,21 +165,12 @@ function inputsOf(event: RecordedEvent): Input[] {
     ];
   }
   const identity = asIdentityEvent(event);
-  if (identity) return [{ kind: 'membership', event: identity, causationId: event.id }];
+  if (identity)
+    return [{ kind: 'membership', changes: membershipChangesOf(identity), causationId: event.id }];
   const clinical = asClinicalEvent(event);
   // The matcher's own decisions are in its state already; a reviewer's split is folded (and binds the matcher).
   if (clinical && clinical.data.decidedBy.kind === 'reviewer') return [{ kind: 'reviewer', event: clinical }];
   return [];
-}
-
-function patientsOf(event: NonNullable<ReturnType<typeof asIdentityEvent>>): string[] {
-  if (event.type === GOLDEN_PATIENTS_MERGED) return event.data.movedSourcePatientIds;
-  return 'sourcePatientId' in event.data ? [event.data.sourcePatientId] : [];
-}
-
-function goldensOf(event: NonNullable<ReturnType<typeof asIdentityEvent>>): string[] {
-  if (event.type === GOLDEN_PATIENTS_MERGED) return [event.data.intoGoldenId];
-  return event.type === PATIENT_LINKED ? [event.data.goldenId] : [];
 }
 
 /** Decisions as appends to their links' streams, in decision order; ids from the cause, so a retry writes nothing. */

@@ -8,13 +8,7 @@ import {
   RESOURCE_VERSION_RECORDED,
   resourceStreamId,
 } from '@fa/ingestion';
-import {
-  asIdentityEvent,
-  GOLDEN_PATIENTS_MERGED,
-  IDENTITY_STREAM_PREFIX,
-  PATIENT_LINKED,
-  PATIENT_UNLINKED,
-} from '@fa/patient-identity';
+import { asIdentityEvent, IDENTITY_STREAM_PREFIX, membershipChangesOf } from '@fa/patient-identity';
 import { claimFingerprint, type ClaimFingerprint } from '../domain/claim-fingerprint';
 import { decideDetection, evolveFinding } from '../domain/duplicate-decider';
 import { DUPLICATE_CLAIM_RESOLVED } from '../events/duplicate-claim-resolved.event';
@@ -142,21 +136,22 @@ function inputsOf(event: RecordedEvent): DetectorInput[] {
     return [{ kind: 'claim-deleted', claimId: ingestion.data.id, causationId: event.id }];
   }
   const identity = asIdentityEvent(event);
-  if (identity?.type === PATIENT_LINKED) {
-    const { sourcePatientId, goldenId } = identity.data;
-    return [{ kind: 'link', sourcePatientId, goldenId, causationId: event.id }];
-  }
-  if (identity?.type === PATIENT_UNLINKED) {
-    const { sourcePatientId, goldenId } = identity.data;
-    return [{ kind: 'link', sourcePatientId, from: goldenId, causationId: event.id }];
-  }
-  if (identity?.type === GOLDEN_PATIENTS_MERGED) {
-    return identity.data.movedSourcePatientIds.map((sourcePatientId) => ({
-      kind: 'link' as const,
-      sourcePatientId,
-      goldenId: identity.data.intoGoldenId,
-      causationId: event.id,
-    }));
+  if (identity) {
+    return membershipChangesOf(identity).map((change) =>
+      change.kind === 'joined'
+        ? {
+            kind: 'link',
+            sourcePatientId: change.sourcePatientId,
+            goldenId: change.goldenId,
+            causationId: event.id,
+          }
+        : {
+            kind: 'link',
+            sourcePatientId: change.sourcePatientId,
+            from: change.goldenId,
+            causationId: event.id,
+          },
+    );
   }
   const finding = asRevenueCycleEvent(event);
   // Only reviewers' decisions: the detector's own were folded when it made them.
