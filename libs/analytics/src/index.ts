@@ -8,3 +8,4 @@ export * from './domain/materialized-view';
 export * from './events/view-definition-registered.event';
 export * from './commands/register-view/register-view.command';
 export * from './projections/view-rows.projection';
+export { ANALYTICS_READ_SCHEMA, type MembershipRelation } from './projections/view-functions';

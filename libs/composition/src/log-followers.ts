@@ -2,7 +2,12 @@ import { ViewRowsProjection } from '@fa/analytics';
 import { clinicalFollowers } from '@fa/clinical';
 import type { EventStore, Projection } from '@fa/event-store';
 import { FhirStoreProjection } from '@fa/fhir-store';
-import { identityFollowers, identityMatcherFromConfig, type IdentityMatcher } from '@fa/patient-identity';
+import {
+  IDENTITY_READ_SCHEMA,
+  identityFollowers,
+  identityMatcherFromConfig,
+  type IdentityMatcher,
+} from '@fa/patient-identity';
 import { type IdentityConfig, readIdentityConfig } from '@fa/platform';
 import { revenueCycleFollowers } from '@fa/revenue-cycle';
 
@@ -27,7 +32,8 @@ export function logFollowers(store: EventStore, options: LogFollowerOptions = {}
     new FhirStoreProjection(),
     ...identityFollowers(store, matcher),
     ...clinicalFollowers(store),
-    new ViewRowsProjection(store),
+    // Views whose patient key is tagged golden-patient join Patient Identity's links (membership with ranges).
+    new ViewRowsProjection(store, { relation: `${IDENTITY_READ_SCHEMA}.links` }),
     ...revenueCycleFollowers(store),
   ];
 }

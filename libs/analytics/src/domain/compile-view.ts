@@ -165,7 +165,7 @@ class Compiler {
     );
     const unionColumns = this.unionColumns(unionAll, at('unionAll'));
     const output = [
-      ...columns.map(({ name, type, collection }) => ({ name, type, collection })),
+      ...columns.map(({ name, type, collection, tags }) => ({ name, type, collection, tags })),
       ...selects.flatMap((s) => s.output),
       ...unionColumns,
     ];
@@ -216,10 +216,18 @@ class Compiler {
       throw new ViewDefinitionError(`${element}.type`, 'must be a FHIR type name');
     }
     if (column.path === undefined) throw new ViewDefinitionError(`${element}.path`, 'is required');
+    const tags = this.array(column.tag, `${element}.tag`).map((tag, i) => {
+      const t = tag as Record<string, unknown> | null;
+      if (typeof t?.name !== 'string' || typeof t.value !== 'string') {
+        throw new ViewDefinitionError(`${element}.tag[${i}]`, 'must have a string name and a string value');
+      }
+      return { name: t.name, value: t.value };
+    });
     return {
       name: column.name,
       type: column.type as string | undefined,
       collection: column.collection === true,
+      ...(tags.length > 0 ? { tags } : {}),
       element,
       path: this.path(column.path, `${element}.path`),
     };

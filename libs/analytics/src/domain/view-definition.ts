@@ -42,4 +42,6 @@ export interface ViewColumnInfo {
   name: string;
   type?: string;
   collection: boolean;
+  /** The column's `tag`s (the spec's name/value pairs for implementation-specific metadata). */
+  tags?: readonly { name: string; value: string }[];
 }

@@ -17,7 +17,7 @@ import {
 import { compileView, CompiledView } from '../domain/compile-view';
 import type { ViewRow } from '../domain/view-definition';
 import { ViewEvaluationError } from '../domain/view-definition.error';
-import { sqlType } from '../domain/materialized-view';
+import { ANALYTICS_READ_SCHEMA, MembershipRelation, viewFunctionsSql } from './view-functions';
 import { ViewRowsBatch } from './view-rows-batch';
 import {
   VIEW_DEFINITION_REGISTERED,
@@ -26,13 +26,12 @@ import {
 } from '../events/view-definition-registered.event';
 
 export const VIEW_ROWS_PROJECTION = 'analytics-views';
-export const ANALYTICS_READ_SCHEMA = 'analytics';
 
 /**
  * Materialized ViewDefinitions: the rows of every version of every resource a registered view reads, each with
  * the version's record-time range [recorded_from, recorded_to) as in the fhir-store (a late version, never
- * current, has no rows). Analysts query `analytics.<view>()` (current rows) or `analytics.<view>(<instant>)`, or
- * `analytics.view_rows` directly; `analytics.view_errors` lists versions the view could not be evaluated on. Registering a view (or a new definition of one) computes its rows from the
+ * current, has no rows). Analysts query `analytics.<view>()` (current rows), `analytics.<view>(<instant>)` or
+ * `analytics.<view>_history()` (every row with its range; view-functions.ts), or `analytics.view_rows` directly; `analytics.view_errors` lists versions the view could not be evaluated on. Registering a view (or a new definition of one) computes its rows from the
  * log up to the registration: the view's rows are as of record time, whenever the view was added.
  */
 const SETUP_SQL = (schema: string) => `
@@ -75,14 +74,18 @@ interface Registered {
 export class ViewRowsProjection implements ReadModelProjection {
   readonly kind = 'read-model';
   readonly name = VIEW_ROWS_PROJECTION;
-  readonly version = 2;
+  readonly version = 3;
   readonly readSchema = ANALYTICS_READ_SCHEMA;
   readonly tables = ['view_definitions', 'view_rows', 'view_errors'] as const;
 
   /** Compiled views by definition text: each batch reads view_definitions (another process may have added one). */
   private readonly compiled = new Map<string, CompiledView>();
 
-  constructor(private readonly store: EventStore) {}
+  /** membership: golden membership with ranges, for views whose patient key carries the golden-patient tag. */
+  constructor(
+    private readonly store: EventStore,
+    private readonly membership?: MembershipRelation,
+  ) {}
 
   /**
    * Only the registrations and the resource types of the views registered in this generation: with no view, the
@@ -147,8 +150,7 @@ export class ViewRowsProjection implements ReadModelProjection {
       [name, view.resource, definition, event.recordedAt, backfilledTo],
     );
     await client.query('SET LOCAL check_function_bodies = off');
-    await client.query(`DROP FUNCTION IF EXISTS ${ANALYTICS_READ_SCHEMA}.${name}(timestamptz)`);
-    await client.query(functionSql(registered));
+    for (const sql of viewFunctionsSql(name, view, this.membership)) await client.query(sql);
     return registered;
   }
 
@@ -211,24 +213,4 @@ function addVersion(
     }
     batch.insert(name, data.id, rows, event.recordedAt);
   }
-}
-
-/** `analytics.<name>(as_of)`: the view's rows current at as_of (now when null), one typed column per view column. */
-function functionSql({ name, view }: Registered): string {
-  const columns = view.columns.map((c) => ({ name: c.name, type: sqlType(c), collection: c.collection }));
-  const out = ['resource_id text', ...columns.map((c) => `"${c.name}" ${c.type}`)];
-  const select = [
-    'r.resource_id',
-    ...columns.map((c) => (c.collection ? `r.row->'${c.name}'` : `(r.row->>'${c.name}')::${c.type}`)),
-  ];
-  return `CREATE FUNCTION ${ANALYTICS_READ_SCHEMA}.${name}(as_of timestamptz DEFAULT NULL)
-  RETURNS TABLE (${out.join(', ')}, recorded_from timestamptz, recorded_to timestamptz)
-  LANGUAGE sql STABLE AS $fn$
-    SELECT ${select.join(', ')}, r.recorded_from, r.recorded_to
-      FROM ${ANALYTICS_READ_SCHEMA}.view_rows r
-     WHERE r.view_name = '${name}'
-       AND CASE WHEN as_of IS NULL THEN r.recorded_to IS NULL
-                ELSE r.recorded_from <= as_of AND (r.recorded_to IS NULL OR r.recorded_to > as_of) END
-     ORDER BY r.resource_id, r.row_number
-  $fn$`;
 }

@@ -36,6 +36,26 @@ CREATE INDEX findings_by_golden ON ${schema}.findings (golden_patient_id, record
 CREATE INDEX findings_by_date ON ${schema}.findings (service_date);
 `;
 
+/**
+ * The findings for analysts, as the materialized views are: `revenue_cycle.duplicate_claim_findings(as_of)` is
+ * every finding in the state it had at as_of (now when null), `revenue_cycle.findings` every state with its
+ * record-time range. A function over the read schema's view, resolved when called: a rebuild's swap leaves it be.
+ */
+const FUNCTION_SQL = `
+CREATE OR REPLACE FUNCTION ${REVENUE_CYCLE_READ_SCHEMA}.duplicate_claim_findings(as_of timestamptz DEFAULT NULL)
+RETURNS TABLE (finding_id text, kind text, rule text, claim_id text, duplicate_of text, golden_patient_id text,
+  source_patient_ids text[], matched_fields jsonb, service_date date, status text, detected_at timestamptz,
+  decided_by jsonb, note text, recorded_from timestamptz, recorded_to timestamptz)
+LANGUAGE sql STABLE AS $fn$
+  SELECT f.finding_id, f.kind, f.rule, f.claim_id, f.duplicate_of, f.golden_patient_id, f.source_patient_ids,
+         f.matched_fields, f.service_date, f.status, f.detected_at, f.decided_by, f.note, f.recorded_from,
+         f.recorded_to
+    FROM ${REVENUE_CYCLE_READ_SCHEMA}.findings f
+   WHERE CASE WHEN as_of IS NULL THEN f.recorded_to IS NULL
+              ELSE f.recorded_from <= as_of AND (f.recorded_to IS NULL OR f.recorded_to > as_of) END
+   ORDER BY f.service_date, f.finding_id
+$fn$`;
+
 export class DuplicateFindingsProjection implements ReadModelProjection {
   readonly kind = 'read-model';
   readonly name = DUPLICATE_FINDINGS_PROJECTION;
@@ -46,6 +66,14 @@ export class DuplicateFindingsProjection implements ReadModelProjection {
 
   async setup(client: PoolClient, schema: string): Promise<void> {
     await client.query(SETUP_SQL(schema));
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${REVENUE_CYCLE_READ_SCHEMA}`);
+    // The read schema's findings view may not exist yet (the first generation is swapped in after setup).
+    await client.query('SET check_function_bodies = off');
+    try {
+      await client.query(FUNCTION_SQL);
+    } finally {
+      await client.query('RESET check_function_bodies');
+    }
   }
 
   async apply(client: PoolClient, schema: string, events: RecordedEvent[]): Promise<void> {

@@ -1,3 +1,5 @@
+import { GOLDEN_PATIENT_KEY } from './view-paths';
+
 /** `claim_line`: one row per Claim.item. */
 export const CLAIM_LINE_VIEW = {
   resourceType: 'ViewDefinition',
@@ -9,7 +11,7 @@ export const CLAIM_LINE_VIEW = {
     {
       column: [
         { name: 'claim_id', path: 'getResourceKey()', type: 'id' },
-        { name: 'patient_id', path: 'patient.getReferenceKey(Patient)', type: 'id' },
+        { name: 'patient_id', path: 'patient.getReferenceKey(Patient)', type: 'id', tag: GOLDEN_PATIENT_KEY },
       ],
     },
     {

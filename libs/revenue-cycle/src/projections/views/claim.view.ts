@@ -1,4 +1,4 @@
-import { referenceText, SOURCE_PATH } from './view-paths';
+import { GOLDEN_PATIENT_KEY, referenceText, SOURCE_PATH } from './view-paths';
 
 /** `claim`: one row per Claim (header). Keys are our ids; golden patients come from Patient Identity. */
 export const CLAIM_VIEW = {
@@ -12,7 +12,7 @@ export const CLAIM_VIEW = {
       column: [
         { name: 'claim_id', path: 'getResourceKey()', type: 'id' },
         { name: 'source', path: SOURCE_PATH, type: 'string' },
-        { name: 'patient_id', path: 'patient.getReferenceKey(Patient)', type: 'id' },
+        { name: 'patient_id', path: 'patient.getReferenceKey(Patient)', type: 'id', tag: GOLDEN_PATIENT_KEY },
         { name: 'provider', path: referenceText('provider'), type: 'string' },
         { name: 'facility', path: referenceText('facility'), type: 'string' },
         { name: 'type', path: 'type.coding.code.first()', type: 'code' },

@@ -1,8 +1,8 @@
-import { referenceText, SOURCE_PATH } from './view-paths';
+import { GOLDEN_PATIENT_KEY, referenceText, SOURCE_PATH } from './view-paths';
 
 /** What a Coverage says, wherever it is (a resource, or contained in an EOB). */
 const COVERAGE_COLUMNS = [
-  { name: 'patient_id', path: 'beneficiary.getReferenceKey(Patient)', type: 'id' },
+  { name: 'patient_id', path: 'beneficiary.getReferenceKey(Patient)', type: 'id', tag: GOLDEN_PATIENT_KEY },
   { name: 'payer', path: referenceText('payor'), type: 'string' },
   {
     name: 'plan',

@@ -1,4 +1,11 @@
-import { ALLOWED, PAID, PATIENT_RESPONSIBILITY, SOURCE_PATH, SUBMITTED } from './view-paths';
+import {
+  ALLOWED,
+  GOLDEN_PATIENT_KEY,
+  PAID,
+  PATIENT_RESPONSIBILITY,
+  SOURCE_PATH,
+  SUBMITTED,
+} from './view-paths';
 
 /**
  * One row per adjudicated line, the same columns for ExplanationOfBenefit and ClaimResponse: only where the
@@ -23,7 +30,12 @@ const adjudicationView = (
           { name: 'adjudication_id', path: 'getResourceKey()', type: 'id' },
           { name: 'claim_id', path: `${claimPath}.getReferenceKey(Claim)`, type: 'id' },
           { name: 'source', path: SOURCE_PATH, type: 'string' },
-          { name: 'patient_id', path: 'patient.getReferenceKey(Patient)', type: 'id' },
+          {
+            name: 'patient_id',
+            path: 'patient.getReferenceKey(Patient)',
+            type: 'id',
+            tag: GOLDEN_PATIENT_KEY,
+          },
           { name: 'outcome', path: 'outcome', type: 'code' },
         ],
       },

@@ -1,3 +1,5 @@
+import { GOLDEN_PATIENT_TAG } from '@fa/analytics';
+
 /** FHIRPath pieces the revenue-cycle views share. */
 
 /** The source system, from meta.source (`urn:fhir-aggregator:source:<source>#<Type>/<source id>`). */
@@ -23,3 +25,6 @@ export const PATIENT_RESPONSIBILITY = adjudicationAmount(
   ['copay', 'deductible'],
   ['line_coinsrnc_amt', 'line_bene_ptb_ddctbl_amt'],
 );
+
+/** The tag of a view's source-patient key: the materialized view adds `golden_patient_id` beside it. */
+export const GOLDEN_PATIENT_KEY = [{ name: GOLDEN_PATIENT_TAG, value: 'golden_patient_id' }];
