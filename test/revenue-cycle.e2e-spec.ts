@@ -69,6 +69,8 @@ describe('Revenue Cycle: claims read models as views, duplicate-claim detection 
   let original: { claims: Json[]; eobs: Json[]; patients: Json[] };
   let generated: GeneratedClaimsSource;
   let between: string;
+  /** The second source's patient a reviewer separated, its golden patient before, and an instant before that. */
+  let separated: { patientB: string; golden: string; beforeUnlink: string } | undefined;
 
   const sql = async (text: string, values: unknown[] = []) =>
     (await harness.database.pool.query(text, values)).rows;
@@ -269,6 +271,31 @@ describe('Revenue Cycle: claims read models as views, duplicate-claim detection 
     ).body;
     expect(then.status).toBe('preliminary');
     await harness.http().get(`/fhir/DetectedIssue/${issue.id}`).query({ _asOf: between }).expect(404);
+    // The same finding for analysts, in plain SQL: now, as of before the review, and before the second source.
+    const state = (at: string | null) =>
+      sql(
+        `SELECT kind, rule, claim_id, duplicate_of, status, matched_fields, recorded_to
+           FROM revenue_cycle.duplicate_claim_findings($1) WHERE finding_id = $2`,
+        [at, issue.id],
+      );
+    const implicated = issue.implicated.map((r: Json) => refId(r.reference)).sort();
+    const [current] = await state(null);
+    expect(current).toMatchObject({ kind: 'exact', status: 'confirmed', recorded_to: null });
+    expect([current.claim_id, current.duplicate_of].sort()).toEqual(implicated);
+    expect(current.matched_fields).toEqual(expect.arrayContaining(['patient', 'provider', 'billed']));
+    const [earlierState] = await state(beforeReview);
+    expect(earlierState).toMatchObject({ kind: 'exact', status: 'open', rule: current.rule });
+    expect(earlierState.recorded_to).not.toBeNull();
+    expect(await state(between)).toEqual([]);
+    const [{ open }] = await sql(
+      `SELECT count(*)::int AS open FROM revenue_cycle.duplicate_claim_findings() WHERE status = 'open'`,
+    );
+    const served = await harness
+      .http()
+      .get('/fhir/DetectedIssue')
+      .query({ status: 'preliminary', _summary: 'count' })
+      .expect(200);
+    expect(served.body.total).toBe(open);
 
     const bad = await harness
       .http()
@@ -425,6 +452,8 @@ describe('Revenue Cycle: claims read models as views, duplicate-claim detection 
     const claim = generated.claims.find((c) => c.id === exact.claimId)!;
     const patientB = ourId(B, 'Patient', refId(claim.patient.reference));
     const claimId = ourId(B, 'Claim', claim.id);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const beforeUnlink = new Date().toISOString();
     const open = await sql(
       `SELECT finding_id, golden_patient_id FROM revenue_cycle.findings
         WHERE recorded_to IS NULL AND status = 'open' AND (claim_id = $1 OR duplicate_of = $1)`,
@@ -452,5 +481,159 @@ describe('Revenue Cycle: claims read models as views, duplicate-claim detection 
     );
     expect(after.length).toBeGreaterThan(0);
     expect(new Set(after.map((r) => r.status))).toEqual(new Set(['withdrawn']));
+    separated = { patientB, golden: open[0].golden_patient_id, beforeUnlink };
+  });
+
+  it("gives a claim's golden patient as a column, with plain SQL now and as of an instant before a link and a merge", async () => {
+    const { patientB, golden, beforeUnlink } = separated!;
+    const goldenNow = async () =>
+      (
+        await sql(
+          `SELECT golden_id FROM patient_identity.links WHERE source_patient_id = $1 AND recorded_to IS NULL`,
+          [patientB],
+        )
+      )[0].golden_id as string;
+    const own = await goldenNow();
+    expect(own).not.toBe(golden);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const beforeMerge = new Date().toISOString();
+    await harness
+      .http()
+      .post('/fhir/$mdm-merge-golden-resources')
+      .send({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'fromGoldenResourceId', valueString: `Patient/${own}` },
+          { name: 'toGoldenResourceId', valueString: `Patient/${golden}` },
+        ],
+      })
+      .expect(200);
+    await harness.runtime.runner.waitForCatchUp();
+    expect(await goldenNow()).toBe(golden);
+    const claimsOfB = generated.claims.filter(
+      (c) => ourId(B, 'Patient', refId(c.patient.reference)) === patientB,
+    );
+    // The as-of function and the ranged history give the same golden patient, once per claim, at each instant.
+    const asOf = (at: string | null) =>
+      sql(
+        `SELECT claim_id, golden_patient_id FROM analytics.claim($1) WHERE patient_id = $2 ORDER BY claim_id`,
+        [at, patientB],
+      );
+    const history = (at: string | null) =>
+      sql(
+        `SELECT claim_id, golden_patient_id FROM analytics.claim_history()
+          WHERE patient_id = $2
+            AND CASE WHEN $1::timestamptz IS NULL THEN recorded_to IS NULL
+                     ELSE recorded_from <= $1 AND (recorded_to IS NULL OR recorded_to > $1) END
+          ORDER BY claim_id`,
+        [at, patientB],
+      );
+    for (const [at, want] of [
+      [null, golden],
+      [beforeMerge, own],
+      [beforeUnlink, golden],
+    ] as const) {
+      const rows = await asOf(at);
+      expect(rows).toHaveLength(claimsOfB.length);
+      expect(new Set(rows.map((r) => r.golden_patient_id))).toEqual(new Set([want]));
+      expect(await history(at)).toEqual(rows);
+    }
+    // Every claim's golden patient, now and as of the first ingest, against the links joined independently.
+    for (const at of [null, between]) {
+      const mismatched = await sql(
+        `SELECT c.claim_id FROM analytics.claim($1) c
+           LEFT JOIN patient_identity.links l ON l.source_patient_id = c.patient_id
+            AND CASE WHEN $1::timestamptz IS NULL THEN l.recorded_to IS NULL
+                     ELSE l.recorded_from <= $1 AND (l.recorded_to IS NULL OR l.recorded_to > $1) END
+          WHERE c.golden_patient_id IS DISTINCT FROM l.golden_id`,
+        [at],
+      );
+      expect(mismatched).toEqual([]);
+      const [{ n }] = await sql(
+        `SELECT count(*)::int AS n FROM analytics.claim_history()
+          WHERE CASE WHEN $1::timestamptz IS NULL THEN recorded_to IS NULL
+                     ELSE recorded_from <= $1 AND (recorded_to IS NULL OR recorded_to > $1) END`,
+        [at],
+      );
+      expect(n).toBe(at === null ? original.claims.length + generated.claims.length : original.claims.length);
+    }
+  });
+
+  it("DetectedIssue search answers the findings and the DetectedIssues sources sent in one paged answer; kind selects findings, a store parameter the sources' ones", async () => {
+    const exact = generated.truth.find((t) => t.kind === 'exact')!;
+    const seed = original.claims.find((c) => c.id === exact.of!.claimId)!;
+    const sourceA = ourId(A, 'Patient', refId(seed.patient.reference));
+    const sent = ['ddi-1', 'ddi-2'].map((id, i) => ({
+      resourceType: 'DetectedIssue',
+      id,
+      status: 'final',
+      patient: { reference: seed.patient.reference },
+      identifiedDateTime: `202${i}-03-01`,
+    }));
+    const file = path.join(dir, 'DetectedIssue.ndjson');
+    await fs.writeFile(file, sent.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const beforeSent = new Date().toISOString();
+    await harness.ingest(A, [file]);
+    await harness.runtime.runner.waitForCatchUp();
+    const sentIds = sent.map((r) => ourId(A, 'DetectedIssue', r.id));
+    const get = (query: Record<string, string>, status = 200) =>
+      harness
+        .http()
+        .get('/fhir/DetectedIssue')
+        .query(query)
+        .expect(status)
+        .then((r) => r.body);
+    const findingIds = new Set<string>();
+    for (const kind of ['exact', 'suspect'])
+      for (const e of (await get({ patient: `Patient/${sourceA}`, kind, _count: '1000' })).entry ?? [])
+        findingIds.add(e.resource.id);
+    expect(findingIds.size).toBeGreaterThan(0);
+    // Page through both with pages that straddle the findings and the sources' DetectedIssues.
+    const seen: string[] = [];
+    let page = await get({ patient: `Patient/${sourceA}`, _count: '3' });
+    const total = page.total;
+    for (;;) {
+      seen.push(...(page.entry ?? []).map((e: Json) => e.resource.id));
+      const next = page.link.find((l: Json) => l.relation === 'next');
+      if (!next) break;
+      page = (
+        await harness
+          .http()
+          .get(new URL(next.url).pathname.replace(/^.*?\/fhir/, '/fhir') + new URL(next.url).search)
+          .expect(200)
+      ).body;
+      expect(page.total).toBe(total);
+    }
+    expect(total).toBe(findingIds.size + 2);
+    expect(seen).toHaveLength(total);
+    expect(new Set(seen)).toEqual(new Set([...findingIds, ...sentIds]));
+    expect(seen.slice(-2).sort()).toEqual([...sentIds].sort());
+    expect((await get({ patient: `Patient/${sourceA}`, _summary: 'count' })).total).toBe(total);
+    // As of before they were sent: the findings only.
+    expect((await get({ patient: `Patient/${sourceA}`, _asOf: beforeSent, _summary: 'count' })).total).toBe(
+      findingIds.size,
+    );
+    // date is the finding's day of service and the sent one's identified date.
+    const in2021 = await get({ patient: `Patient/${sourceA}`, date: '2021', _count: '1000' });
+    expect(in2021.entry.map((e: Json) => e.resource.id)).toContain(sentIds[1]);
+    expect(in2021.entry.map((e: Json) => e.resource.id)).not.toContain(sentIds[0]);
+    // A parameter only the sources' DetectedIssues have: the FHIR store's search answers.
+    const byId = await get({ _id: sentIds[0] });
+    expect(byId.entry.map((e: Json) => e.resource.id)).toEqual([sentIds[0]]);
+    expect((await get({ kind: 'exact', _id: sentIds[0] }, 400)).issue[0].expression).toEqual(['_id']);
+    const metadata = (await harness.http().get('/fhir/metadata').expect(200)).body;
+    const entry = metadata.rest[0].resource.find((r: Json) => r.type === 'DetectedIssue');
+    expect(entry.searchParam.map((p: Json) => p.name)).toEqual(
+      expect.arrayContaining([
+        'patient',
+        'date',
+        'kind',
+        'status',
+        'code',
+        'identified',
+        'implicated',
+        '_asOf',
+      ]),
+    );
   });
 });

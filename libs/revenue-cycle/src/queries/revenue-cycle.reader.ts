@@ -183,28 +183,36 @@ export class RevenueCycleReader {
     }));
   }
 
-  async findings(criteria: FindingCriteria): Promise<FindingRow[]> {
-    const { rows } = await this.pool.query(
-      `SELECT * FROM ${F}.findings
-        WHERE recorded_from <= $1 AND (recorded_to IS NULL OR recorded_to > $1)
+  /** A page of the findings matching the criteria, and how many match in all. */
+  async findings(criteria: FindingCriteria): Promise<{ findings: FindingRow[]; total: number }> {
+    const where = `recorded_from <= $1 AND (recorded_to IS NULL OR recorded_to > $1)
           AND ($2::text[] IS NULL OR golden_patient_id = ANY($2) OR source_patient_ids && $2)
           AND ($3::text IS NULL OR kind = $3)
           AND ($4::text IS NULL OR status = $4)
           AND ($5::date IS NULL OR service_date >= $5)
-          AND ($6::date IS NULL OR service_date <= $6)
-        ORDER BY service_date, finding_id LIMIT $7 OFFSET $8`,
-      [
-        criteria.asOf ?? new Date(),
-        criteria.patientIds ?? null,
-        criteria.kind ?? null,
-        criteria.status ?? null,
-        criteria.dateFrom ?? null,
-        criteria.dateTo ?? null,
-        criteria.limit,
-        criteria.offset ?? 0,
-      ],
-    );
-    return rows.map(findingOf);
+          AND ($6::date IS NULL OR service_date <= $6)`;
+    const values = [
+      criteria.asOf ?? new Date(),
+      criteria.patientIds ?? null,
+      criteria.kind ?? null,
+      criteria.status ?? null,
+      criteria.dateFrom ?? null,
+      criteria.dateTo ?? null,
+    ];
+    const { rows } =
+      criteria.limit > 0
+        ? await this.pool.query(
+            `SELECT * FROM ${F}.findings WHERE ${where} ORDER BY service_date, finding_id LIMIT $7 OFFSET $8`,
+            [...values, criteria.limit, criteria.offset ?? 0],
+          )
+        : { rows: [] };
+    const [{ total }] = (
+      await this.pool.query<{ total: number }>(
+        `SELECT count(*)::int AS total FROM ${F}.findings WHERE ${where}`,
+        values,
+      )
+    ).rows;
+    return { findings: rows.map(findingOf), total };
   }
 
   async finding(findingId: string, asOf?: Date): Promise<FindingRow | undefined> {

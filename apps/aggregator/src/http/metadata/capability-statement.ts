@@ -39,9 +39,8 @@ export function buildCapabilityStatement(
       byType.set(type, [...(byType.get(type) ?? []), summary(operation)]);
   }
   const described = (resourcesCache ??= describeResources(r4SearchParameters()));
-  const own = new Map(CONTEXT_SERVED_RESOURCES.map((r) => [r.type, r]));
   const resource = described.map((indexed) => {
-    const r = own.get(indexed.type) ?? indexed;
+    const r = CONTEXT_SERVED_RESOURCES.get(indexed.type)?.(indexed) ?? indexed;
     return byType.has(r.type) ? { ...r, operation: byType.get(r.type) } : r;
   });
   // Types outside R4 that only offer operations (SQL on FHIR's ViewDefinition): listed with those operations.

@@ -17,8 +17,7 @@ export class SearchFindingsHandler implements IQueryHandler<SearchFindingsQuery,
       if (!scope) return { status: 'patient-not-found' };
       patientIds = [...(scope.goldenPatientId ? [scope.goldenPatientId] : []), ...scope.sourcePatientIds];
     }
-    const findings = await this.reader.findings({ ...search, patientIds });
-    return { status: 'found', findings };
+    return { status: 'found', ...(await this.reader.findings({ ...search, patientIds })) };
   }
 }
 

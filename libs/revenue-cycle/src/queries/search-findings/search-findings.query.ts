@@ -14,7 +14,8 @@ export interface FindingSearch {
 }
 
 export type SearchFindingsOutcome =
-  { status: 'found'; findings: FindingRow[] } | { status: 'patient-not-found' };
+  /** total: how many findings match, whatever the page. */
+  { status: 'found'; findings: FindingRow[]; total: number } | { status: 'patient-not-found' };
 
 /** Duplicate-claim findings (DetectedIssue search) as of an instant. */
 export class SearchFindingsQuery extends Query<SearchFindingsOutcome> {

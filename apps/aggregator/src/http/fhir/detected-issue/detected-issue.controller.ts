@@ -4,6 +4,7 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import { WrongExpectedRevisionError } from '@fa/event-store';
+import { SearchResourcesQuery } from '@fa/fhir-store';
 import {
   detectedIssueOf,
   FindingCommandRejected,
@@ -13,13 +14,14 @@ import {
 } from '@fa/revenue-cycle';
 import { FhirError } from '../../fhir-error';
 import { fhirBaseUrl, sendFhir } from '../../fhir-json';
-import { Access } from '../../security/access-policy';
+import { Access, principalOf } from '../../security/access-policy';
 import { asOfParam, idParam, operationInput, QueryParams } from '../fhir-params';
 import { DUPLICATE_CLAIM_REVIEW } from '../operations/duplicate-claim-review.operation';
 import { FhirOperation } from '../operations/fhir-operation.decorator';
 import { parametersBody, reviewerOf } from '../operations/reviewer-input';
-import { pageLinks, searchBundle } from '../search/search-bundle';
-import { findingSearchOf } from './finding-search-params';
+import { pageLinks, searchBundle, type BundledResource } from '../search/search-bundle';
+import { ReadableResources } from '../../security/readable-resources';
+import { detectedIssueSearchMode, findingSearchOf, storeSearchOf } from './finding-search-params';
 
 /**
  * Duplicate-claim findings of the Revenue Cycle context as FHIR DetectedIssue: search and read as of any
@@ -33,17 +35,49 @@ export class DetectedIssueController {
     private readonly commandBus: CommandBus,
   ) {}
 
+  /**
+   * One answer over the findings and the DetectedIssues sources sent (findings first, then the store's, paged by
+   * _offset over both, _total the sum); kind or status: findings only; a parameter only the store's have: the
+   * generic search (next route). detectedIssueSearchMode says which.
+   */
   @Get('DetectedIssue')
   @Access({ resource: 'DetectedIssue', permission: 's', interaction: 'search' })
-  async search(@Query() params: QueryParams, @Req() request: Request, @Res() response: Response) {
-    const { matchesNothing, ...search } = findingSearchOf(params);
+  async search(
+    @Query() params: QueryParams,
+    @Req() request: Request,
+    @Res() response: Response,
+    @Next() next: NextFunction,
+  ) {
+    const mode = detectedIssueSearchMode(params);
+    if (mode === 'store') return next();
+    const { matchesNothing, summaryCount, ...search } = findingSearchOf(params);
+    const count = summaryCount ? 0 : search.limit;
     const outcome = await this.queryBus.execute(
-      new SearchFindingsQuery({ ...search, limit: matchesNothing ? 0 : search.limit + 1 }),
+      new SearchFindingsQuery({ ...search, limit: matchesNothing ? 0 : count }),
     );
     if (outcome.status === 'patient-not-found') {
       throw FhirError.notFound(`Patient/${search.patientId} is not known at ${search.asOf.toISOString()}`);
     }
-    const page = outcome.findings.slice(0, search.limit);
+    const findingsTotal = matchesNothing ? 0 : outcome.total;
+    const matches: BundledResource[] = (matchesNothing ? [] : outcome.findings).map((f) => ({
+      resourceType: 'DetectedIssue',
+      id: f.findingId,
+      resource: detectedIssueOf(f),
+    }));
+    let total = findingsTotal;
+    const readable = new ReadableResources(principalOf(request), 's');
+    if (mode === 'both') {
+      const stored = await this.queryBus.execute(
+        new SearchResourcesQuery({
+          ...storeSearchOf(params, search.asOf),
+          count: count - matches.length,
+          offset: Math.max(0, search.offset - findingsTotal),
+          totalMode: 'accurate',
+        }),
+      );
+      matches.push(...readable.filter(stored.matches));
+      total += stored.total ?? 0;
+    }
     const base = fhirBaseUrl(request);
     sendFhir(
       response,
@@ -52,14 +86,12 @@ export class DetectedIssueController {
         links: pageLinks(base, '/DetectedIssue', params, {
           offset: search.offset,
           count: search.limit,
-          hasMore: outcome.findings.length > search.limit,
+          hasMore: !summaryCount && search.offset + count < total,
           pinnedAt: search.asOf,
         }),
-        matches: page.map((f) => ({
-          resourceType: 'DetectedIssue',
-          id: f.findingId,
-          resource: detectedIssueOf(f),
-        })),
+        matches,
+        total,
+        outcome: readable.outcome(undefined),
       }),
     );
   }
