@@ -179,6 +179,11 @@ describe('materialized SQL on FHIR views: cli views add, then plain SQL now and 
     await harness.database.pool.query(
       `ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA analytics GRANT SELECT ON TABLES TO ${role}`,
     );
+    // Golden patient columns read Patient Identity's links; the findings function its findings table.
+    await harness.database.pool.query(`GRANT USAGE ON SCHEMA patient_identity, revenue_cycle TO ${role}`);
+    await harness.database.pool.query(
+      `GRANT SELECT ON patient_identity.links, revenue_cycle.findings TO ${role}`,
+    );
     const url = new URL(harness.database.url);
     url.username = role;
     url.password = 'analyst-pw';
@@ -192,6 +197,12 @@ describe('materialized SQL on FHIR views: cli views add, then plain SQL now and 
         /permission denied/,
       );
       await expect(analyst.query('DELETE FROM analytics.view_rows')).rejects.toThrow(/permission denied/);
+      await analyst.query('SELECT count(golden_patient_id) FROM analytics.claim()');
+      await analyst.query('SELECT count(*) FROM analytics.claim_history() WHERE recorded_to IS NULL');
+      await analyst.query('SELECT count(*) FROM revenue_cycle.duplicate_claim_findings()');
+      await expect(analyst.query('SELECT count(*) FROM patient_identity.decisions')).rejects.toThrow(
+        /permission denied/,
+      );
 
       const all = () =>
         harness.database.pool
