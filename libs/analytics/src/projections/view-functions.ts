@@ -44,29 +44,25 @@ export function viewFunctionsSql(
   const rowRange = 'tstzrange(r.recorded_from, r.recorded_to)';
   const ofRow = golden && `m.source_patient_id = r.row->>'${golden.patientColumn}'`;
   const rel = membership?.relation;
+  const linkRange = 'tstzrange(m.recorded_from, m.recorded_to)';
+  /** The row's patient's links, each with the part of the row's range it covers, where `where` holds. */
+  const links = (where: string) =>
+    `SELECT m.golden_id, ${rowRange} * ${linkRange} AS seg FROM ${rel} m WHERE ${ofRow} AND ${where}`;
   const noMembership = `CROSS JOIN LATERAL (SELECT NULL::text AS golden_id, ${rowRange} AS seg) m`;
   const asOfJoin =
     golden === undefined || rel === undefined
       ? noMembership
-      : `LEFT JOIN LATERAL (
-             SELECT m.golden_id, ${rowRange} * tstzrange(m.recorded_from, m.recorded_to) AS seg
-               FROM ${rel} m
-              WHERE ${ofRow}
-                AND CASE WHEN as_of IS NULL THEN m.recorded_to IS NULL
-                         ELSE m.recorded_from <= as_of AND (m.recorded_to IS NULL OR m.recorded_to > as_of) END
-              ORDER BY m.recorded_from DESC LIMIT 1) m ON true`;
+      : `LEFT JOIN LATERAL (${links(`CASE WHEN as_of IS NULL THEN m.recorded_to IS NULL
+             ELSE m.recorded_from <= as_of AND (m.recorded_to IS NULL OR m.recorded_to > as_of) END`)}
+           ORDER BY m.recorded_from DESC LIMIT 1) m ON true`;
+  // Every link overlapping the row, and the parts of the row's range no link covers (no golden patient then).
   const historyJoin =
     golden === undefined || rel === undefined
       ? noMembership
-      : `CROSS JOIN LATERAL (
-             SELECT m.golden_id, ${rowRange} * tstzrange(m.recorded_from, m.recorded_to) AS seg
-               FROM ${rel} m
-              WHERE ${ofRow} AND ${rowRange} && tstzrange(m.recorded_from, m.recorded_to)
-             UNION ALL
-             SELECT NULL, gap
-               FROM unnest(tstzmultirange(${rowRange}) - (
-                      SELECT coalesce(range_agg(tstzrange(m.recorded_from, m.recorded_to)), '{}'::tstzmultirange)
-                        FROM ${rel} m WHERE ${ofRow})) AS gap) m`;
+      : `CROSS JOIN LATERAL (${links(`${rowRange} && ${linkRange}`)}
+           UNION ALL
+           SELECT NULL, gap FROM unnest(tstzmultirange(${rowRange}) - (
+             SELECT coalesce(range_agg(${linkRange}), '{}'::tstzmultirange) FROM ${rel} m WHERE ${ofRow})) AS gap) m`;
   // A row whose patient had no golden patient at as_of keeps its own range.
   const range = `lower(coalesce(m.seg, ${rowRange})), upper(coalesce(m.seg, ${rowRange}))`;
   return [
