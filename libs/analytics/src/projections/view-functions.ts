@@ -88,3 +88,21 @@ export function viewFunctionsSql(
   $fn$`,
   ];
 }
+
+/**
+ * A view with a golden patient column is asked for one person's rows (a patient's claims): an index on its patient
+ * key within the view's rows, made again at each registration (the tagged column may have changed).
+ */
+export function patientIndexSql(schema: string, name: string, view: CompiledView): string[] {
+  const golden = goldenPatientColumn(view);
+  const index = `view_rows_patient_${name}`.slice(0, 63);
+  return [
+    `DROP INDEX IF EXISTS ${schema}.${index}`,
+    ...(golden
+      ? [
+          `CREATE INDEX ${index} ON ${schema}.view_rows ((row->>'${golden.patientColumn}'), recorded_from)
+            WHERE view_name = '${name}'`,
+        ]
+      : []),
+  ];
+}

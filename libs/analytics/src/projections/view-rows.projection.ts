@@ -17,7 +17,12 @@ import {
 import { compileView, CompiledView } from '../domain/compile-view';
 import type { ViewRow } from '../domain/view-definition';
 import { ViewEvaluationError } from '../domain/view-definition.error';
-import { ANALYTICS_READ_SCHEMA, MembershipRelation, viewFunctionsSql } from './view-functions';
+import {
+  ANALYTICS_READ_SCHEMA,
+  MembershipRelation,
+  patientIndexSql,
+  viewFunctionsSql,
+} from './view-functions';
 import { ViewRowsBatch } from './view-rows-batch';
 import {
   VIEW_DEFINITION_REGISTERED,
@@ -151,6 +156,7 @@ export class ViewRowsProjection implements ReadModelProjection {
     );
     await client.query('SET LOCAL check_function_bodies = off');
     for (const sql of viewFunctionsSql(name, view, this.membership)) await client.query(sql);
+    for (const sql of patientIndexSql(schema, name, view)) await client.query(sql);
     return registered;
   }
 
