@@ -33,7 +33,9 @@ async function ndjsonGz(file: string): Promise<Json[]> {
 }
 
 /** Sums by patient, computed from the NDJSON the sources sent: what the read models must hold. */
-function expectedModels(sources: { source: string; claims: Json[]; eobs: Json[]; coverages: Json[] }[]) {
+function expectedModels(
+  sources: { source: string; claims: Json[]; eobs: Json[]; coverages: Json[]; responses: Json[] }[],
+) {
   const billed = new Map<string, number>();
   const paid = new Map<string, number>();
   let claims = 0;
@@ -41,8 +43,17 @@ function expectedModels(sources: { source: string; claims: Json[]; eobs: Json[];
   let adjudications = 0;
   let eobCoverages = 0;
   let coverages = 0;
+  let responseLines = 0;
+  const responsePaid = new Map<string, number>();
   const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
-  for (const { source, claims: cs, eobs, coverages: cov } of sources) {
+  for (const { source, claims: cs, eobs, coverages: cov, responses } of sources) {
+    for (const r of responses) {
+      for (const item of r.item ?? []) {
+        responseLines++;
+        const p = item.adjudication.find((a: Json) => a.category.coding[0].code === 'benefit');
+        add(responsePaid, ourId(source, 'Patient', refId(r.patient.reference)), cents(p.amount.value));
+      }
+    }
     for (const c of cs) {
       claims++;
       lines += c.item?.length ?? 0;
@@ -60,7 +71,7 @@ function expectedModels(sources: { source: string; claims: Json[]; eobs: Json[];
     }
     coverages += cov.length;
   }
-  return { claims, lines, adjudications, eobCoverages, coverages, billed, paid };
+  return { claims, lines, adjudications, eobCoverages, coverages, billed, paid, responseLines, responsePaid };
 }
 
 describe('Revenue Cycle: claims read models as views, duplicate-claim detection across sources, claims questions as of a date', () => {
@@ -95,6 +106,7 @@ describe('Revenue Cycle: claims read models as views, duplicate-claim detection 
     await write(path.join(dir, B, 'Patient.ndjson'), generated.patients);
     await write(path.join(dir, B, 'Coverage.ndjson'), generated.coverages);
     await write(path.join(dir, B, 'Claim.ndjson'), generated.claims);
+    await write(path.join(dir, B, 'ClaimResponse.ndjson'), generated.claimResponses);
 
     const files = (source: string, types: string[]) =>
       types.map((t) => path.join(dir, source, `${t}.ndjson`));
@@ -102,7 +114,7 @@ describe('Revenue Cycle: claims read models as views, duplicate-claim detection 
     await new Promise((resolve) => setTimeout(resolve, 10));
     between = new Date().toISOString();
     await new Promise((resolve) => setTimeout(resolve, 10));
-    const ingestedB = await harness.ingest(B, files(B, ['Patient', 'Coverage', 'Claim']));
+    const ingestedB = await harness.ingest(B, files(B, ['Patient', 'Coverage', 'Claim', 'ClaimResponse']));
     expect(ingestedB).toMatchObject({ rejected: [] });
     await harness.runtime.runner.waitForCatchUp();
   }, 300_000);
@@ -111,14 +123,15 @@ describe('Revenue Cycle: claims read models as views, duplicate-claim detection 
     if (dir) await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it('materializes claim, claim_line, eob_adjudication and coverage_period with the NDJSON counts and sums, now and between the ingests', async () => {
+  it('materializes claim, claim_line, eob_adjudication, claim_response_adjudication and coverage_period with the NDJSON counts and sums, now and between the ingests', async () => {
     const check = async (asOf: string, want: ReturnType<typeof expectedModels>) => {
       const [counts] = await sql(
         `SELECT (SELECT count(*) FROM analytics.claim($1))::int AS claims,
                 (SELECT count(*) FROM analytics.claim_line($1))::int AS lines,
                 (SELECT count(*) FROM analytics.eob_adjudication($1))::int AS adjudications,
                 (SELECT count(*) FROM analytics.coverage_period_eob($1))::int AS eob_coverages,
-                (SELECT count(*) FROM analytics.coverage_period($1))::int AS coverages`,
+                (SELECT count(*) FROM analytics.coverage_period($1))::int AS coverages,
+                (SELECT count(*) FROM analytics.claim_response_adjudication($1))::int AS response_lines`,
         [asOf],
       );
       expect(counts).toEqual({
@@ -127,7 +140,14 @@ describe('Revenue Cycle: claims read models as views, duplicate-claim detection 
         adjudications: want.adjudications,
         eob_coverages: want.eobCoverages,
         coverages: want.coverages,
+        response_lines: want.responseLines,
       });
+      const responsePaid = await sql(
+        `SELECT patient_id, round(sum(paid) * 100)::bigint AS cents FROM analytics.claim_response_adjudication($1)
+          GROUP BY patient_id`,
+        [asOf],
+      );
+      expect(new Map(responsePaid.map((r) => [r.patient_id, Number(r.cents)]))).toEqual(want.responsePaid);
       const billed = await sql(
         `SELECT patient_id, round(sum(total) * 100)::bigint AS cents FROM analytics.claim($1) GROUP BY patient_id`,
         [asOf],
@@ -144,8 +164,15 @@ describe('Revenue Cycle: claims read models as views, duplicate-claim detection 
       for (const [patient, c] of want.paid)
         expect(Math.abs(paidNow.get(patient)! - c)).toBeLessThanOrEqual(50);
     };
-    const a = { source: A, claims: original.claims, eobs: original.eobs, coverages: [] };
-    const b = { source: B, claims: generated.claims, eobs: [], coverages: generated.coverages };
+    const a = { source: A, claims: original.claims, eobs: original.eobs, coverages: [], responses: [] };
+    const b = {
+      source: B,
+      claims: generated.claims,
+      eobs: [],
+      coverages: generated.coverages,
+      responses: generated.claimResponses,
+    };
+    expect(generated.claimResponses.length).toBeGreaterThan(0);
     await check(new Date().toISOString(), expectedModels([a, b]));
     await check(between, expectedModels([a]));
   });

@@ -24,6 +24,8 @@ export interface GeneratedClaimsSource {
   patients: Json[];
   coverages: Json[];
   claims: Json[];
+  /** The payer's answer to each clean claim: every line submitted at its net, 80% of it paid. */
+  claimResponses: Json[];
   truth: SeededClaim[];
 }
 
@@ -173,7 +175,37 @@ export function generateDuplicateClaims(
     class: [{ type: { coding: [{ code: 'plan' }] }, value: 'CHP Gold' }],
     period: { start: '1900-01-01', end: '2099-12-31' },
   }));
-  return { patients, coverages, claims, truth };
+  const cleanIds = new Set(truth.filter((t) => t.kind === 'clean').map((t) => t.claimId));
+  const claimResponses = claims.filter((c) => cleanIds.has(c.id)).map(claimResponseOf);
+  return { patients, coverages, claims, claimResponses, truth };
+}
+
+const ADJUDICATION = 'http://terminology.hl7.org/CodeSystem/adjudication';
+
+function claimResponseOf(claim: Json): Json {
+  const amount = (code: string, value: number) => ({
+    category: { coding: [{ system: ADJUDICATION, code }] },
+    amount: { value, currency: 'USD' },
+  });
+  return {
+    resourceType: 'ClaimResponse',
+    id: `response-${claim.id}`,
+    status: 'active',
+    type: claim.type,
+    use: 'claim',
+    patient: claim.patient,
+    created: claim.created,
+    insurer: { display: 'Clearinghouse Health Plan' },
+    request: { reference: `Claim/${claim.id}` },
+    outcome: 'complete',
+    item: (claim.item ?? []).map((line: Json) => {
+      const net = Number(line.net?.value ?? 0);
+      return {
+        itemSequence: line.sequence,
+        adjudication: [amount('submitted', net), amount('benefit', round(net * 0.8))],
+      };
+    }),
+  };
 }
 
 function single(original: Json, id: string, line: Json): Json {
