@@ -51,7 +51,7 @@ module.exports = {
       severity: 'error',
       from: { path: '^libs/(fhir|platform)/' },
       to: {
-        path: '^libs/(event-store|ingestion|fhir-store|patient-identity|clinical|revenue-cycle|analytics|access|audit|composition)/',
+        path: '^libs/(event-store|ingestion|fhir-store|patient-identity|clinical|revenue-cycle|analytics|access|audit|bulk-data|composition)/',
       },
     },
     {
@@ -91,7 +91,7 @@ module.exports = {
         'model: of the other libs it may use only the shared kernel (libs/fhir); other contexts reach it by events.',
       severity: 'error',
       from: {
-        path: '^libs/(ingestion|patient-identity|clinical|revenue-cycle|analytics)/src/domain/',
+        path: '^libs/(ingestion|patient-identity|clinical|revenue-cycle|analytics|bulk-data)/src/domain/',
         pathNot: SPEC,
       },
       to: { path: '^libs/(?!fhir/)[^/]+/', pathNot: ['^libs/$1/'] },

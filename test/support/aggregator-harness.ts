@@ -17,7 +17,8 @@ import {
 import { kafkaIngestionFor, openAggregatorRuntime } from '@fa/composition';
 import type { EventStoreRuntime } from '@fa/event-store';
 import type { IdentityMatcher } from '@fa/patient-identity';
-import { AuditConfig, createLogger } from '@fa/platform';
+import { AuditConfig, createLogger, ExportConfig, readExportConfig } from '@fa/platform';
+import { ExportWorker } from '@fa/bulk-data';
 import { FileIngestionService, KafkaIngestionConsumer } from '@fa/ingestion';
 import { createAggregatorApp } from '../../apps/aggregator/src';
 import { ALL_SCOPES, TcpProxy, TestDatabase, createTestDatabase, startTcpProxy } from '@fa/testkit';
@@ -68,6 +69,8 @@ export async function startAggregator(
     auth?: { enabled?: boolean; rateLimit?: RateLimit };
     /** How soon after a record the audit chain head is anchored (AUDIT_ANCHOR_INTERVAL); 10 s by default. */
     auditAnchorIntervalMs?: number;
+    /** Run Bulk Data export jobs in this process (ROLES=export), writing under a directory of their own. */
+    exports?: Partial<ExportConfig>;
   } = {},
 ): Promise<AggregatorHarness> {
   const database = await createTestDatabase(5, options.serverUrl);
@@ -103,6 +106,7 @@ export async function startAggregator(
     searchLinkLimit: options.searchLinkLimit,
     auth: { enabled: options.auth?.enabled ?? true, rateLimit: options.auth?.rateLimit },
     audit,
+    exports: { ...readExportConfig({}, auditDataDir), ...options.exports },
   });
   await app.init();
   const testClient = { clientId: 'test-client', keys: await generateClientKeyPair('ES384') };
@@ -139,6 +143,7 @@ export async function startAggregator(
   }, 60_000);
   refresh.unref();
   await runtime.runner.start();
+  if (options.exports) app.get(ExportWorker).start();
   const kafkaConsumers: KafkaIngestionConsumer[] = [];
   const startKafkaConsumer = async (instance: string, groupId?: string) => {
     if (!options.kafka) throw new Error('startAggregator: no kafka options');

@@ -8,7 +8,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { AccessOptions } from '@fa/access';
 import { RecordAccessCommand } from '@fa/audit';
 import type { EventStoreRuntime } from '@fa/event-store';
-import { AuditConfig, createLogger, DEFAULT_QUERY_TIMEOUT_MS } from '@fa/platform';
+import { AuditConfig, createLogger, DEFAULT_QUERY_TIMEOUT_MS, ExportConfig } from '@fa/platform';
 import { AppModule } from './app.module';
 import { accessAudit } from './http/audit/access-audit.middleware';
 import { FhirExceptionFilter } from './http/fhir-exception.filter';
@@ -35,6 +35,8 @@ export interface AggregatorAppOptions {
   auth?: { enabled: boolean } & AccessOptions;
   /** Where the access audit anchors its chain; from AUDIT_ANCHOR_DIR / DATA_DIR when not given. */
   audit?: AuditConfig;
+  /** Where Bulk Data exports write and how; from EXPORT_DIR / DATA_DIR ... when not given. */
+  exports?: ExportConfig;
   /**
    * false: no access audit at all. Only for the benchmark that measures what the audit costs: the service
    * (main.ts) has no setting that turns it off.
@@ -54,6 +56,7 @@ export async function createAggregatorApp(
       searchLinkLimit: options.searchLinkLimit,
       auth: options.auth ?? { enabled: true },
       audit: options.audit,
+      exports: options.exports,
     }),
     { logger: ['error', 'warn'], bodyParser: false },
   );

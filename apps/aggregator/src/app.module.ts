@@ -1,10 +1,11 @@
+import { ExportJobsController } from './http/bulk-data/export-jobs.controller';
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { AccessOptions } from '@fa/access';
 import { ContextsModule } from '@fa/composition';
 import type { EventStoreRuntime } from '@fa/event-store';
 import { ClientsController } from './http/admin/clients.controller';
-import type { AuditConfig } from '@fa/platform';
+import type { AuditConfig, ExportConfig } from '@fa/platform';
 import { ProjectionsController } from './http/admin/projections.controller';
 import { RejectionsController } from './http/admin/rejections.controller';
 import { FhirHttpModule } from './http/fhir/fhir-http.module';
@@ -41,6 +42,7 @@ export class AppModule {
       searchLinkLimit?: number;
       auth: { enabled: boolean } & AccessOptions;
       audit?: AuditConfig;
+      exports?: ExportConfig;
     },
   ): DynamicModule {
     const { auth, ...contexts } = options;
@@ -62,6 +64,7 @@ export class AppModule {
         ProjectionsController,
         RejectionsController,
         LineageController,
+        ExportJobsController,
         ReviewsController,
         RevenueCycleController,
         TimelineController,

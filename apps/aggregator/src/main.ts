@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { collectDefaultMetrics } from 'prom-client';
 import { SigningKeyring } from '@fa/access';
+import { ExportWorker } from '@fa/bulk-data';
 import { kafkaIngestionFor, openAggregatorRuntime } from '@fa/composition';
 import { ResourceHistoryQuery } from '@fa/fhir-store';
 import { aggregateIdOf, FileIngestionService } from '@fa/ingestion';
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
       rateLimit: config.auth.rateLimit,
     },
     audit: config.audit,
+    exports: config.exports,
   });
   if (!config.auth.enabled) {
     const warn = () =>
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
       ? await startHealthServer(runtime.database.pool, config.healthPort)
       : undefined;
   if (roles.has('projections')) await runtime.runner.start();
+  if (roles.has('export')) app.get(ExportWorker).start();
   collectDefaultMetrics();
   await kafka?.start();
   const port = roles.has('api') ? (app.getHttpServer().address() as { port: number }).port : undefined;

@@ -9,7 +9,8 @@ import { FhirStoreModule } from '@fa/fhir-store';
 import { IngestionModule } from '@fa/ingestion';
 import { PatientIdentityModule } from '@fa/patient-identity';
 import { RevenueCycleModule } from '@fa/revenue-cycle';
-import { AuditConfig, readAuditConfig } from '@fa/platform';
+import { BulkDataModule } from '@fa/bulk-data';
+import { AuditConfig, ExportConfig, readAuditConfig, readExportConfig } from '@fa/platform';
 
 /**
  * The bounded contexts' command and query handlers on one runtime, with the CQRS buses they meet through:
@@ -23,6 +24,7 @@ export class ContextsModule {
    * searchLinkLimit: the most linked rows a chain or _has may touch (SEARCH_LINK_LIMIT).
    * access: the token signing keys, lifetime and per-client rate limit (default: an in-memory key, no limit).
    * audit: where the access audit anchors its chain (AUDIT_ANCHOR_DIR / DATA_DIR from the environment by default).
+   * exports: where Bulk Data exports write and how (EXPORT_DIR / DATA_DIR ... from the environment by default).
    */
   static forRoot(
     runtime: EventStoreRuntime,
@@ -32,6 +34,7 @@ export class ContextsModule {
       searchLinkLimit?: number;
       access?: AccessOptions;
       audit?: AuditConfig;
+      exports?: ExportConfig;
     } = {},
   ): DynamicModule {
     return {
@@ -51,6 +54,7 @@ export class ContextsModule {
         ClinicalModule,
         AccessModule.forRoot(options.access),
         AuditModule.forRoot(options.audit ?? readAuditConfig()),
+        BulkDataModule.forRoot(options.exports ?? readExportConfig()),
       ],
       exports: [
         AccessModule,
@@ -63,6 +67,7 @@ export class ContextsModule {
         RevenueCycleModule,
         ClinicalModule,
         AuditModule,
+        BulkDataModule,
       ],
     };
   }

@@ -1,4 +1,5 @@
 import { ViewRowsProjection } from '@fa/analytics';
+import { ExportJobsProjection } from '@fa/bulk-data';
 import { clinicalFollowers } from '@fa/clinical';
 import type { EventStore, Projection } from '@fa/event-store';
 import { FhirStoreProjection } from '@fa/fhir-store';
@@ -23,7 +24,7 @@ export interface LogFollowerOptions {
  * matcher (a process manager) and its links read model, the Clinical context's fact matcher (a process manager,
  * following the clinical resources and the identity decisions) and its clinical-facts read model, then the
  * materialized SQL on FHIR views, then Revenue Cycle's duplicate-claim detector (a process manager) and its
- * findings read model.
+ * findings read model, then the Bulk Data export jobs read model.
  */
 export function logFollowers(store: EventStore, options: LogFollowerOptions = {}): Projection[] {
   const matcher =
@@ -35,5 +36,6 @@ export function logFollowers(store: EventStore, options: LogFollowerOptions = {}
     // Views whose patient key is tagged golden-patient join Patient Identity's links (membership with ranges).
     new ViewRowsProjection(store, { relation: `${IDENTITY_READ_SCHEMA}.links` }),
     ...revenueCycleFollowers(store),
+    new ExportJobsProjection(),
   ];
 }

@@ -11,6 +11,11 @@ import { FhirSearchReader } from './queries/search/fhir-search.reader';
 import { PatientEverythingReader } from './queries/patient-everything/patient-everything.reader';
 import { SearchResourcesHandler } from './queries/search-resources/search-resources.handler';
 import { PatientEverythingHandler } from './queries/patient-everything/patient-everything.handler';
+import { ExportVersionsReader } from './queries/export-versions/export-versions.reader';
+import {
+  ExportTypesHandler,
+  ExportVersionsHandler,
+} from './queries/export-versions/export-versions.handler';
 
 /** Read side of the temporal FHIR store. Needs CqrsModule and a PG_POOL provider from the host application. */
 @Module({})
@@ -50,8 +55,15 @@ export class FhirStoreModule {
           useFactory: (pool: Pool) => new PatientEverythingReader(pool, undefined, options.queryTimeoutMs),
           inject: [PG_POOL],
         },
+        {
+          provide: ExportVersionsReader,
+          useFactory: (pool: Pool) => new ExportVersionsReader(pool, undefined, options.searchLinkLimit),
+          inject: [PG_POOL],
+        },
         ReadResourceHandler,
         SearchResourcesHandler,
+        ExportVersionsHandler,
+        ExportTypesHandler,
         PatientEverythingHandler,
         ReadVersionHandler,
         ResourceHistoryHandler,

@@ -8,6 +8,7 @@ export * from './queries/resource-lineage/resource-lineage.query';
 export * from './queries/store-digest/store-digest.query';
 export * from './queries/search-resources/search-resources.query';
 export * from './queries/patient-everything/patient-everything.query';
+export * from './queries/export-versions/export-versions.query';
 export type { SearchResult } from './queries/search/fhir-search.reader';
 export type {
   EverythingCriteria,

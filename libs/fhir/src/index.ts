@@ -10,3 +10,4 @@ export * from './operations/operation-definition';
 export * from './source-system';
 export * from './input-hygiene';
 export * from './input-limits';
+export * from './subset-elements';

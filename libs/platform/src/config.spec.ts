@@ -5,7 +5,7 @@ import { parseEventStore, parseRoles, parseSeconds, readConfig, readIdentityConf
 
 describe('ROLES', () => {
   it('defaults to every role', () => {
-    expect([...readConfig({}).roles].sort()).toEqual(['api', 'kafka', 'projections']);
+    expect([...readConfig({}).roles].sort()).toEqual(['api', 'export', 'kafka', 'projections']);
   });
 
   it('takes a comma-separated subset, spaces allowed', () => {
@@ -13,8 +13,8 @@ describe('ROLES', () => {
   });
 
   it('names the unknown role, and refuses none at all', () => {
-    expect(() => parseRoles('api,workers')).toThrow('ROLES: "workers" is not one of api, projections, kafka');
-    expect(() => parseRoles(' , ')).toThrow('ROLES: name at least one of api, projections, kafka');
+    expect(() => parseRoles('api,workers')).toThrow('ROLES: "workers" is not one of api, projections, kafka, export');
+    expect(() => parseRoles(' , ')).toThrow('ROLES: name at least one of api, projections, kafka, export');
   });
 });
 

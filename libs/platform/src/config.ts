@@ -33,6 +33,8 @@ export interface AppConfig {
   auth: AuthConfig;
   /** The access audit's anchors outside the database and the key that signs them. */
   audit: AuditConfig;
+  /** Bulk Data export files (EXPORT_DIR, EXPORT_MAX_FILE_BYTES ...). */
+  exports: ExportConfig;
 }
 
 /** SMART Backend Services tokens and scopes (AUTH, AUTH_SIGNING_KEY, AUTH_TOKEN_LIFETIME, AUTH_RATE_LIMIT ...). */
@@ -107,6 +109,35 @@ export function readAuditConfig(
     anchorDir: path.resolve(env.AUDIT_ANCHOR_DIR || path.join(dataDir, 'audit-anchors')),
     keyFile: path.join(dataDir, 'audit-anchor-key.pem'),
     anchorIntervalMs,
+  };
+}
+
+/** Bulk Data `$export`: where its files go and how they are cut, kept and shared out. */
+export interface ExportConfig {
+  /** EXPORT_DIR, else DATA_DIR/exports: one directory per job. */
+  dir: string;
+  /** EXPORT_MAX_FILE_BYTES (default 100 MB): a file of a type is split before it passes this size. */
+  maxFileBytes: number;
+  /** EXPORT_PAGE_SIZE (default 1000): resources read per page, and between two checkpoints of a job. */
+  pageSize: number;
+  /** EXPORT_EXPIRES (seconds, default 1 hour): how long a completed export's files are kept. */
+  expiresAfterMs: number;
+  /** EXPORT_MAX_JOBS_PER_CLIENT (default 2): running exports per client; more are answered 429. */
+  maxJobsPerClient: number;
+}
+
+export function readExportConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  dataDir = path.resolve(env.DATA_DIR ?? '.data'),
+): ExportConfig {
+  const expiresAfterMs = parseSeconds('EXPORT_EXPIRES', env.EXPORT_EXPIRES, 3600_000);
+  if (expiresAfterMs < 1000) throw new Error('EXPORT_EXPIRES must be at least 1 second');
+  return {
+    dir: path.resolve(env.EXPORT_DIR || path.join(dataDir, 'exports')),
+    maxFileBytes: parsePositiveInteger('EXPORT_MAX_FILE_BYTES', env.EXPORT_MAX_FILE_BYTES, 100 * 1024 * 1024),
+    pageSize: parsePositiveInteger('EXPORT_PAGE_SIZE', env.EXPORT_PAGE_SIZE, 1000),
+    expiresAfterMs,
+    maxJobsPerClient: parsePositiveInteger('EXPORT_MAX_JOBS_PER_CLIENT', env.EXPORT_MAX_JOBS_PER_CLIENT, 2),
   };
 }
 
@@ -207,12 +238,12 @@ export function parseEventStore(kind: string | undefined, url: string | undefine
   return { kind: 'eventstoredb', url };
 }
 
-export const SERVICE_ROLES = ['api', 'projections', 'kafka'] as const;
+export const SERVICE_ROLES = ['api', 'projections', 'kafka', 'export'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 
 /**
- * ROLES: "api,projections,kafka" (the default: everything). api serves HTTP, projections runs the projection
- * loops, kafka consumes KAFKA_TOPICS. Processes split by role spread the work over cores and machines.
+ * ROLES: "api,projections,kafka,export" (the default: everything). api serves HTTP, projections runs the projection
+ * loops, kafka consumes KAFKA_TOPICS, export runs Bulk Data export jobs. Processes split by role spread the work over cores and machines.
  */
 export function parseRoles(value: string | undefined): ReadonlySet<ServiceRole> {
   const items = (value ?? SERVICE_ROLES.join(','))
@@ -277,5 +308,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     eventStore: parseEventStore(env.EVENT_STORE, env.EVENTSTORE_URL),
     auth: readAuthConfig(env),
     audit: readAuditConfig(env, dataDir),
+    exports: readExportConfig(env, dataDir),
   };
 }

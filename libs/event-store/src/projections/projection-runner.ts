@@ -130,6 +130,11 @@ export class ProjectionRunner {
     }
   }
 
+  /** The log position a projection's active generation has applied up to. */
+  async checkpoint(name: string): Promise<GlobalPosition> {
+    return (await this.registry.activeCheckpoint(name)).position;
+  }
+
   async status(): Promise<ProjectionStatus[]> {
     const rows = await this.registry.statusRows();
     return Promise.all(

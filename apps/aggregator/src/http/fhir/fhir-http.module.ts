@@ -5,6 +5,7 @@ import { AuditEventController } from './audit/audit-event.controller';
 import { HistoryController } from './history/history.controller';
 import { MetadataController } from './metadata/metadata.controller';
 import { ClinicalFactSplitController } from './operations/clinical-fact-split.controller';
+import { ExportController } from './operations/export.controller';
 import { MdmController } from './operations/mdm.controller';
 import { OperationRegistry } from './operations/operation-registry';
 import { PatientEverythingController } from './operations/patient-everything.controller';
@@ -27,6 +28,7 @@ import { SmartConfigurationController } from '../security/smart-configuration.co
     SmartConfigurationController,
     MetadataController,
     MdmController,
+    ExportController,
     PatientEverythingController,
     PatientSummaryController,
     ClinicalFactSplitController,

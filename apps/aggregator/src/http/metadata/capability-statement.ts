@@ -47,11 +47,20 @@ export function buildCapabilityStatement(
   for (const [type, operation] of byType) {
     if (!described.some((r) => r.type === type)) resource.push({ type: type as never, operation });
   }
+  // An implementation guide's CapabilityStatement is instantiated when its operations are served (Bulk Data).
+  const instantiates = [
+    ...new Set(
+      operations
+        .map((o) => IMPLEMENTATION_GUIDES.find((guide) => o.base?.startsWith(guide.operations))?.capabilityStatement)
+        .filter((url): url is string => url !== undefined),
+    ),
+  ];
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
     date: new Date().toISOString(),
     kind: 'instance',
+    ...(instantiates.length > 0 ? { instantiates } : {}),
     software,
     implementation: {
       description: 'fhir-aggregator: event-sourced, temporal FHIR R4 aggregate',
@@ -76,6 +85,14 @@ export function buildCapabilityStatement(
     ],
   };
 }
+
+/** Implementation guides whose OperationDefinitions our operations derive from (`base`), with their statements. */
+const IMPLEMENTATION_GUIDES = [
+  {
+    operations: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/',
+    capabilityStatement: 'http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data',
+  },
+];
 
 /** rest.security: SMART-on-FHIR with the oauth-uris extension (SMART App Launch 2.x), or none with AUTH=off. */
 function security(auth: { tokenUrl: string } | undefined): CapabilityStatementRestSecurity {

@@ -15,3 +15,14 @@ export function FhirOperation(definition: FhirOperationDefinition): MethodDecora
     SetMetadata(FHIR_OPERATION, definition),
   );
 }
+
+/**
+ * The POST form of an operation whose definition routes it by GET (FHIR allows POST with a Parameters body for
+ * any operation; Bulk Data's kick-off needs both). The handler beside the GET one; the registry counts the
+ * definition once, by its @FhirOperation.
+ */
+export function FhirOperationByPost(definition: FhirOperationDefinition): MethodDecorator {
+  if (operationMethod(definition) === 'POST')
+    throw new Error(`${definition.id} is already routed by POST: @FhirOperation declares it`);
+  return Post(operationRoute(definition));
+}

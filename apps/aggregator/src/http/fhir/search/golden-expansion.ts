@@ -68,3 +68,11 @@ async function membersOf(queryBus: QueryBus, id: string, asOf: Date | undefined)
   if (own.length === 0) return [id];
   return (await links(own[0].goldenId)).map((link) => link.sourcePatientId);
 }
+
+/** The source patients a Group member stands for: a golden patient's linked source patients, else itself. */
+export async function sourcePatientsOf(queryBus: QueryBus, id: string, asOf: Date | undefined): Promise<string[]> {
+  const { links } = await queryBus.execute(
+    new QueryLinksQuery({ goldenId: id, matchResult: 'MATCH', asOf, limit: MAX_MEMBERS }),
+  );
+  return links.length > 0 ? links.map((link) => link.sourcePatientId) : [id];
+}

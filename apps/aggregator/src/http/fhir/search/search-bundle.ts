@@ -1,10 +1,6 @@
 import type { Bundle, BundleEntry, BundleLink, OperationOutcome, Resource } from 'fhir/r4';
 import type { StoredVersion } from '@fa/fhir-store';
-
-const SUBSETTED = {
-  system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue',
-  code: 'SUBSETTED',
-};
+import { subsetElements } from '@fa/fhir';
 
 /** What a searchset entry needs of a stored version (a golden Patient built on read has no more). */
 export type BundledResource = Pick<StoredVersion, 'resourceType' | 'id' | 'resource'>;
@@ -60,7 +56,7 @@ export function searchBundle(options: {
   const entry: BundleEntry[] = [
     ...options.matches.map((version) => ({
       fullUrl: `${options.base}/${version.resourceType}/${version.id}`,
-      resource: options.elements ? subset(version.resource!, options.elements) : version.resource!,
+      resource: options.elements ? subsetElements(version.resource!, options.elements) : version.resource!,
       search: { mode: 'match' as const },
     })),
     ...(options.included ?? []).map((version) => ({
@@ -77,23 +73,6 @@ export function searchBundle(options: {
     link,
     entry,
   };
-}
-
-/** _elements: the named top-level elements plus what every resource needs, marked as a subset. */
-function subset(resource: Resource, elements: string[]): Resource {
-  const source = resource as unknown as Record<string, unknown>;
-  const kept: Record<string, unknown> = { resourceType: resource.resourceType, id: resource.id };
-  for (const [key, value] of Object.entries(source)) {
-    // Choice elements are asked for by their base name: "value" keeps valueQuantity.
-    const asked = elements.some(
-      (element) => key === element || (key.startsWith(element) && /^[A-Z]/.test(key.slice(element.length))),
-    );
-    if (asked) kept[key] = value;
-  }
-  const meta = { ...(resource.meta ?? {}) };
-  meta.tag = [...(meta.tag ?? []), SUBSETTED];
-  kept.meta = meta;
-  return kept as unknown as Resource;
 }
 
 /**

@@ -1,0 +1,245 @@
+import { HttpStatus } from '@nestjs/common';
+import type { QueryBus } from '@nestjs/cqrs';
+import type { Group, Parameters } from 'fhir/r4';
+import {
+  ExportIssue,
+  ExportJobsQuery,
+  ExportLevel,
+  ExportRequestedData,
+  ExportSnapshotQuery,
+  parseTypeFilter,
+  splitTypeFilter,
+  TypeFilterError,
+} from '@fa/bulk-data';
+import { FhirOperationDefinition, isR4ResourceType, OperationInput } from '@fa/fhir';
+import { ExportTypesQuery, ReadResourceQuery } from '@fa/fhir-store';
+import type { ExportConfig } from '@fa/platform';
+import { FhirError } from '../../fhir-error';
+import type { Principal } from '../../security/access-policy';
+import { grantedSearchConstraint, ReadableResources } from '../../security/readable-resources';
+import { operationInput, QueryParams } from '../fhir-params';
+import { sourcePatientsOf } from '../search/golden-expansion';
+
+const OUTPUT_FORMATS = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
+const ELEMENT = /^([A-Z][A-Za-z]+\.)?[a-z][A-Za-z0-9]*$/;
+
+export interface KickOff {
+  level: ExportLevel;
+  definition: FhirOperationDefinition;
+  groupId?: string;
+  input: QueryParams | Parameters | undefined;
+  headers: { accept?: string; prefer?: string };
+  principal: Principal;
+  /** The kick-off request's absolute URL. */
+  url: string;
+}
+
+/** 429 with Retry-After: a client over its concurrent-export limit. */
+export class TooManyExports extends FhirError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    diagnostics: string,
+  ) {
+    super(HttpStatus.TOO_MANY_REQUESTS, 'throttled', diagnostics);
+  }
+}
+
+/**
+ * A Bulk Data kick-off checked and resolved into the job it requests: every parameter parsed by the operation's
+ * definition (a malformed one is 400 naming it), then the headers Bulk Data requires, then the snapshot instant,
+ * the types (bounded by the token's scopes: a type outside them is reported, never silently dropped), the
+ * `_typeFilter`s (parsed by the search parser: one it cannot run is 400, or under Prefer: handling=lenient an
+ * error in the manifest) and, at Group level, the Group's members as of that instant.
+ */
+export async function resolveKickOff(
+  queryBus: QueryBus,
+  settings: ExportConfig,
+  kickOff: KickOff,
+): Promise<ExportRequestedData> {
+  const lenient = /(^|[,;\s])handling\s*=\s*lenient\b/i.test(kickOff.headers.prefer ?? '');
+  const raw = rawNames(kickOff.input);
+  if (kickOff.level === 'system' && raw.includes('patient'))
+    throw FhirError.badRequest('patient is not supported by a system-level export: use Patient/$export or Group/<id>/$export', 'patient');
+  const { values, unknown } = parse(kickOff.definition, kickOff.input, lenient);
+  const errors: ExportIssue[] = unknown.map((name) => ({
+    code: 'not-supported',
+    diagnostics: `The parameter ${JSON.stringify(name.slice(0, 64))} is not supported and was not applied (Prefer: handling=lenient)`,
+    expression: name,
+  }));
+  checkHeaders(kickOff.headers);
+  const format = values._outputFormat as string | undefined;
+  if (format !== undefined && !OUTPUT_FORMATS.has(format))
+    throw FhirError.badRequest(
+      `_outputFormat must be application/fhir+ndjson, application/ndjson or ndjson, got ${JSON.stringify(format.slice(0, 64))}`,
+      '_outputFormat',
+    );
+  const now = new Date();
+  const asOf = (values._asOf as { end: Date } | undefined)?.end;
+  if (asOf && asOf > now) throw FhirError.badRequest('_asOf is in the future', '_asOf');
+  const since = (values._since as { start: Date } | undefined)?.start;
+  if (since && since > now) throw FhirError.badRequest(`_since ${since.toISOString()} is in the future`, '_since');
+  const until = (values._until as { start: Date } | undefined)?.start;
+  const snapshot = asOf
+    ? { transactionTime: asOf, horizon: undefined }
+    : await queryBus.execute(new ExportSnapshotQuery());
+  const at = snapshot.transactionTime;
+
+  const requested = listOf(values._type);
+  for (const type of requested ?? [])
+    if (!isR4ResourceType(type))
+      throw FhirError.badRequest(`_type: unknown resource type ${JSON.stringify(type.slice(0, 64))}`, '_type');
+  const elements = listOf(values._elements);
+  for (const element of elements ?? [])
+    if (!ELEMENT.test(element))
+      throw FhirError.badRequest(`_elements: ${JSON.stringify(element.slice(0, 64))} is not an element name`, '_elements');
+  let includeProvenance = false;
+  for (const value of (values.includeAssociatedData as string[] | undefined) ?? []) {
+    if (value === 'LatestProvenanceResources') includeProvenance = true;
+    else if (lenient)
+      errors.push({ code: 'not-supported', diagnostics: `includeAssociatedData=${value.slice(0, 64)} is not supported`, expression: 'includeAssociatedData' });
+    else
+      throw FhirError.badRequest(
+        `includeAssociatedData: only LatestProvenanceResources is supported, got ${JSON.stringify(value.slice(0, 64))}`,
+        'includeAssociatedData',
+      );
+  }
+
+  const patients = await patientsOf(queryBus, kickOff, values, at);
+  const available = await queryBus.execute(new ExportTypesQuery(at));
+  const inScope = kickOff.level === 'system' ? undefined : new Set(available.patientCompartment);
+  const candidates = (requested ?? available.present).filter((t) => !inScope || inScope.has(t));
+  const readable = new ReadableResources(kickOff.principal);
+  const types = readable.types(candidates) ?? candidates;
+  const refused = candidates.filter((t) => !types.includes(t));
+  if (refused.length > 0)
+    errors.push({
+      code: 'forbidden',
+      diagnostics: `Not exported: the token's scopes do not grant read on ${refused.join(', ')}`,
+      expression: '_type',
+    });
+  const constraints: Record<string, string> = {};
+  for (const type of types) {
+    const constraint = grantedSearchConstraint(kickOff.principal, type);
+    if (constraint) constraints[type] = new URLSearchParams(constraint).toString();
+  }
+  const typeFilters = checkTypeFilters(listOf(values._typeFilter, false), types, lenient, errors);
+  // A type whose every filter was refused is not exported unfiltered.
+  const filteredOut = Object.entries(typeFilters).filter(([, filters]) => filters.length === 0).map(([t]) => t);
+  const exported = types.filter((t) => !filteredOut.includes(t));
+  for (const t of filteredOut) delete typeFilters[t];
+  await checkClientLimit(queryBus, settings, kickOff.principal.clientId);
+  return {
+    jobId: '',
+    clientId: kickOff.principal.clientId,
+    request: kickOff.url,
+    level: kickOff.level,
+    ...(kickOff.groupId ? { groupId: kickOff.groupId } : {}),
+    transactionTime: at.toISOString(),
+    ...(snapshot.horizon ? { horizon: snapshot.horizon } : {}),
+    ...(since ? { since: since.toISOString() } : {}),
+    ...(until ? { until: until.toISOString() } : {}),
+    types: exported,
+    typeFilters,
+    ...(elements ? { elements: elements.map((e) => e.split('.').pop()!) } : {}),
+    ...(patients ? { patients } : {}),
+    includeProvenance,
+    constraints,
+    errors,
+    expiresAfterMs: settings.expiresAfterMs,
+  };
+}
+
+function parse(definition: FhirOperationDefinition, input: KickOff['input'], lenient: boolean): OperationInput {
+  const parsed = operationInput(definition, input, lenient ? undefined : 'handling=strict');
+  return parsed;
+}
+
+function rawNames(input: KickOff['input']): string[] {
+  if (!input) return [];
+  if ((input as Parameters).resourceType === 'Parameters')
+    return ((input as Parameters).parameter ?? []).map((p) => p.name);
+  return Object.keys(input);
+}
+
+/** Bulk Data kick-off headers: Accept application/fhir+json and Prefer: respond-async. */
+function checkHeaders(headers: KickOff['headers']): void {
+  if (!/(^|[,\s])application\/fhir\+json\b/.test(headers.accept ?? ''))
+    throw FhirError.badRequest(
+      `A Bulk Data kick-off needs Accept: application/fhir+json, got ${JSON.stringify((headers.accept ?? '(none)').slice(0, 64))}`,
+      'Accept',
+    );
+  if (!/(^|[,;\s])respond-async\b/i.test(headers.prefer ?? ''))
+    throw FhirError.badRequest('A Bulk Data kick-off needs Prefer: respond-async', 'Prefer');
+}
+
+/** Comma-separated repeats as one list (`_type=A,B&_type=C`); undefined when absent. */
+function listOf(value: unknown, split = true): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = (Array.isArray(value) ? value : [value]) as string[];
+  if (items.length === 0) return undefined;
+  return split ? items.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean) : items;
+}
+
+function checkTypeFilters(
+  filters: string[] | undefined,
+  types: string[],
+  lenient: boolean,
+  errors: ExportIssue[],
+): Record<string, string[]> {
+  const byType: Record<string, string[]> = {};
+  for (const value of filters ?? []) {
+    try {
+      const { type, query } = splitTypeFilter(value);
+      if (!isR4ResourceType(type)) throw new TypeFilterError(`_typeFilter: unknown resource type ${type}`);
+      parseTypeFilter(type, query);
+      if (types.includes(type)) (byType[type] ??= []).push(query);
+    } catch (error) {
+      if (!(error instanceof TypeFilterError)) throw error;
+      if (!lenient) throw FhirError.badRequest(error.message, '_typeFilter');
+      errors.push({ code: 'not-supported', diagnostics: `${error.message} (not applied)`, expression: '_typeFilter' });
+      const type = /^([A-Z][A-Za-z]+)\?/.exec(value)?.[1];
+      if (type && types.includes(type)) byType[type] ??= [];
+    }
+  }
+  return byType;
+}
+
+/**
+ * The patients of a Patient- or Group-level export: the `patient` parameter's, and at Group level the Group's
+ * members as of the export's instant (a golden patient standing for its linked source patients), intersected.
+ */
+async function patientsOf(
+  queryBus: QueryBus,
+  kickOff: KickOff,
+  values: OperationInput['values'],
+  at: Date,
+): Promise<string[] | undefined> {
+  const given = (values.patient as string[] | undefined)?.map((reference) => {
+    const match = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(reference);
+    if (!match) throw FhirError.badRequest(`patient must be a Patient/<id> reference, got ${JSON.stringify(reference.slice(0, 64))}`, 'patient');
+    return match[1];
+  });
+  if (kickOff.level !== 'group') return given && given.length > 0 ? given : undefined;
+  const read = await queryBus.execute(new ReadResourceQuery('Group', kickOff.groupId!, at));
+  if (read.status !== 'found')
+    throw FhirError.badRequest(`Group/${kickOff.groupId} is not known at ${at.toISOString()}`, 'Group');
+  const group = read.version.resource as Group;
+  const members = new Set<string>();
+  for (const member of group.member ?? []) {
+    if (member.inactive) continue;
+    const match = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(member.entity?.reference ?? '');
+    if (!match) continue;
+    for (const id of await sourcePatientsOf(queryBus, match[1], at)) members.add(id);
+  }
+  const list = [...members];
+  return given && given.length > 0 ? list.filter((id) => given.includes(id)) : list;
+}
+
+async function checkClientLimit(queryBus: QueryBus, settings: ExportConfig, clientId: string): Promise<void> {
+  const running = await queryBus.execute(new ExportJobsQuery({ statuses: ['running'], clientId }));
+  if (running.length >= settings.maxJobsPerClient)
+    throw new TooManyExports(
+      10,
+      `Client ${clientId} already has ${running.length} exports running (at most ${settings.maxJobsPerClient}); retry when one completes or cancel one`,
+    );
+}

@@ -1,0 +1,12 @@
+export * from './events/export-events';
+export * from './domain/export-job';
+export * from './domain/export-manifest';
+export * from './domain/type-filter';
+export * from './bulk-data.settings';
+export * from './bulk-data.module';
+export * from './commands/change-export-job/change-export-job.command';
+export * from './queries/export-job/export-job.query';
+export * from './queries/export-jobs/export-jobs.query';
+export * from './queries/export-snapshot/export-snapshot.query';
+export * from './projections/export-jobs.projection';
+export { ExportWorker } from './processor/export-worker';

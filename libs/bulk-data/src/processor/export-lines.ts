@@ -1,0 +1,44 @@
+import { parseFhirJson, stringifyFhirJson, subsetElements } from '@fa/fhir';
+import type { Resource } from 'fhir/r4';
+import { provenanceOf, type ExportRow } from '@fa/fhir-store';
+import type { ExportRequestedData, ExportUnit } from '../events/export-events';
+
+/** The NDJSON line of one row of a unit: the resource (subsetted by _elements), its deletion, or its Provenance. */
+export function exportLine(unit: ExportUnit, request: ExportRequestedData, row: ExportRow): string {
+  switch (unit.kind) {
+    case 'resources':
+      return request.elements
+        ? stringifyFhirJson(subsetElements(parseFhirJson(row.json!) as Resource, request.elements))
+        : row.json!;
+    case 'deleted':
+      return JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [{ request: { method: 'DELETE', url: `${unit.type}/${row.id}` } }],
+      });
+    case 'provenance':
+      return JSON.stringify(
+        provenanceOf({
+          resourceType: unit.type,
+          id: row.id,
+          versionId: row.versionId,
+          recordedFrom: row.recordedFrom,
+          recordedTo: null,
+          deleted: false,
+          resource: null,
+          eventId: row.eventId,
+          cursor: '',
+          lineage: row.lineage!,
+        }),
+      );
+  }
+}
+
+/** The file name prefix of a unit's parts: `Observation-1.ndjson`, `Observation-deleted-1.ndjson`, `Provenance-Observation-1.ndjson`. */
+export function partPrefix(unit: ExportUnit): string {
+  return unit.kind === 'resources'
+    ? unit.type
+    : unit.kind === 'deleted'
+      ? `${unit.type}-deleted`
+      : `Provenance-${unit.type}`;
+}
