@@ -7,6 +7,7 @@ import { auth } from './scenarios/auth';
 import { ceiling } from './scenarios/ceiling';
 import { clinical } from './scenarios/clinical';
 import { auditOverhead } from './scenarios/audit';
+import { exportScenario } from './scenarios/export';
 import { ingestFile } from './scenarios/ingest-file';
 import { ingestKafka } from './scenarios/ingest-kafka';
 import { readsAndReplay } from './scenarios/reads';
@@ -25,10 +26,10 @@ async function main() {
   const program = new Command('bench')
     .option(
       '--scenarios <list>',
-      'ceiling,ingest-file,ingest-kafka,reads,search,auth,identity,revenue-cycle,clinical,audit (reads includes replay); soak (not in the default)',
+      'ceiling,ingest-file,ingest-kafka,reads,search,auth,identity,revenue-cycle,clinical,audit,export (reads includes replay); soak (not in the default)',
       'ceiling,ingest-file,ingest-kafka,reads,search,auth,identity,revenue-cycle,clinical,audit',
     )
-    .option('--scale <list>', 'dataset multiples for ingest-file, e.g. 1,10', '1')
+    .option('--scale <list>', 'dataset multiples for ingest-file, revenue-cycle and export, e.g. 1,10', '1')
     .option('--seed <n>', 'seed of the date shifts of scaled copies', '1')
     .option('--data <dir>', 'NDJSON dataset', path.resolve(REPO, '..', 'shared', 'data', 'synthea-79'))
     .option(
@@ -117,6 +118,12 @@ async function main() {
     }
   }
   if (scenarios.has('clinical')) await clinical(serverUrl, options.data, options.otherSource);
+  if (scenarios.has('export')) {
+    for (const scale of scales) {
+      const data = scale === 1 ? base : await scaledCopy(options.data, scale, Number(options.seed));
+      await exportScenario(serverUrl, data, ceilingRate, `${scale}x`);
+    }
+  }
   await writeResults();
   process.exit(0);
 }

@@ -58,11 +58,22 @@ describe('FHIR operations: each declared once by an OperationDefinition', () => 
   it('lists exactly the $ routes the app serves, each with a readable definition', () => {
     const operationRoutes = routeTable(harness).filter((route) => / \/fhir\/.*\$/.test(route));
     expect(operationRoutes.length).toBeGreaterThanOrEqual(5);
-    expect(definitions.map(declaredRoute).sort()).toEqual([...new Set(operationRoutes)].sort());
+    // FHIR lets any operation be POSTed with a Parameters body; Bulk Data's kick-off is served both ways.
+    const declared = definitions.map(declaredRoute);
+    const postForms = declared.filter((r) => r.startsWith('GET ')).map((r) => r.replace(/^GET /, 'POST '));
+    for (const route of new Set(operationRoutes)) expect([...declared, ...postForms]).toContain(route);
+    for (const route of declared) expect(operationRoutes).toContain(route);
+    expect(operationRoutes).toEqual(
+      expect.arrayContaining(['POST /fhir/$export', 'POST /fhir/Patient/$export', 'POST /fhir/Group/:id/$export']),
+    );
+    expect(statement.instantiates).toEqual(['http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data']);
     expect(definitions.map((d) => d.code).sort()).toEqual([
       'clinical-fact-split',
       'duplicate-claim-review',
       'everything',
+      'export',
+      'export',
+      'export',
       'mdm-link-history',
       'mdm-merge-golden-resources',
       'mdm-query-links',
@@ -73,7 +84,10 @@ describe('FHIR operations: each declared once by an OperationDefinition', () => 
     expect(definitions.map(declaredRoute)).toContain('POST /fhir/ViewDefinition/$viewdefinition-run');
     expect(definitions.map(declaredRoute)).toContain('POST /fhir/DetectedIssue/:id/$duplicate-claim-review');
     const patient = statement.rest![0].resource!.find((r) => r.type === 'Patient')!;
-    expect(patient.operation!.map((o) => o.name)).toEqual(['everything', 'summary']);
+    expect(patient.operation!.map((o) => o.name)).toEqual(['everything', 'export', 'summary']);
+    expect(statement.rest![0].operation!.map((o) => o.definition)).toContain(
+      definitions.find((d) => d.id === 'export')!.url,
+    );
   });
 
   it('validates each GET operation input by its definition: a malformed typed value is 400 naming it', async () => {

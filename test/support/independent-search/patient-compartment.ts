@@ -16,6 +16,7 @@ const PARAM_PATHS: Record<string, Record<string, string[]>> = {
   DiagnosticReport: { subject: ['subject'] },
   DocumentReference: { subject: ['subject'], author: ['author'] },
   Encounter: { subject: ['subject'] },
+  Group: { member: ['member.entity'] },
   ExplanationOfBenefit: { patient: ['patient'], payee: ['payee.party'] },
   Immunization: { patient: ['patient'] },
   MedicationRequest: { subject: ['subject'] },
@@ -96,4 +97,21 @@ export class PatientCompartment {
     }
     return out;
   }
+}
+
+/** What a Bulk Data Patient- or Group-level export must hold: the patients and their compartments' members. */
+export function compartmentsOf(
+  compartment: PatientCompartment,
+  dataset: Dataset,
+  patientSourceIds: readonly string[],
+): Set<SourceKey> {
+  const types = new Set(['Patient', ...compartment.compartmentTypes(dataset)]);
+  const out = new Set<SourceKey>();
+  for (const id of patientSourceIds) {
+    for (const key of compartment.everything(dataset, id)) {
+      // $everything's one level of referenced Practitioner/Organization/Location/Medication is not a compartment.
+      if (types.has(key.split('/')[0]) && (!key.startsWith('Patient/') || key === `Patient/${id}`)) out.add(key);
+    }
+  }
+  return out;
 }

@@ -1,0 +1,112 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FileIngestionService } from '@fa/ingestion';
+import { createAggregatorApp } from '../../apps/aggregator/src';
+import { freshDatabase, openRuntime, twoPhases } from '../support/datasets';
+import { record, REPO, round } from '../support/results';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Bulk Data $export: the dataset is ingested in two phases (in this process), then the service runs as its own
+ * process (ROLES=api,export, as `npm start` would) and exports everything now, and everything as of the instant
+ * between the phases. Figures: resources written per second (kick-off to manifest), the process's peak RSS
+ * (VmHWM) and its growth over the RSS it had before the export, and the ratio to the COPY ceiling of this run.
+ */
+export async function exportScenario(
+  serverUrl: string,
+  data: { dir: string; resources: number },
+  ceilingRate: number,
+  label: string,
+) {
+  const url = await freshDatabase(serverUrl);
+  const runtime = await openRuntime(url);
+  const app = await createAggregatorApp(runtime, { auth: { enabled: false } });
+  await app.init();
+  await runtime.runner.start();
+  const phases = await twoPhases(data.dir);
+  const files = app.get(FileIngestionService);
+  await files.ingest('bench', [phases.first], { ingestionInstance: 'bench' });
+  await runtime.runner.waitForCatchUp();
+  await sleep(10);
+  const middle = new Date().toISOString();
+  await sleep(10);
+  await files.ingest('bench', [phases.second], { ingestionInstance: 'bench' });
+  await runtime.runner.waitForCatchUp();
+  await app.close();
+  await runtime.close();
+
+  const exportDir = mkdtempSync(path.join(os.tmpdir(), 'fa-bench-export-'));
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/aggregator/src/main.ts'], {
+    cwd: REPO,
+    env: {
+      ...process.env,
+      ROLES: 'api,projections,export',
+      DATABASE_URL: url,
+      AUTH: 'off',
+      PORT: '0',
+      EXPORT_DIR: exportDir,
+      DATA_DIR: exportDir,
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const memory = (field: 'VmHWM' | 'VmRSS') =>
+    Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) *
+    1024;
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString('utf8');
+        const line = out.split('\n').find((l) => l.includes('"msg":"fhir-aggregator started"'));
+        if (line) resolve(Number(/"port":(\d+)/.exec(line)![1]));
+      });
+      child.once('exit', (code) => reject(new Error(`service exited (${code})`)));
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const run = async (query: string) => {
+      const rssBefore = memory('VmRSS');
+      const started = process.hrtime.bigint();
+      const kickOff = await fetch(`${base}/fhir/$export${query}`, {
+        headers: { Accept: 'application/fhir+json', Prefer: 'respond-async' },
+      });
+      if (kickOff.status !== 202) throw new Error(`kick-off: ${kickOff.status} ${await kickOff.text()}`);
+      const status = kickOff.headers.get('content-location')!;
+      for (;;) {
+        await sleep(1000);
+        const response = await fetch(status);
+        if (response.status === 200) {
+          const manifest = (await response.json()) as { output: { count: number }[] };
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          const written = manifest.output.reduce((n, o) => n + o.count, 0);
+          return { written, files: manifest.output.length, seconds, rssBefore, peak: memory('VmHWM') };
+        }
+        if (response.status !== 202) throw new Error(`status: ${response.status} ${await response.text()}`);
+      }
+    };
+    for (const [name, query] of [
+      ['now', ''],
+      ['as of the earlier instant', `?_asOf=${encodeURIComponent(middle)}`],
+    ] as const) {
+      const result = await run(query);
+      const rate = result.written / result.seconds;
+      record(`export ${label}: ${name}`, {
+        resources: result.written,
+        files: result.files,
+        seconds: round(result.seconds, 2),
+        resourcesPerSecond: Math.round(rate),
+        ratioToCopyCeiling: round(rate / ceilingRate, 3),
+        peakRssMB: round(result.peak / 1024 / 1024),
+        rssBeforeMB: round(result.rssBefore / 1024 / 1024),
+      });
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    rmSync(exportDir, { recursive: true, force: true });
+    for (const dir of [phases.first, phases.second]) rmSync(dir, { recursive: true, force: true });
+  }
+}
