@@ -3,7 +3,12 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { signClientAssertion, tokenRequestForm } from '@fa/access';
-import { AggregatorHarness, REPO_ROOT, startAggregator, startServiceProcess } from './support/aggregator-harness';
+import {
+  AggregatorHarness,
+  REPO_ROOT,
+  startAggregator,
+  startServiceProcess,
+} from './support/aggregator-harness';
 import { readNdjsonFolder } from './support/independent-search/dataset';
 import { ourIdIn } from './support/independent-search/search-client';
 
@@ -123,7 +128,8 @@ describe('an export survives kill -9 of the service', () => {
     for (const event of events.filter((e) => e.type === 'ExportProgressed')) {
       const data = event.data as { unit: string; lastId?: string };
       const previous = lastIdByUnit.get(data.unit);
-      if (previous !== undefined && data.lastId !== undefined) expect(data.lastId > previous || data.lastId === previous).toBe(true);
+      if (previous !== undefined && data.lastId !== undefined)
+        expect(data.lastId > previous || data.lastId === previous).toBe(true);
       if (data.lastId !== undefined) lastIdByUnit.set(data.unit, data.lastId);
     }
     expect(events.filter((e) => e.type === 'ExportRequested')).toHaveLength(1);
@@ -151,7 +157,9 @@ describe('an export survives kill -9 of the service', () => {
       }
     }
     const sortedMap = (m: Map<string, string[]>) =>
-      Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)).map(([t, ids]) => [t, [...ids].sort()]));
+      Object.fromEntries(
+        [...m].sort(([a], [b]) => a.localeCompare(b)).map(([t, ids]) => [t, [...ids].sort()]),
+      );
     expect(sortedMap(got)).toEqual(sortedMap(want));
     // Small files: the bigger types are split into several.
     expect(manifest!.output.filter((o) => o.type === 'DocumentReference').length).toBeGreaterThan(1);

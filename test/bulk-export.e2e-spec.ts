@@ -36,7 +36,9 @@ function sourceKey(resource: FhirResource): SourceKey {
   const key = (resource.meta?.source ?? '').slice(prefix.length);
   const [type, sourceId] = key.split('/');
   if (type !== resource.resourceType || resource.id !== ourId(type, sourceId))
-    throw new Error(`${resource.resourceType}/${resource.id}: meta.source ${resource.meta?.source} breaks the id rule`);
+    throw new Error(
+      `${resource.resourceType}/${resource.id}: meta.source ${resource.meta?.source} breaks the id rule`,
+    );
   return key;
 }
 
@@ -161,7 +163,10 @@ describe('Bulk Data $export of synthea-79', () => {
   });
 
   it('_elements: only the elements asked for (and id, meta), tagged SUBSETTED', async () => {
-    const result = await exportOf(harness.http, '/fhir/$export?_type=Observation&_elements=status,Observation.subject');
+    const result = await exportOf(
+      harness.http,
+      '/fhir/$export?_type=Observation&_elements=status,Observation.subject',
+    );
     const lines = result.byType.get('Observation')!;
     expect(lines.length).toBe(original.ofType('Observation').length);
     for (const resource of lines) {
@@ -176,14 +181,19 @@ describe('Bulk Data $export of synthea-79', () => {
     const types = ['Patient', 'Condition', 'Immunization', 'Claim', 'Provenance'];
     const result = await exportOf(harness.http, `/fhir/Patient/$export?_type=${types.join(',')}`);
     const all = original.ofType('Patient').map((r) => r.id as string);
-    const want = [...compartmentsOf(compartment, original, all)].filter((k) => types.includes(k.split('/')[0]));
+    const want = [...compartmentsOf(compartment, original, all)].filter((k) =>
+      types.includes(k.split('/')[0]),
+    );
     expect(sorted(keysByType(result))).toEqual(sorted(expected(want.map((k) => original.get(k)!))));
     const two = all.slice(20, 22);
     const posted = await exportOf(harness.http, '/fhir/Patient/$export', {
       resourceType: 'Parameters',
       parameter: [
         { name: '_type', valueString: 'Patient,Encounter,Observation' },
-        ...two.map((id) => ({ name: 'patient', valueReference: { reference: `Patient/${ourId('Patient', id)}` } })),
+        ...two.map((id) => ({
+          name: 'patient',
+          valueReference: { reference: `Patient/${ourId('Patient', id)}` },
+        })),
       ],
     });
     const wantTwo = [...compartmentsOf(compartment, original, two)].filter((k) =>
@@ -208,9 +218,9 @@ describe('Bulk Data $export of synthea-79', () => {
     const patients = result.byType.get('Patient')!;
     const provenance = result.byType.get('Provenance')!;
     expect(patients).toHaveLength(10);
-    expect(provenance.map((p) => (p as unknown as { target: { reference: string }[] }).target[0].reference).sort()).toEqual(
-      patients.map((p) => `Patient/${p.id}/_history/${p.meta!.versionId}`).sort(),
-    );
+    expect(
+      provenance.map((p) => (p as unknown as { target: { reference: string }[] }).target[0].reference).sort(),
+    ).toEqual(patients.map((p) => `Patient/${p.id}/_history/${p.meta!.versionId}`).sort());
   });
 
   it('files: gzip when accepted, byte ranges, and the same lines either way', async () => {
@@ -243,7 +253,9 @@ describe('Bulk Data $export of synthea-79', () => {
     const result = await awaitExport(harness.http, statusUrl);
     expect(result.byType.has('Observation')).toBe(false);
     expect(result.byType.get('Patient')!.length).toBe(original.ofType('Patient').length);
-    const diagnostics = result.errors.map((o) => (o as unknown as { issue: { diagnostics: string }[] }).issue[0].diagnostics);
+    const diagnostics = result.errors.map(
+      (o) => (o as unknown as { issue: { diagnostics: string }[] }).issue[0].diagnostics,
+    );
     expect(diagnostics.some((d) => /bogus/.test(d))).toBe(true);
     expect(diagnostics.some((d) => /frobnicate/.test(d))).toBe(true);
     expect(result.manifest.error[0]).toMatchObject({ type: 'OperationOutcome', count: 2 });
@@ -279,16 +291,30 @@ describe('Bulk Data $export of synthea-79', () => {
         }),
       );
       const tokenUrl = 'http://127.0.0.1/auth/token';
-      const assertion = await signClientAssertion({ clientId: 'other-client', tokenUrl, privateJwk: keys.privateJwk });
+      const assertion = await signClientAssertion({
+        clientId: 'other-client',
+        tokenUrl,
+        privateJwk: keys.privateJwk,
+      });
       otherToken = (
-        await bus.execute(new GrantAccessTokenCommand(tokenRequestForm(assertion, 'system/*.rs'), tokenUrl, 'http://127.0.0.1/fhir'))
+        await bus.execute(
+          new GrantAccessTokenCommand(
+            tokenRequestForm(assertion, 'system/*.rs'),
+            tokenUrl,
+            'http://127.0.0.1/fhir',
+          ),
+        )
       ).access_token;
       statusUrl = first.statusUrl;
     });
 
     it('kick-off, status and files need a token (401)', async () => {
       const anonymous = () => harness.http({ token: false });
-      await anonymous().get('/fhir/$export').set('Accept', 'application/fhir+json').set('Prefer', 'respond-async').expect(401);
+      await anonymous()
+        .get('/fhir/$export')
+        .set('Accept', 'application/fhir+json')
+        .set('Prefer', 'respond-async')
+        .expect(401);
       await anonymous().get(pathOf(statusUrl)).expect(401);
       await anonymous().get(pathOf(first.manifest.output[0].url)).expect(401);
       await anonymous().delete(pathOf(statusUrl)).expect(401);
@@ -347,7 +373,11 @@ describe('Bulk Data $export of synthea-79', () => {
       [`/fhir/$export`, 'Accept', { Accept: '' }],
     ];
     for (const [url, parameter, headers] of cases) {
-      const call = harness.http().get(url).set('Accept', 'application/fhir+json').set('Prefer', 'respond-async');
+      const call = harness
+        .http()
+        .get(url)
+        .set('Accept', 'application/fhir+json')
+        .set('Prefer', 'respond-async');
       for (const [name, value] of Object.entries(headers ?? {})) call.set(name, value);
       const response = await call;
       expect([url, response.status]).toEqual([url, 400]);
@@ -382,7 +412,10 @@ describe('Bulk Data $export of synthea-79', () => {
       const deleted = original.ofType('Encounter').slice(0, 2);
       const dir = path.join(folder, 'changes');
       await fs.mkdir(dir);
-      await fs.writeFile(path.join(dir, 'changed.ndjson'), [...changed, ...added].map((r) => JSON.stringify(r)).join('\n') + '\n');
+      await fs.writeFile(
+        path.join(dir, 'changed.ndjson'),
+        [...changed, ...added].map((r) => JSON.stringify(r)).join('\n') + '\n',
+      );
       await fs.writeFile(
         path.join(dir, 'deleted.json'),
         JSON.stringify({
@@ -400,32 +433,46 @@ describe('Bulk Data $export of synthea-79', () => {
       current = new Dataset(merged.values());
     });
 
-    it('_since the first export\'s transactionTime: exactly the changes, and the deletions as DELETE Bundles', async () => {
+    it("_since the first export's transactionTime: exactly the changes, and the deletions as DELETE Bundles", async () => {
       const since = first.manifest.transactionTime;
       const result = await exportOf(harness.http, `/fhir/$export?_since=${encodeURIComponent(since)}`);
       expect([...keysByType(result).values()].flat().sort()).toEqual(changedKeys);
-      const deletes = result.deleted.map((b) => (b as unknown as { entry: { request: { method: string; url: string } }[] }).entry[0].request);
+      const deletes = result.deleted.map(
+        (b) => (b as unknown as { entry: { request: { method: string; url: string } }[] }).entry[0].request,
+      );
       expect(deletes.every((r) => r.method === 'DELETE')).toBe(true);
-      expect(deletes.map((r) => r.url).sort()).toEqual(deletedKeys.map((k) => `Encounter/${ourId('Encounter', k.split('/')[1])}`).sort());
+      expect(deletes.map((r) => r.url).sort()).toEqual(
+        deletedKeys.map((k) => `Encounter/${ourId('Encounter', k.split('/')[1])}`).sort(),
+      );
       // The first export plus the second, newer versions replacing older and deletions removing: the store now.
       const union = new Map<SourceKey, FhirResource>();
-      for (const lines of [...first.files.values(), ...result.files.values()]) for (const r of lines) union.set(sourceKey(r), r);
+      for (const lines of [...first.files.values(), ...result.files.values()])
+        for (const r of lines) union.set(sourceKey(r), r);
       for (const url of deletes.map((r) => r.url)) {
         const [type, id] = url.split('/');
         for (const [key, r] of union) if (r.resourceType === type && r.id === id) union.delete(key);
       }
       expect([...union.keys()].sort()).toEqual([...current.all()].map(keyOf).sort());
-      for (const key of changedKeys) expect((union.get(key) as Resource).status ?? 'none').toBe(current.get(key)!.status ?? 'none');
+      for (const key of changedKeys)
+        expect((union.get(key) as Resource).status ?? 'none').toBe(current.get(key)!.status ?? 'none');
       expect(Date.parse(result.manifest.transactionTime)).toBeGreaterThan(Date.parse(since));
     });
 
     it('_asOf before the changes: the store as it was then (old versions, the deleted ones still there)', async () => {
-      const result = await exportOf(harness.http, `/fhir/$export?_type=Patient,Encounter,Observation&_asOf=${encodeURIComponent(loadedAt)}`);
+      const result = await exportOf(
+        harness.http,
+        `/fhir/$export?_type=Patient,Encounter,Observation&_asOf=${encodeURIComponent(loadedAt)}`,
+      );
       expect(result.manifest.transactionTime).toBe(new Date(loadedAt).toISOString());
-      const want = expected([...original.ofType('Patient'), ...original.ofType('Encounter'), ...original.ofType('Observation')]);
+      const want = expected([
+        ...original.ofType('Patient'),
+        ...original.ofType('Encounter'),
+        ...original.ofType('Observation'),
+      ]);
       expect(sorted(keysByType(result))).toEqual(sorted(want));
       for (const r of result.byType.get('Observation')!) expect((r as Resource).status).toBe('final');
-      for (const r of result.byType.get('Patient')!) expect((r as Resource).maritalStatus).toEqual(original.get(sourceKey(r))!.maritalStatus);
+      for (const r of result.byType.get('Patient')!)
+        expect((r as Resource).maritalStatus).toEqual(original.get(sourceKey(r))!.maritalStatus);
     });
   });
 });

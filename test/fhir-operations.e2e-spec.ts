@@ -64,7 +64,11 @@ describe('FHIR operations: each declared once by an OperationDefinition', () => 
     for (const route of new Set(operationRoutes)) expect([...declared, ...postForms]).toContain(route);
     for (const route of declared) expect(operationRoutes).toContain(route);
     expect(operationRoutes).toEqual(
-      expect.arrayContaining(['POST /fhir/$export', 'POST /fhir/Patient/$export', 'POST /fhir/Group/:id/$export']),
+      expect.arrayContaining([
+        'POST /fhir/$export',
+        'POST /fhir/Patient/$export',
+        'POST /fhir/Group/:id/$export',
+      ]),
     );
     expect(statement.instantiates).toEqual(['http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data']);
     expect(definitions.map((d) => d.code).sort()).toEqual([

@@ -54,8 +54,9 @@ export async function exportScenario(
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const memory = (field: 'VmHWM' | 'VmRSS') =>
-    Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) *
-    1024;
+    Number(
+      new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0,
+    ) * 1024;
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';

@@ -37,7 +37,12 @@ export const pathOf = (url: string) => {
 };
 
 /** Kick-off (GET, or POST with a Parameters body), 202 with an absolute Content-Location. */
-export async function kickOff(http: Http, url: string, body?: object, prefer = 'respond-async'): Promise<string> {
+export async function kickOff(
+  http: Http,
+  url: string,
+  body?: object,
+  prefer = 'respond-async',
+): Promise<string> {
   const call = body ? http().post(url).send(body) : http().get(url);
   const response = await call.set('Accept', 'application/fhir+json').set('Prefer', prefer);
   if (response.status !== 202)
@@ -66,10 +71,21 @@ export async function awaitExport(http: Http, statusUrl: string, timeoutMs = 120
       for (const entry of manifest.deleted ?? []) deleted.push(...(await download(http, entry.url)));
       const errors: FhirResource[] = [];
       for (const entry of manifest.error) errors.push(...(await download(http, entry.url)));
-      return { statusUrl, manifest, expires: response.headers.expires, files, byType, deleted, errors, progress };
+      return {
+        statusUrl,
+        manifest,
+        expires: response.headers.expires,
+        files,
+        byType,
+        deleted,
+        errors,
+        progress,
+      };
     }
     if (response.status !== 202)
-      throw new Error(`status ${statusUrl}: ${response.status} ${JSON.stringify(response.body).slice(0, 400)}`);
+      throw new Error(
+        `status ${statusUrl}: ${response.status} ${JSON.stringify(response.body).slice(0, 400)}`,
+      );
     if (response.headers['x-progress']) progress.push(response.headers['x-progress'] as string);
     if (Date.now() > deadline) throw new Error(`export ${statusUrl} did not complete in ${timeoutMs} ms`);
     await sleep(Number(response.headers['retry-after'] ?? 1) * 1000);
@@ -77,12 +93,17 @@ export async function awaitExport(http: Http, statusUrl: string, timeoutMs = 120
 }
 
 export async function download(http: Http, url: string, gzip = false): Promise<FhirResource[]> {
-  const call = http().get(pathOf(url)).buffer(true).parse((res, callback) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (chunk: Buffer) => chunks.push(chunk));
-    res.on('end', () => callback(null, Buffer.concat(chunks)));
-  });
-  const response = await (gzip ? call.set('Accept-Encoding', 'gzip') : call.set('Accept-Encoding', 'identity'));
+  const call = http()
+    .get(pathOf(url))
+    .buffer(true)
+    .parse((res, callback) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => callback(null, Buffer.concat(chunks)));
+    });
+  const response = await (gzip
+    ? call.set('Accept-Encoding', 'gzip')
+    : call.set('Accept-Encoding', 'identity'));
   if (response.status !== 200) throw new Error(`file ${url}: ${response.status}`);
   let bytes = response.body as Buffer;
   if (response.headers['content-encoding'] === 'gzip' && bytes[0] === 0x1f) bytes = gunzipSync(bytes);

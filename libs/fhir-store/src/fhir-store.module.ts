@@ -12,10 +12,7 @@ import { PatientEverythingReader } from './queries/patient-everything/patient-ev
 import { SearchResourcesHandler } from './queries/search-resources/search-resources.handler';
 import { PatientEverythingHandler } from './queries/patient-everything/patient-everything.handler';
 import { ExportVersionsReader } from './queries/export-versions/export-versions.reader';
-import {
-  ExportTypesHandler,
-  ExportVersionsHandler,
-} from './queries/export-versions/export-versions.handler';
+import { ExportTypesHandler, ExportVersionsHandler } from './queries/export-versions/export-versions.handler';
 
 /** Read side of the temporal FHIR store. Needs CqrsModule and a PG_POOL provider from the host application. */
 @Module({})

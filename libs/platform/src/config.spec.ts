@@ -13,7 +13,9 @@ describe('ROLES', () => {
   });
 
   it('names the unknown role, and refuses none at all', () => {
-    expect(() => parseRoles('api,workers')).toThrow('ROLES: "workers" is not one of api, projections, kafka, export');
+    expect(() => parseRoles('api,workers')).toThrow(
+      'ROLES: "workers" is not one of api, projections, kafka, export',
+    );
     expect(() => parseRoles(' , ')).toThrow('ROLES: name at least one of api, projections, kafka, export');
   });
 });

@@ -110,7 +110,8 @@ export function compartmentsOf(
   for (const id of patientSourceIds) {
     for (const key of compartment.everything(dataset, id)) {
       // $everything's one level of referenced Practitioner/Organization/Location/Medication is not a compartment.
-      if (types.has(key.split('/')[0]) && (!key.startsWith('Patient/') || key === `Patient/${id}`)) out.add(key);
+      if (types.has(key.split('/')[0]) && (!key.startsWith('Patient/') || key === `Patient/${id}`))
+        out.add(key);
     }
   }
   return out;

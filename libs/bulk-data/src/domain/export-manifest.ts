@@ -25,7 +25,11 @@ export function exportManifest(state: ExportJobState, fileUrl: (file: string) =>
   for (const unit of exportUnits(request)) {
     for (const part of state.checkpoints[unit.key]?.parts ?? []) {
       if (part.count === 0) continue;
-      const entry = { type: unit.kind === 'provenance' ? 'Provenance' : unit.type, url: fileUrl(part.file), count: part.count };
+      const entry = {
+        type: unit.kind === 'provenance' ? 'Provenance' : unit.type,
+        url: fileUrl(part.file),
+        count: part.count,
+      };
       if (unit.kind === 'deleted') deleted.push({ ...entry, type: 'Bundle' });
       else output.push(entry);
     }

@@ -28,10 +28,15 @@ export function splitTypeFilter(value: string): { type: string; query: string } 
 export function parseTypeFilter(type: string, query: string): SearchFilter[] {
   const params: Record<string, string[]> = {};
   for (const [name, value] of new URLSearchParams(query)) (params[name] ??= []).push(value);
-  const result = Object.keys(params).filter((name) => (RESULT_PARAMETERS as readonly string[]).includes(name));
+  const result = Object.keys(params).filter((name) =>
+    (RESULT_PARAMETERS as readonly string[]).includes(name),
+  );
   if (result.length > 0)
-    throw new TypeFilterError(`_typeFilter ${type}?${query.slice(0, 100)}: ${result.join(', ')} is not supported in an export`);
-  if (Object.keys(params).length === 0) throw new TypeFilterError(`_typeFilter ${type}?: no search parameters`);
+    throw new TypeFilterError(
+      `_typeFilter ${type}?${query.slice(0, 100)}: ${result.join(', ')} is not supported in an export`,
+    );
+  if (Object.keys(params).length === 0)
+    throw new TypeFilterError(`_typeFilter ${type}?: no search parameters`);
   let parsed;
   try {
     parsed = parseSearchRequest(type, params, r4SearchParameters());

@@ -119,7 +119,9 @@ export class ExportWorker implements OnApplicationShutdown {
       if (attempts >= ATTEMPTS)
         await this.change(jobId, { kind: 'fail', reason: message.slice(0, 500) }).catch(() => undefined);
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [JOB_LOCK, jobId]).catch(() => undefined);
+      await client
+        .query('SELECT pg_advisory_unlock($1, hashtext($2))', [JOB_LOCK, jobId])
+        .catch(() => undefined);
       client.release();
     }
   }
@@ -150,7 +152,12 @@ export class ExportWorker implements OnApplicationShutdown {
     checkpoint: UnitCheckpoint | undefined,
   ): Promise<number | 'stopped'> {
     const dir = path.join(this.settings.dir, jobId);
-    const writer = await PartWriter.resume(dir, partPrefix(unit), this.settings.maxFileBytes, checkpoint?.parts ?? []);
+    const writer = await PartWriter.resume(
+      dir,
+      partPrefix(unit),
+      this.settings.maxFileBytes,
+      checkpoint?.parts ?? [],
+    );
     const asOf = snapshotOf(request);
     const filterSets =
       unit.kind === 'deleted'
@@ -215,7 +222,10 @@ export class ExportWorker implements OnApplicationShutdown {
     }
   }
 
-  private change(jobId: string, command: ConstructorParameters<typeof ChangeExportJobCommand>[1]): Promise<ExportJobState> {
+  private change(
+    jobId: string,
+    command: ConstructorParameters<typeof ChangeExportJobCommand>[1],
+  ): Promise<ExportJobState> {
     return this.commands.execute(new ChangeExportJobCommand(jobId, command));
   }
 

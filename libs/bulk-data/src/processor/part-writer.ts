@@ -45,7 +45,10 @@ export class PartWriter {
   async add(json: string): Promise<void> {
     const line = Buffer.from(`${json}\n`, 'utf8');
     let last = this.parts.at(-1);
-    if (!last || (last.bytes + this.pendingBytes > 0 && last.bytes + this.pendingBytes + line.length > this.maxBytes)) {
+    if (
+      !last ||
+      (last.bytes + this.pendingBytes > 0 && last.bytes + this.pendingBytes + line.length > this.maxBytes)
+    ) {
       await this.startPart();
       last = this.parts.at(-1)!;
     }

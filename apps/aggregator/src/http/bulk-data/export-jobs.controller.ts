@@ -121,7 +121,9 @@ export class ExportJobsController {
       response.status(200).send(lines.join(''));
       return;
     }
-    const listed = Object.values(job.checkpoints).some((c) => c.parts.some((p) => p.file === file && p.count > 0));
+    const listed = Object.values(job.checkpoints).some((c) =>
+      c.parts.some((p) => p.file === file && p.count > 0),
+    );
     if (!listed) throw FhirError.notFound(`No file ${file} in export ${jobId}`);
     const location = path.join(this.settings.dir, jobId, file);
     if (!request.headers.range && /\bgzip\b/.test(request.get('accept-encoding') ?? '')) {
@@ -132,8 +134,10 @@ export class ExportJobsController {
       return;
     }
     await new Promise<void>((resolve, reject) =>
-      response.sendFile(location, { acceptRanges: true, dotfiles: 'deny', headers: { 'Content-Type': 'application/fhir+ndjson' } }, (error) =>
-        error ? reject(error) : resolve(),
+      response.sendFile(
+        location,
+        { acceptRanges: true, dotfiles: 'deny', headers: { 'Content-Type': 'application/fhir+ndjson' } },
+        (error) => (error ? reject(error) : resolve()),
       ),
     );
   }

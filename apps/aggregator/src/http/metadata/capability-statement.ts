@@ -51,7 +51,10 @@ export function buildCapabilityStatement(
   const instantiates = [
     ...new Set(
       operations
-        .map((o) => IMPLEMENTATION_GUIDES.find((guide) => o.base?.startsWith(guide.operations))?.capabilityStatement)
+        .map(
+          (o) =>
+            IMPLEMENTATION_GUIDES.find((guide) => o.base?.startsWith(guide.operations))?.capabilityStatement,
+        )
         .filter((url): url is string => url !== undefined),
     ),
   ];

@@ -1,11 +1,6 @@
 import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { ExportVersionsReader } from './export-versions.reader';
-import {
-  ExportRow,
-  ExportTypes,
-  ExportTypesQuery,
-  ExportVersionsQuery,
-} from './export-versions.query';
+import { ExportRow, ExportTypes, ExportTypesQuery, ExportVersionsQuery } from './export-versions.query';
 
 @QueryHandler(ExportVersionsQuery)
 export class ExportVersionsHandler implements IQueryHandler<ExportVersionsQuery, ExportRow[]> {

@@ -59,7 +59,10 @@ export async function resolveKickOff(
   const lenient = /(^|[,;\s])handling\s*=\s*lenient\b/i.test(kickOff.headers.prefer ?? '');
   const raw = rawNames(kickOff.input);
   if (kickOff.level === 'system' && raw.includes('patient'))
-    throw FhirError.badRequest('patient is not supported by a system-level export: use Patient/$export or Group/<id>/$export', 'patient');
+    throw FhirError.badRequest(
+      'patient is not supported by a system-level export: use Patient/$export or Group/<id>/$export',
+      'patient',
+    );
   const { values, unknown } = parse(kickOff.definition, kickOff.input, lenient);
   const errors: ExportIssue[] = unknown.map((name) => ({
     code: 'not-supported',
@@ -77,7 +80,8 @@ export async function resolveKickOff(
   const asOf = (values._asOf as { end: Date } | undefined)?.end;
   if (asOf && asOf > now) throw FhirError.badRequest('_asOf is in the future', '_asOf');
   const since = (values._since as { start: Date } | undefined)?.start;
-  if (since && since > now) throw FhirError.badRequest(`_since ${since.toISOString()} is in the future`, '_since');
+  if (since && since > now)
+    throw FhirError.badRequest(`_since ${since.toISOString()} is in the future`, '_since');
   const until = (values._until as { start: Date } | undefined)?.start;
   const snapshot = asOf
     ? { transactionTime: asOf, horizon: undefined }
@@ -87,16 +91,26 @@ export async function resolveKickOff(
   const requested = listOf(values._type);
   for (const type of requested ?? [])
     if (!isR4ResourceType(type))
-      throw FhirError.badRequest(`_type: unknown resource type ${JSON.stringify(type.slice(0, 64))}`, '_type');
+      throw FhirError.badRequest(
+        `_type: unknown resource type ${JSON.stringify(type.slice(0, 64))}`,
+        '_type',
+      );
   const elements = listOf(values._elements);
   for (const element of elements ?? [])
     if (!ELEMENT.test(element))
-      throw FhirError.badRequest(`_elements: ${JSON.stringify(element.slice(0, 64))} is not an element name`, '_elements');
+      throw FhirError.badRequest(
+        `_elements: ${JSON.stringify(element.slice(0, 64))} is not an element name`,
+        '_elements',
+      );
   let includeProvenance = false;
   for (const value of (values.includeAssociatedData as string[] | undefined) ?? []) {
     if (value === 'LatestProvenanceResources') includeProvenance = true;
     else if (lenient)
-      errors.push({ code: 'not-supported', diagnostics: `includeAssociatedData=${value.slice(0, 64)} is not supported`, expression: 'includeAssociatedData' });
+      errors.push({
+        code: 'not-supported',
+        diagnostics: `includeAssociatedData=${value.slice(0, 64)} is not supported`,
+        expression: 'includeAssociatedData',
+      });
     else
       throw FhirError.badRequest(
         `includeAssociatedData: only LatestProvenanceResources is supported, got ${JSON.stringify(value.slice(0, 64))}`,
@@ -124,7 +138,9 @@ export async function resolveKickOff(
   }
   const typeFilters = checkTypeFilters(listOf(values._typeFilter, false), types, lenient, errors);
   // A type whose every filter was refused is not exported unfiltered.
-  const filteredOut = Object.entries(typeFilters).filter(([, filters]) => filters.length === 0).map(([t]) => t);
+  const filteredOut = Object.entries(typeFilters)
+    .filter(([, filters]) => filters.length === 0)
+    .map(([t]) => t);
   const exported = types.filter((t) => !filteredOut.includes(t));
   for (const t of filteredOut) delete typeFilters[t];
   await checkClientLimit(queryBus, settings, kickOff.principal.clientId);
@@ -149,7 +165,11 @@ export async function resolveKickOff(
   };
 }
 
-function parse(definition: FhirOperationDefinition, input: KickOff['input'], lenient: boolean): OperationInput {
+function parse(
+  definition: FhirOperationDefinition,
+  input: KickOff['input'],
+  lenient: boolean,
+): OperationInput {
   const parsed = operationInput(definition, input, lenient ? undefined : 'handling=strict');
   return parsed;
 }
@@ -177,7 +197,12 @@ function listOf(value: unknown, split = true): string[] | undefined {
   if (value === undefined) return undefined;
   const items = (Array.isArray(value) ? value : [value]) as string[];
   if (items.length === 0) return undefined;
-  return split ? items.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean) : items;
+  return split
+    ? items
+        .flatMap((v) => v.split(','))
+        .map((v) => v.trim())
+        .filter(Boolean)
+    : items;
 }
 
 function checkTypeFilters(
@@ -196,7 +221,11 @@ function checkTypeFilters(
     } catch (error) {
       if (!(error instanceof TypeFilterError)) throw error;
       if (!lenient) throw FhirError.badRequest(error.message, '_typeFilter');
-      errors.push({ code: 'not-supported', diagnostics: `${error.message} (not applied)`, expression: '_typeFilter' });
+      errors.push({
+        code: 'not-supported',
+        diagnostics: `${error.message} (not applied)`,
+        expression: '_typeFilter',
+      });
       const type = /^([A-Z][A-Za-z]+)\?/.exec(value)?.[1];
       if (type && types.includes(type)) byType[type] ??= [];
     }
@@ -216,7 +245,11 @@ async function patientsOf(
 ): Promise<string[] | undefined> {
   const given = (values.patient as string[] | undefined)?.map((reference) => {
     const match = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(reference);
-    if (!match) throw FhirError.badRequest(`patient must be a Patient/<id> reference, got ${JSON.stringify(reference.slice(0, 64))}`, 'patient');
+    if (!match)
+      throw FhirError.badRequest(
+        `patient must be a Patient/<id> reference, got ${JSON.stringify(reference.slice(0, 64))}`,
+        'patient',
+      );
     return match[1];
   });
   if (kickOff.level !== 'group') return given && given.length > 0 ? given : undefined;

@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, Headers, Inject, Param, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Inject, Param, Query, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { Parameters } from 'fhir/r4';
-import { BULK_DATA_SETTINGS, type BulkDataSettings, ChangeExportJobCommand, ExportLevel } from '@fa/bulk-data';
+import {
+  BULK_DATA_SETTINGS,
+  type BulkDataSettings,
+  ChangeExportJobCommand,
+  ExportLevel,
+} from '@fa/bulk-data';
 import type { FhirOperationDefinition } from '@fa/fhir';
 import { Access, principalOf, type AccessPolicy } from '../../security/access-policy';
 import { LOCAL_PRINCIPAL } from '../../security/auth-settings';
@@ -20,7 +25,12 @@ export function exportStatusUrl(request: Request, jobId: string): string {
   return `${serverOrigin(request)}/bulk-data/jobs/${jobId}`;
 }
 
-const KICK_OFF: AccessPolicy = { resource: '*', permission: 'r', mixedTypes: true, interaction: 'operation:export' };
+const KICK_OFF: AccessPolicy = {
+  resource: '*',
+  permission: 'r',
+  mixedTypes: true,
+  interaction: 'operation:export',
+};
 
 /**
  * Bulk Data kick-off (STU2): GET with query parameters or POST with a Parameters body, at system, Patient and
@@ -73,7 +83,12 @@ export class ExportController {
 
   @FhirOperationByPost(GROUP_EXPORT)
   @Access(KICK_OFF)
-  groupPost(@Param('id') id: string, @Body() body: Parameters, @Req() request: Request, @Res() response: Response) {
+  groupPost(
+    @Param('id') id: string,
+    @Body() body: Parameters,
+    @Req() request: Request,
+    @Res() response: Response,
+  ) {
     return this.kickOff('group', GROUP_EXPORT, idParam(id), body, request, response);
   }
 
@@ -87,7 +102,10 @@ export class ExportController {
   ) {
     const principal = principalOf(request) ?? LOCAL_PRINCIPAL;
     if (request.method === 'POST' && input && Object.keys(input).length > 0 && !isParameters(input))
-      throw FhirError.badRequest('A Bulk Data kick-off by POST takes a Parameters resource as its body', 'body');
+      throw FhirError.badRequest(
+        'A Bulk Data kick-off by POST takes a Parameters resource as its body',
+        'body',
+      );
     let job;
     try {
       job = await resolveKickOff(this.queryBus, this.settings, {

@@ -21,7 +21,12 @@ const COMMON: OperationDefinitionParameter[] = [
   ),
   input('_since', 'instant', '1', 'Only resources whose current version was recorded after this instant'),
   input('_until', 'instant', '1', 'The resources as they were at this instant, when it is before the export'),
-  input('_type', 'string', '*', 'Comma-separated resource types to export (default: every type the token may read)'),
+  input(
+    '_type',
+    'string',
+    '*',
+    'Comma-separated resource types to export (default: every type the token may read)',
+  ),
   input('_elements', 'string', '*', 'Top-level elements to keep (resources are tagged SUBSETTED)'),
   input(
     '_typeFilter',
@@ -35,7 +40,10 @@ const COMMON: OperationDefinitionParameter[] = [
     '*',
     'LatestProvenanceResources: the lineage Provenance of each exported resource version',
   ),
-  { ...AS_OF_PARAMETER, documentation: 'Export the data as the store knew it at this record-time instant (ours)' },
+  {
+    ...AS_OF_PARAMETER,
+    documentation: 'Export the data as the store knew it at this record-time instant (ours)',
+  },
   {
     name: 'return',
     use: 'out',
@@ -90,7 +98,8 @@ export const PATIENT_EXPORT: FhirOperationDefinition = {
   system: false,
   type: true,
   instance: false,
-  description: 'FHIR Bulk Data (STU2) Patient-level export: each Patient and the resources of its R4 compartment.',
+  description:
+    'FHIR Bulk Data (STU2) Patient-level export: each Patient and the resources of its R4 compartment.',
   parameter: [...COMMON, PATIENT],
 };
 

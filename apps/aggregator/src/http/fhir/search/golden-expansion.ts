@@ -70,7 +70,11 @@ async function membersOf(queryBus: QueryBus, id: string, asOf: Date | undefined)
 }
 
 /** The source patients a Group member stands for: a golden patient's linked source patients, else itself. */
-export async function sourcePatientsOf(queryBus: QueryBus, id: string, asOf: Date | undefined): Promise<string[]> {
+export async function sourcePatientsOf(
+  queryBus: QueryBus,
+  id: string,
+  asOf: Date | undefined,
+): Promise<string[]> {
   const { links } = await queryBus.execute(
     new QueryLinksQuery({ goldenId: id, matchResult: 'MATCH', asOf, limit: MAX_MEMBERS }),
   );

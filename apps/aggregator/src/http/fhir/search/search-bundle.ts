@@ -1,4 +1,4 @@
-import type { Bundle, BundleEntry, BundleLink, OperationOutcome, Resource } from 'fhir/r4';
+import type { Bundle, BundleEntry, BundleLink, OperationOutcome } from 'fhir/r4';
 import type { StoredVersion } from '@fa/fhir-store';
 import { subsetElements } from '@fa/fhir';
 
