@@ -24,6 +24,7 @@ const OUTPUT_FORMATS = new Set(['application/fhir+ndjson', 'application/ndjson',
 const ELEMENT = /^([A-Z][A-Za-z]+\.)?[a-z][A-Za-z0-9]*$/;
 
 export interface KickOff {
+  jobId: string;
   level: ExportLevel;
   definition: FhirOperationDefinition;
   groupId?: string;
@@ -63,7 +64,12 @@ export async function resolveKickOff(
       'patient is not supported by a system-level export: use Patient/$export or Group/<id>/$export',
       'patient',
     );
-  const { values, unknown } = parse(kickOff.definition, kickOff.input, lenient);
+  // Strict unless the client asks for lenient handling: an unknown parameter is then 400 naming it.
+  const { values, unknown } = operationInput(
+    kickOff.definition,
+    kickOff.input,
+    lenient ? undefined : 'handling=strict',
+  );
   const errors: ExportIssue[] = unknown.map((name) => ({
     code: 'not-supported',
     diagnostics: `The parameter ${JSON.stringify(name.slice(0, 64))} is not supported and was not applied (Prefer: handling=lenient)`,
@@ -145,7 +151,7 @@ export async function resolveKickOff(
   for (const t of filteredOut) delete typeFilters[t];
   await checkClientLimit(queryBus, settings, kickOff.principal.clientId);
   return {
-    jobId: '',
+    jobId: kickOff.jobId,
     clientId: kickOff.principal.clientId,
     request: kickOff.url,
     level: kickOff.level,
@@ -163,15 +169,6 @@ export async function resolveKickOff(
     errors,
     expiresAfterMs: settings.expiresAfterMs,
   };
-}
-
-function parse(
-  definition: FhirOperationDefinition,
-  input: KickOff['input'],
-  lenient: boolean,
-): OperationInput {
-  const parsed = operationInput(definition, input, lenient ? undefined : 'handling=strict');
-  return parsed;
 }
 
 function rawNames(input: KickOff['input']): string[] {

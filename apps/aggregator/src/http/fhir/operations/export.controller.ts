@@ -106,9 +106,11 @@ export class ExportController {
         'A Bulk Data kick-off by POST takes a Parameters resource as its body',
         'body',
       );
+    const jobId = randomUUID();
     let job;
     try {
       job = await resolveKickOff(this.queryBus, this.settings, {
+        jobId,
         level,
         definition,
         groupId,
@@ -121,10 +123,7 @@ export class ExportController {
       if (error instanceof TooManyExports) response.setHeader('Retry-After', String(error.retryAfterSeconds));
       throw error;
     }
-    const jobId = randomUUID();
-    await this.commandBus.execute(
-      new ChangeExportJobCommand(jobId, { kind: 'request', request: { ...job, jobId } }),
-    );
+    await this.commandBus.execute(new ChangeExportJobCommand(jobId, { kind: 'request', request: job }));
     response.setHeader('Content-Location', exportStatusUrl(request, jobId));
     sendFhir(
       response,
