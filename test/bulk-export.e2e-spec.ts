@@ -458,6 +458,53 @@ describe('Bulk Data $export of synthea-79', () => {
       expect(Date.parse(result.manifest.transactionTime)).toBeGreaterThan(Date.parse(since));
     });
 
+    it('Patient level with _since: the changes within the compartments, and their deletions', async () => {
+      const since = first.manifest.transactionTime;
+      const result = await exportOf(
+        harness.http,
+        `/fhir/Patient/$export?_since=${encodeURIComponent(since)}`,
+      );
+      const all = current.ofType('Patient').map((r) => r.id as string);
+      const inCompartments = compartmentsOf(compartment, current, all);
+      const want = changedKeys.filter((k) => inCompartments.has(k));
+      expect(want.length).toBeGreaterThan(5);
+      expect([...keysByType(result).values()].flat().sort()).toEqual(want.sort());
+      expect(result.deleted).toHaveLength(deletedKeys.length);
+    });
+
+    it('Group level with _type, _typeFilter, _elements and _asOf before the changes', async () => {
+      const query = new URLSearchParams([
+        ['_type', 'Observation,Patient'],
+        ['_typeFilter', 'Observation?category=exam'],
+        ['_typeFilter', `Observation?code=http://loinc.org|${WEIGHT}`],
+        ['_elements', 'status,subject,gender'],
+        ['_asOf', loadedAt],
+      ]);
+      const result = await exportOf(
+        harness.http,
+        `/fhir/Group/${ourId('Group', GROUP_ID)}/$export?${query.toString()}`,
+      );
+      const members = compartmentsOf(compartment, original, groupMembers);
+      const want = expected(
+        [...members]
+          .map((k) => original.get(k)!)
+          .filter(
+            (r) =>
+              r.resourceType === 'Patient' ||
+              (r.resourceType === 'Observation' &&
+                (hasToken(r, 'category', 'exam') || hasToken(r, 'code', `http://loinc.org|${WEIGHT}`))),
+          ),
+      );
+      expect(sorted(keysByType(result))).toEqual(sorted(want));
+      for (const r of result.byType.get('Observation')!) {
+        expect(Object.keys(r).sort()).toEqual(['id', 'meta', 'resourceType', 'status', 'subject']);
+        // As of before the changes: none of the amended versions.
+        expect((r as Resource).status).toBe('final');
+      }
+      for (const r of result.byType.get('Patient')!)
+        expect(r.meta!.tag).toContainEqual(expect.objectContaining({ code: 'SUBSETTED' }));
+    });
+
     it('_asOf before the changes: the store as it was then (old versions, the deleted ones still there)', async () => {
       const result = await exportOf(
         harness.http,
