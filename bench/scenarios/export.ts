@@ -29,12 +29,12 @@ export async function exportScenario(
   const phases = await twoPhases(data.dir);
   const files = app.get(FileIngestionService);
   await files.ingest('bench', [phases.first], { ingestionInstance: 'bench' });
-  await runtime.runner.waitForCatchUp();
+  await runtime.runner.waitForCatchUp(30 * 60_000);
   await sleep(10);
   const middle = new Date().toISOString();
   await sleep(10);
   await files.ingest('bench', [phases.second], { ingestionInstance: 'bench' });
-  await runtime.runner.waitForCatchUp();
+  await runtime.runner.waitForCatchUp(30 * 60_000);
   await app.close();
   await runtime.close();
 
