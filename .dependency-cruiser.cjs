@@ -51,7 +51,7 @@ module.exports = {
       severity: 'error',
       from: { path: '^libs/(fhir|platform)/' },
       to: {
-        path: '^libs/(event-store|ingestion|fhir-store|patient-identity|clinical|revenue-cycle|analytics|access|audit|bulk-data|composition)/',
+        path: '^libs/(event-store|ingestion|fhir-store|patient-identity|clinical|revenue-cycle|analytics|access|audit|bulk-data|bulk-sync|composition)/',
       },
     },
     {
@@ -87,11 +87,11 @@ module.exports = {
     {
       name: 'domain-knows-only-the-shared-kernel',
       comment:
-        "A bounded context's domain/ (ingestion, patient-identity, clinical, revenue-cycle, analytics) is its own " +
+        "A bounded context's domain/ (ingestion, patient-identity, clinical, revenue-cycle, analytics, bulk-sync) is its own " +
         'model: of the other libs it may use only the shared kernel (libs/fhir); other contexts reach it by events.',
       severity: 'error',
       from: {
-        path: '^libs/(ingestion|patient-identity|clinical|revenue-cycle|analytics|bulk-data)/src/domain/',
+        path: '^libs/(ingestion|patient-identity|clinical|revenue-cycle|analytics|bulk-data|bulk-sync)/src/domain/',
         pathNot: SPEC,
       },
       to: { path: '^libs/(?!fhir/)[^/]+/', pathNot: ['^libs/$1/'] },

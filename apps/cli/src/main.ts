@@ -23,6 +23,7 @@ import { CliModule } from './cli.module';
 import { clientsCommand } from './clients.command';
 import { auditCommand } from './audit.command';
 import { eventStoreCommand } from './event-store-copy.command';
+import { bulkSyncCommand } from './bulk-sync.command';
 
 async function withContext<T>(
   fn: (runtime: EventStoreRuntime, context: INestApplicationContext) => Promise<T>,
@@ -274,6 +275,7 @@ views
 program.addCommand(eventStoreCommand());
 program.addCommand(clientsCommand(withContext));
 program.addCommand(auditCommand(withContext));
+program.addCommand(bulkSyncCommand(withContext));
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);

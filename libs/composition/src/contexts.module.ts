@@ -4,6 +4,7 @@ import { AccessModule, type AccessOptions } from '@fa/access';
 import { AnalyticsModule } from '@fa/analytics';
 import { ClinicalModule } from '@fa/clinical';
 import { AuditModule } from '@fa/audit';
+import { BulkSyncModule } from '@fa/bulk-sync';
 import { EventStoreModule, EventStoreRuntime } from '@fa/event-store';
 import { FhirStoreModule } from '@fa/fhir-store';
 import { IngestionModule } from '@fa/ingestion';
@@ -55,6 +56,7 @@ export class ContextsModule {
         AccessModule.forRoot(options.access),
         AuditModule.forRoot(options.audit ?? readAuditConfig()),
         BulkDataModule.forRoot(options.exports ?? readExportConfig()),
+        BulkSyncModule,
       ],
       exports: [
         AccessModule,
@@ -68,6 +70,7 @@ export class ContextsModule {
         ClinicalModule,
         AuditModule,
         BulkDataModule,
+        BulkSyncModule,
       ],
     };
   }

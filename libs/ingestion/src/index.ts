@@ -6,6 +6,7 @@ export * from './domain/normalize-resource';
 export * from './domain/source-record';
 export * from './sources/file/file-ingestion.service';
 export * from './sources/file/read-source-files';
+export * from './sources/file/split-lines';
 export * from './ingestion.module';
 export * from './ingestion.metrics';
 export * from './sources/kafka/kafka-message';

@@ -23,7 +23,20 @@ export function provenanceOf(version: StoredVersion): Provenance {
     ext('ingestion-instance', { valueString: lineage.ingestionInstance }),
     ext('supersedes-current', { valueBoolean: lineage.supersedesCurrent }),
   ];
-  const { file, kafka, http, correlationId } = lineage.origin;
+  const { file, kafka, http, bulk, correlationId } = lineage.origin;
+  if (bulk) {
+    extensions.push(
+      ext('origin-bulk-export', {
+        extension: [
+          { url: 'server', valueUrl: bulk.server },
+          { url: 'statusUrl', valueUrl: bulk.statusUrl },
+          { url: 'transactionTime', valueInstant: bulk.transactionTime },
+          { url: 'fileUrl', valueUrl: bulk.fileUrl },
+          { url: 'line', valueInteger: bulk.line },
+        ],
+      }),
+    );
+  }
   if (file) {
     extensions.push(
       ext('origin-file', {

@@ -1,7 +1,23 @@
 /** Lineage of what ingestion records: where a version came from and what was done to it. */
 
-/** Where a version came from. Exactly one of file / kafka / http is set. */
+/** The FHIR Bulk Data export a record was pulled from (bulk-sync): the file and line it was on. */
+export interface BulkExportOrigin {
+  /** The FHIR base URL of the exporting server. */
+  server: string;
+  /** The export's status (polling) URL. */
+  statusUrl: string;
+  /** The manifest's transactionTime. */
+  transactionTime: string;
+  fileUrl: string;
+  line: number;
+}
+
+/**
+ * Where a version came from. Exactly one of file / kafka / http / bulk is set, except that bulk-sync's records
+ * relayed through Kafka carry both their kafka coordinates and the export they were pulled from.
+ */
 export interface OriginLineage {
+  bulk?: BulkExportOrigin;
   file?: { path: string; line?: number; entryIndex?: number };
   kafka?: {
     topic: string;

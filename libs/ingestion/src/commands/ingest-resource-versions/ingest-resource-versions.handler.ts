@@ -160,6 +160,7 @@ function originKey(origin: OriginLineage): string {
     const k = origin.kafka;
     return `kafka:${k.topic}:${k.partition}:${k.offset}:${k.entryIndex ?? ''}`;
   }
+  if (origin.bulk) return `bulk:${origin.bulk.fileUrl}:${origin.bulk.line}`;
   return `http:${origin.http?.requestId ?? ''}`;
 }
 

@@ -2,8 +2,9 @@ import { decodeUtf8Strict } from '@fa/fhir';
 import { decodeFhirJson } from '../../domain/decode-fhir-json';
 import { excerptOf, SourceRecord } from '../../domain/source-record';
 import { SOURCE_NAME_PATTERN } from '../../domain/aggregate-ids';
-import type { OriginLineage } from '../../events';
+import type { BulkExportOrigin, OriginLineage } from '../../events';
 import {
+  HEADER_BULK_EXPORT,
   HEADER_CONTENT_TYPE,
   HEADER_CORRELATION_ID,
   HEADER_SOURCE,
@@ -21,6 +22,29 @@ export interface DecodedKafkaMessage {
   records: SourceRecord[];
   /** The message's Kafka coordinates and headers, as every record's origin starts. */
   origin: OriginLineage;
+}
+
+/** The bulk-export header as lineage; a header that is not one (wrong shape) is left out, never trusted. */
+function bulkExportOrigin(header: string | undefined): Pick<OriginLineage, 'bulk'> {
+  if (!header) return {};
+  try {
+    const v = JSON.parse(header) as Partial<BulkExportOrigin>;
+    const text = (x: unknown): x is string => typeof x === 'string' && x.length > 0 && x.length <= 2048;
+    if (text(v.server) && text(v.statusUrl) && text(v.transactionTime) && text(v.fileUrl))
+      if (Number.isInteger(v.line) && v.line! > 0)
+        return {
+          bulk: {
+            server: v.server,
+            statusUrl: v.statusUrl,
+            transactionTime: v.transactionTime,
+            fileUrl: v.fileUrl,
+            line: v.line!,
+          },
+        };
+  } catch {
+    // not JSON: no bulk lineage
+  }
+  return {};
 }
 
 /**
@@ -47,6 +71,7 @@ export function decodeKafkaMessage(
     ...(headerText(message, HEADER_CORRELATION_ID)
       ? { correlationId: headerText(message, HEADER_CORRELATION_ID) }
       : {}),
+    ...bulkExportOrigin(headerText(message, HEADER_BULK_EXPORT)),
   };
   const source = headerText(message, HEADER_SOURCE) ?? options.topicSource;
   if (!source || !SOURCE_NAME_PATTERN.test(source)) {

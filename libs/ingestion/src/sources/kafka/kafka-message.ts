@@ -11,6 +11,8 @@ export const HEADER_SOURCE = 'source';
 export const HEADER_CORRELATION_ID = 'correlation-id';
 export const HEADER_SOURCE_RECEIVED_AT = 'source-received-at';
 export const HEADER_CONTENT_TYPE = 'content-type';
+/** bulk-sync's records: the Bulk Data export the record was pulled from (JSON of a BulkExportOrigin). */
+export const HEADER_BULK_EXPORT = 'bulk-export';
 export const NDJSON_CONTENT_TYPE = 'application/fhir+ndjson';
 
 export function headerText(message: KafkaMessageLike, name: string): string | undefined {

@@ -1,0 +1,156 @@
+import {
+  BulkSyncRejected,
+  decide,
+  evolve,
+  initialBulkSyncState,
+  type BulkSyncState,
+} from './bulk-sync-decider';
+import type { BulkSyncEvent, TypeTally } from '../events';
+
+const tally = (received: number, manifestCount?: number): TypeTally => ({
+  files: 1,
+  received,
+  recorded: received,
+  unchanged: 0,
+  rejected: 0,
+  published: 0,
+  ...(manifestCount !== undefined ? { manifestCount } : {}),
+});
+
+const fold = (events: BulkSyncEvent[], state: BulkSyncState = initialBulkSyncState) =>
+  events.reduce(evolve, state);
+
+const start = (statusUrl: string, since?: string) =>
+  ({
+    kind: 'start',
+    started: {
+      source: 's',
+      server: 'http://x/fhir',
+      kickoffUrl: 'http://x/fhir/$export',
+      statusUrl,
+      since,
+      sink: 'store',
+    },
+  }) as const;
+
+describe('bulk-sync decider', () => {
+  it('a completed run gives the next run its transactionTime; a run left started is still running', () => {
+    let state = fold(decide(initialBulkSyncState, start('http://x/status/1')));
+    expect(state.running?.statusUrl).toBe('http://x/status/1');
+    const done = decide(state, {
+      kind: 'complete',
+      statusUrl: 'http://x/status/1',
+      transactionTime: '2026-01-01T00:00:00Z',
+      tallies: { Patient: tally(10, 10) },
+      threshold: 0.1,
+    });
+    expect(done.map((e) => e.type)).toEqual(['BulkSyncCompleted']);
+    state = fold(done, state);
+    expect(state).toMatchObject({
+      revision: 1,
+      running: undefined,
+      lastCompleted: { transactionTime: '2026-01-01T00:00:00Z', completedRuns: 1 },
+      lastFullCounts: { Patient: 10 },
+    });
+    state = fold(decide(state, start('http://x/status/2', '2026-01-01T00:00:00Z')), state);
+    expect(state.running?.since).toBe('2026-01-01T00:00:00Z');
+  });
+
+  it('warns of a type below its manifest count and of a drop beyond the threshold from the last full export', () => {
+    let state = fold(decide(initialBulkSyncState, start('u1')));
+    state = fold(
+      decide(state, {
+        kind: 'complete',
+        statusUrl: 'u1',
+        transactionTime: '2026-01-01T00:00:00Z',
+        tallies: { A: tally(100), B: tally(10) },
+        threshold: 0.1,
+      }),
+      state,
+    );
+    state = fold(decide(state, start('u2')), state);
+    const events = decide(state, {
+      kind: 'complete',
+      statusUrl: 'u2',
+      transactionTime: '2026-01-02T00:00:00Z',
+      tallies: { A: tally(89, 95), B: tally(10, 10) },
+      threshold: 0.1,
+    });
+    expect(events[1]).toEqual({
+      type: 'BulkSyncCompletenessWarned',
+      data: {
+        source: 's',
+        statusUrl: 'u2',
+        threshold: 0.1,
+        warnings: [
+          { resourceType: 'A', kind: 'below-manifest-count', expected: 95, actual: 89 },
+          { resourceType: 'A', kind: 'drop-from-previous', expected: 100, actual: 89 },
+        ],
+      },
+    });
+  });
+
+  it('an incremental run is not compared with the full export; a 10 % drop at threshold 0.1 does not warn', () => {
+    let state = fold(decide(initialBulkSyncState, start('u1')));
+    state = fold(
+      decide(state, {
+        kind: 'complete',
+        statusUrl: 'u1',
+        transactionTime: '2026-01-01T00:00:00Z',
+        tallies: { A: tally(100) },
+        threshold: 0.1,
+      }),
+      state,
+    );
+    const incremental = fold(decide(state, start('u2', '2026-01-01T00:00:00Z')), state);
+    expect(
+      decide(incremental, {
+        kind: 'complete',
+        statusUrl: 'u2',
+        transactionTime: '2026-01-02T00:00:00Z',
+        tallies: { A: tally(3) },
+        threshold: 0.1,
+      }),
+    ).toHaveLength(1);
+    const full = fold(decide(state, start('u3')), state);
+    expect(
+      decide(full, {
+        kind: 'complete',
+        statusUrl: 'u3',
+        transactionTime: '2026-01-02T00:00:00Z',
+        tallies: { A: tally(90) },
+        threshold: 0.1,
+      }),
+    ).toHaveLength(1);
+  });
+
+  it('refuses to complete a run that is not the running one, or one whose transactionTime goes back', () => {
+    let state = fold(decide(initialBulkSyncState, start('u1')));
+    expect(() => decide(state, { kind: 'cancel', statusUrl: 'other', reason: 'x' })).toThrow(
+      BulkSyncRejected,
+    );
+    state = fold(
+      decide(state, {
+        kind: 'complete',
+        statusUrl: 'u1',
+        transactionTime: '2026-01-02T00:00:00Z',
+        tallies: {},
+        threshold: 0.1,
+      }),
+      state,
+    );
+    state = fold(decide(state, start('u2')), state);
+    expect(() =>
+      decide(state, {
+        kind: 'complete',
+        statusUrl: 'u2',
+        transactionTime: '2026-01-01T00:00:00Z',
+        tallies: {},
+        threshold: 0.1,
+      }),
+    ).toThrow(/before the last completed run's/);
+    state = fold(decide(state, { kind: 'cancel', statusUrl: 'u2', reason: 'interrupted' }), state);
+    expect(state.running).toBeUndefined();
+    expect(state.lastCompleted?.statusUrl).toBe('u1');
+  });
+});

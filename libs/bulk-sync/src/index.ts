@@ -1,0 +1,11 @@
+export * from './events';
+export * from './bulk-sync.metrics';
+export * from './bulk-sync.module';
+export { readClientKey, type ClientJwk } from './client/client-key';
+export { BulkDataError } from './client/bulk-data-http';
+export { ManifestRefused, type ExportManifest, type ManifestFile } from './domain/manifest';
+export type { BulkSyncState } from './domain/bulk-sync-decider';
+export * from './commands/record-bulk-sync/record-bulk-sync.command';
+export * from './queries/bulk-sync-history/bulk-sync-history.query';
+export { kafkaSink, storeSink, type RecordSink, type SinkResult } from './sync/record-sink';
+export * from './sync/bulk-sync.runner';

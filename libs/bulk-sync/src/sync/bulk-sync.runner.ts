@@ -1,0 +1,248 @@
+import { Injectable } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { decodeFhirJson, MAX_LINE_BYTES, type SourceRecord } from '@fa/ingestion';
+import { RecordBulkSyncCommand } from '../commands/record-bulk-sync/record-bulk-sync.command';
+import { BulkDataHttp } from '../client/bulk-data-http';
+import type { ClientJwk } from '../client/client-key';
+import { cancelExport, kickOff, kickOffUrl, pollUntilComplete } from '../client/export-job';
+import { downloadLines } from '../client/ndjson-download';
+import type { ManifestFile } from '../domain/manifest';
+import type { CompletenessWarning, TypeTally } from '../events';
+import { bulkSyncMetrics } from '../bulk-sync.metrics';
+import { BulkSyncHistoryQuery } from '../queries/bulk-sync-history/bulk-sync-history.query';
+import type { RecordSink } from './record-sink';
+
+export interface BulkSyncOptions {
+  source: string;
+  /** The server's FHIR base URL. */
+  url: string;
+  clientId: string;
+  key: ClientJwk;
+  scope: string;
+  tokenUrl?: string;
+  types?: string[];
+  group?: string;
+  /** An instant, 'auto' (the last completed run's transactionTime; none: a full export) or none. */
+  since?: string;
+  sink: RecordSink;
+  /** Files downloaded at once (default 2). */
+  parallel?: number;
+  /** Lines per append (default 500). */
+  batchSize?: number;
+  /** A type's drop beyond this fraction warns (default 0.1). */
+  completenessThreshold?: number;
+  /** Poll interval when the server sends no Retry-After (default 2 s). */
+  pollMs?: number;
+  retryBaseMs?: number;
+  signal: AbortSignal;
+  onProgress?: (progress: BulkSyncProgress) => void;
+  /** Retries and other notices (no PHI: URLs, counts, statuses). */
+  onNotice?: (text: string) => void;
+}
+
+export type BulkSyncProgress =
+  | { phase: 'exporting'; statusUrl: string; percent?: number; text: string | null }
+  | { phase: 'downloading'; filesDone: number; files: number; lines: number; expected?: number };
+
+export interface BulkSyncResult {
+  statusUrl: string;
+  transactionTime: string;
+  since?: string;
+  tallies: Record<string, TypeTally>;
+  warnings: CompletenessWarning[];
+  /** OperationOutcome files the manifest's `error` lists (not synced: server-side errors). */
+  errorFiles: number;
+}
+
+export class BulkSyncCancelled extends Error {}
+
+const emptyTally = (): TypeTally => ({
+  files: 0,
+  received: 0,
+  recorded: 0,
+  unchanged: 0,
+  rejected: 0,
+  published: 0,
+});
+
+/**
+ * One bulk-sync run of a source: kick-off (with `_since` from the source's last completed run when asked), poll,
+ * download the files in parallel and hand their lines, batch by batch, to the sink; then record the run as
+ * completed with its tallies (and completeness warnings). Aborting the signal (Ctrl-C) cancels the export at the
+ * server and records the run as cancelled. A crash leaves the run started: the next run asks for the same
+ * `_since` again, and ingestion records nothing twice (an exact repeat is unchanged).
+ */
+@Injectable()
+export class BulkSyncRunner {
+  constructor(
+    private readonly commandBus: CommandBus,
+    private readonly queryBus: QueryBus,
+  ) {}
+
+  async run(options: BulkSyncOptions): Promise<BulkSyncResult> {
+    const { source, signal } = options;
+    const state = await this.queryBus.execute(new BulkSyncHistoryQuery(source));
+    const since = options.since === 'auto' ? state.lastCompleted?.transactionTime : options.since;
+    if (state.running)
+      options.onNotice?.(
+        `the previous run (${state.running.statusUrl}) did not finish: exporting again from ${since ?? 'the start'}`,
+      );
+    const http = new BulkDataHttp({
+      base: options.url,
+      clientId: options.clientId,
+      key: options.key,
+      scope: options.scope,
+      tokenUrl: options.tokenUrl,
+      signal,
+      retryBaseMs: options.retryBaseMs,
+      onRetry: (what, ms) => options.onNotice?.(`${what}: retrying in ${(ms / 1000).toFixed(1)} s`),
+    });
+    const kickoffUrl = kickOffUrl(options.url, { types: options.types, since, group: options.group });
+    const statusUrl = await kickOff(http, kickoffUrl);
+    await this.record(source, {
+      kind: 'start',
+      started: {
+        source,
+        server: options.url,
+        kickoffUrl,
+        statusUrl,
+        ...(since ? { since } : {}),
+        ...(options.types?.length ? { types: options.types } : {}),
+        ...(options.group ? { group: options.group } : {}),
+        sink: options.sink.kind,
+      },
+    });
+    try {
+      const manifest = await pollUntilComplete(http, statusUrl, {
+        pollMs: options.pollMs ?? 2000,
+        onProgress: (percent, text) => options.onProgress?.({ phase: 'exporting', statusUrl, percent, text }),
+      });
+      const tallies: Record<string, TypeTally> = {};
+      const perTypeCounts = new Map<string, number | undefined>();
+      for (const file of manifest.output) {
+        (tallies[file.type] ??= emptyTally()).files++;
+        const known = perTypeCounts.has(file.type) ? perTypeCounts.get(file.type) : 0;
+        perTypeCounts.set(
+          file.type,
+          known === undefined || file.count === undefined ? undefined : known + file.count,
+        );
+      }
+      for (const [type, count] of perTypeCounts) if (count !== undefined) tallies[type].manifestCount = count;
+      const expected = [...perTypeCounts.values()].every((c) => c !== undefined)
+        ? [...perTypeCounts.values()].reduce<number>((a, c) => a + c!, 0)
+        : undefined;
+      let filesDone = 0;
+      let lines = 0;
+      const progress = () =>
+        options.onProgress?.({
+          phase: 'downloading',
+          filesDone,
+          files: manifest.output.length,
+          lines,
+          expected,
+        });
+      progress();
+      const syncFile = async (file: ManifestFile) => {
+        const tally = tallies[file.type];
+        const origin = {
+          server: options.url,
+          statusUrl,
+          transactionTime: manifest.transactionTime,
+          fileUrl: file.url,
+        };
+        let batch: SourceRecord[] = [];
+        const flush = async () => {
+          if (batch.length === 0) return;
+          const result = await options.sink.write(batch);
+          batch = [];
+          tally.recorded += result.recorded;
+          tally.unchanged += result.unchanged;
+          tally.rejected += result.rejected;
+          tally.published += result.published;
+          for (const outcome of ['recorded', 'unchanged', 'rejected', 'published'] as const)
+            if (result[outcome] > 0)
+              bulkSyncMetrics.resources.inc({ source, type: file.type, outcome }, result[outcome]);
+          progress();
+        };
+        for await (const item of downloadLines(http, file.url, {
+          requiresAccessToken: manifest.requiresAccessToken,
+          maxLineBytes: MAX_LINE_BYTES,
+          onRetry: (text) => options.onNotice?.(text),
+        })) {
+          const at = { bulk: { ...origin, line: item.line } };
+          if ('tooLargeBytes' in item) {
+            tally.received++;
+            lines++;
+            batch.push({
+              kind: 'rejected',
+              code: 'too-large',
+              reason: `line ${item.line} is ${item.tooLargeBytes} bytes; the limit is ${MAX_LINE_BYTES}`,
+              origin: at,
+            });
+          } else if (item.bytes.some((b) => b !== 0x20 && b !== 0x09 && b !== 0x0d)) {
+            tally.received++;
+            lines++;
+            batch.push(...decodeFhirJson(item.bytes, at));
+          }
+          if (batch.length >= (options.batchSize ?? 500)) await flush();
+        }
+        await flush();
+        filesDone++;
+        progress();
+      };
+      await inParallel(manifest.output, options.parallel ?? 2, syncFile);
+      const events = await this.record(source, {
+        kind: 'complete',
+        statusUrl,
+        transactionTime: manifest.transactionTime,
+        tallies,
+        threshold: options.completenessThreshold ?? 0.1,
+      });
+      const warned = events.find((e) => e.type === 'BulkSyncCompletenessWarned');
+      return {
+        statusUrl,
+        transactionTime: manifest.transactionTime,
+        ...(since ? { since } : {}),
+        tallies,
+        warnings: warned?.type === 'BulkSyncCompletenessWarned' ? warned.data.warnings : [],
+        errorFiles: manifest.error.length,
+      };
+    } catch (error) {
+      if (signal.aborted) {
+        const answer = await cancelExport(http, statusUrl);
+        await this.record(source, {
+          kind: 'cancel',
+          statusUrl,
+          reason: `interrupted; DELETE answered ${answer}`,
+        });
+        throw new BulkSyncCancelled(
+          `cancelled: the export ${statusUrl} was deleted at the server (${answer})`,
+        );
+      }
+      await this.record(source, { kind: 'fail', statusUrl, reason: (error as Error).message.slice(0, 500) });
+      throw error;
+    }
+  }
+
+  private record(source: string, command: RecordBulkSyncCommand['command']) {
+    return this.commandBus.execute(new RecordBulkSyncCommand(source, command));
+  }
+}
+
+/** Runs fn over the items, at most `limit` at once; the first failure stops starting new ones and is thrown. */
+async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure;
+}

@@ -1,0 +1,363 @@
+import type { ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { register } from 'prom-client';
+import { generateClientKeyPair, type ClientKeyPair } from '@fa/access';
+import { BulkSyncRunner, readClientKey, storeSink } from '@fa/bulk-sync';
+import { CommandBus } from '@nestjs/cqrs';
+import { eventually, startKafkaMock } from '@fa/testkit';
+import { AggregatorHarness, FIXTURES, runCli, startAggregator } from './support/aggregator-harness';
+import {
+  BulkDataServer,
+  BulkDataServerFaults,
+  ndjsonFolder,
+  startBulkDataServer,
+} from './support/bulk-data-server';
+
+const SAMPLE = path.join(FIXTURES, 'synthea-2-patients');
+const CLIENT_ID = 'aggregator-puller';
+
+/** Current versions per type of one source, as source ids (sorted). */
+async function heldBySource(harness: AggregatorHarness, source: string): Promise<Map<string, string[]>> {
+  const rows = await harness.database.pool.query<{ type: string; ids: string[] }>(
+    `SELECT resource_type AS type, array_agg(lineage->>'sourceId' ORDER BY lineage->>'sourceId') AS ids
+       FROM fhir_store.resource_versions WHERE recorded_to IS NULL AND NOT deleted AND lineage->>'source' = $1
+      GROUP BY resource_type`,
+    [source],
+  );
+  return new Map(rows.rows.map((r) => [r.type, r.ids]));
+}
+
+function idsPerType(data: Map<string, string[]>): Map<string, string[]> {
+  return new Map(
+    [...data].map(([type, lines]) => [type, lines.map((l) => (JSON.parse(l) as { id: string }).id).sort()]),
+  );
+}
+
+async function streamEvents(harness: AggregatorHarness, source: string) {
+  const rows = await harness.database.pool.query<{ type: string; data: Record<string, unknown> }>(
+    `SELECT type, data FROM events WHERE stream_id = $1 ORDER BY stream_revision`,
+    [`BulkSync-${source}`],
+  );
+  return rows.rows;
+}
+
+describe('bulk-sync: pulling a Bulk Data server into a running instance (real HTTP, PostgreSQL, Kafka)', () => {
+  let harness: AggregatorHarness;
+  let kafkaMock: Awaited<ReturnType<typeof startKafkaMock>>;
+  let keys: ClientKeyPair;
+  let dir: string;
+  let keyFile: string;
+  const servers: BulkDataServer[] = [];
+  const data = ndjsonFolder(SAMPLE);
+
+  const server = async (faults: BulkDataServerFaults, extra: { tokenLifetimeSeconds?: number } = {}) => {
+    const s = await startBulkDataServer({
+      data,
+      clientId: CLIENT_ID,
+      jwks: keys.publicJwks as never,
+      faults,
+      splitAt: 40,
+      ...extra,
+    });
+    servers.push(s);
+    return s;
+  };
+  const sync = (
+    s: BulkDataServer,
+    source: string,
+    args: string[] = [],
+    onSpawn?: (c: ChildProcess) => void,
+  ) =>
+    runCli(
+      [
+        'bulk-sync',
+        '--url',
+        s.base,
+        '--client-id',
+        CLIENT_ID,
+        '--key',
+        keyFile,
+        '--source',
+        source,
+        '--poll',
+        '0.2',
+        ...args,
+      ],
+      harness.database.url,
+      { onSpawn },
+    );
+
+  beforeAll(async () => {
+    kafkaMock = await startKafkaMock({ topics: ['bulk'], partitions: 4 });
+    harness = await startAggregator({
+      kafka: { brokers: kafkaMock.brokers, topics: new Map([['bulk', undefined]]), groupId: 'bulk-sync' },
+    });
+    keys = await generateClientKeyPair('ES384');
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fa-bulk-sync-'));
+    keyFile = path.join(dir, 'private-key.jwk.json');
+    await fs.writeFile(keyFile, JSON.stringify(keys));
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    await harness?.close();
+    await kafkaMock?.stop();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  describe('a server with 429s, a download dropped mid-file, gzip, relative URLs, application/ndjson and a token revoked', () => {
+    let s: BulkDataServer;
+    let firstTransactionTime: string;
+
+    it('holds the same resources per type as the files, each version naming its export, file and line', async () => {
+      s = await server({
+        kickOff429: 1,
+        status429: 1,
+        pollsBeforeComplete: 2,
+        dropMidFile: ['ExplanationOfBenefit', 'Observation'],
+        gzip: true,
+        relativeUrls: true,
+        contentType: 'application/ndjson',
+        revokeTokensAfterKickOff: true,
+      });
+      const result = await sync(s, 'payer-a');
+      expect(result.stderr).not.toMatch(/^error/m);
+      expect(result.code).toBe(0);
+      expect(await heldBySource(harness, 'payer-a')).toEqual(idsPerType(data));
+      const total = [...data.values()].reduce((n, l) => n + l.length, 0);
+      expect(result.stdout).toMatch(new RegExp(`${total} resources in`));
+      expect(result.stdout).toMatch(/Observation\s+2\s+60\s+60\s+60\s+0\s+0/);
+      expect(result.stdout).toContain('completeness: ok');
+
+      // The faults were met: 429 then 202 at kick-off, a 429 while polling, a 401 after the revocation, the
+      // dropped files resumed with Range (206), the first downloads gzipped.
+      const kickOffs = s.requests.filter((r) => r.path.endsWith('/$export')).map((r) => r.status);
+      expect(kickOffs).toEqual([429, 202]);
+      expect(s.requests.filter((r) => r.path.startsWith('/status/')).map((r) => r.status)).toEqual(
+        expect.arrayContaining([401, 202, 429, 200]),
+      );
+      const resumed = s.requests.filter((r) => r.range);
+      expect(resumed.map((r) => [r.path.replace(/^.*\//, ''), r.status]).sort()).toEqual([
+        ['ExplanationOfBenefit-1.ndjson', 206],
+        ['ExplanationOfBenefit-2.ndjson', 206],
+        ['Observation-1.ndjson', 206],
+        ['Observation-2.ndjson', 206],
+      ]);
+      // A range means the identity bytes: the resumed requests refuse gzip.
+      expect(resumed.every((r) => !/gzip/.test(r.acceptEncoding ?? ''))).toBe(true);
+      expect(resumed.every((r) => /^bytes=\d+-$/.test(r.range!) && r.range !== 'bytes=0-')).toBe(true);
+      expect(
+        s.requests
+          .filter((r) => r.path.startsWith('/files/') && !r.range)
+          .every((r) => /gzip/.test(r.acceptEncoding ?? '')),
+      ).toBe(true);
+
+      // Two tokens (one after the 401), each from an ES384 assertion with our kid, a new jti, exp ≤ 5 min.
+      expect(s.assertions.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(s.assertions.map((a) => a.jti)).size).toBe(s.assertions.length);
+      for (const a of s.assertions) {
+        expect(a).toMatchObject({ kid: keys.privateJwk.kid, alg: 'ES384' });
+        expect(a.lifetimeSeconds).toBeLessThanOrEqual(300);
+      }
+
+      // Lineage: every version names the export, and its file's line holds that very resource.
+      const events = await streamEvents(harness, 'payer-a');
+      expect(events.map((e) => e.type)).toEqual(['BulkSyncStarted', 'BulkSyncCompleted']);
+      const completed = events[1].data as { statusUrl: string; transactionTime: string };
+      firstTransactionTime = completed.transactionTime;
+      const lineage = await harness.database.pool.query<{
+        type: string;
+        source_id: string;
+        bulk: { server: string; statusUrl: string; transactionTime: string; fileUrl: string; line: number };
+      }>(
+        `SELECT resource_type AS type, lineage->>'sourceId' AS source_id, lineage->'origin'->'bulk' AS bulk
+           FROM fhir_store.resource_versions WHERE lineage->>'source' = 'payer-a'`,
+      );
+      expect(lineage.rows).toHaveLength(total);
+      for (const row of lineage.rows) {
+        expect(row.bulk).toMatchObject({
+          server: s.base,
+          statusUrl: completed.statusUrl,
+          transactionTime: firstTransactionTime,
+        });
+        const line = s.files.get(row.bulk.fileUrl)!.toString('utf8').split('\n')[row.bulk.line - 1];
+        expect((JSON.parse(line) as { id: string }).id).toBe(row.source_id);
+      }
+    });
+
+    it('a second run with --since auto sends the last transactionTime as _since and records only what changed', async () => {
+      const updated = (await fs.readFile(path.join(FIXTURES, 'sample-update', 'Patient.ndjson'), 'utf8'))
+        .split('\n')
+        .filter(Boolean);
+      const before = await harness.database.pool.query<{ n: string }>(
+        `SELECT count(*) AS n FROM fhir_store.resource_versions WHERE lineage->>'source' = 'payer-a'`,
+      );
+      s.put('Patient', updated);
+      const result = await sync(s, 'payer-a', ['--since', 'auto']);
+      expect(result.code).toBe(0);
+      const kickOffs = s.requests.filter((r) => r.path.endsWith('/$export') && r.status === 202);
+      expect(kickOffs.at(-1)!.query._since).toBe(firstTransactionTime);
+      expect(result.stdout).toMatch(new RegExp(`_since ${firstTransactionTime.replace(/[.]/g, '\\.')}`));
+      expect(result.stdout).toMatch(/Patient\s+1\s+1\s+1\s+1\s+0\s+0/);
+      const after = await harness.database.pool.query<{ n: string }>(
+        `SELECT count(*) AS n FROM fhir_store.resource_versions WHERE lineage->>'source' = 'payer-a'`,
+      );
+      expect(Number(after.rows[0].n)).toBe(Number(before.rows[0].n) + 1);
+      const id = (JSON.parse(updated[0]) as { id: string }).id;
+      const versions = await harness.database.pool.query<{ version_id: number; line: string }>(
+        `SELECT version_id, resource->'address'->0->'line'->>0 AS line FROM fhir_store.resource_versions
+          WHERE resource_type = 'Patient' AND lineage->>'source' = 'payer-a' AND lineage->>'sourceId' = $1 ORDER BY version_id`,
+        [id],
+      );
+      expect(versions.rows.map((r) => r.version_id)).toEqual([1, 2]);
+      expect(versions.rows[1].line).toBe(
+        (JSON.parse(updated[0]) as { address: { line: string[] }[] }).address[0].line[0],
+      );
+    });
+  });
+
+  it('tolerates a manifest without counts and files served without a token (requiresAccessToken: false)', async () => {
+    const s = await server({ omitCount: true, noFileToken: true });
+    const result = await sync(s, 'payer-b', ['--type', 'Patient,Encounter']);
+    expect(result.code).toBe(0);
+    expect(s.requests.find((r) => r.path.endsWith('/$export'))!.query._type).toBe('Patient,Encounter');
+    const downloads = s.requests.filter((r) => r.path.startsWith('/files/'));
+    expect(downloads.length).toBeGreaterThan(0);
+    expect(downloads.every((r) => r.authorization === undefined && r.status === 200)).toBe(true);
+    expect(result.stdout).toMatch(/Encounter\s+2\s+-\s+63\s+63/);
+    const held = await heldBySource(harness, 'payer-b');
+    expect(held).toEqual(
+      new Map([...idsPerType(data)].filter(([t]) => t === 'Patient' || t === 'Encounter')),
+    );
+  });
+
+  it('refuses a manifest without output with a clear message, and records the run as failed', async () => {
+    const s = await server({ noOutput: true });
+    const result = await sync(s, 'payer-c');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/has no "output" array: it names no files/);
+    expect((await streamEvents(harness, 'payer-c')).map((e) => e.type)).toEqual([
+      'BulkSyncStarted',
+      'BulkSyncFailed',
+    ]);
+    expect(await heldBySource(harness, 'payer-c')).toEqual(new Map());
+  });
+
+  it('completeness: a type below its manifest count, or dropping from the previous full export, warns (summary, metric, event)', async () => {
+    const runner = harness.app.get(BulkSyncRunner);
+    const key = await readClientKey(JSON.stringify(keys));
+    const run = (s: BulkDataServer) =>
+      runner.run({
+        source: 'payer-d',
+        url: s.base,
+        clientId: CLIENT_ID,
+        key,
+        scope: 'system/*.rs',
+        types: ['Patient', 'Encounter'],
+        sink: storeSink(harness.app.get(CommandBus), 'payer-d', 'test'),
+        pollMs: 100,
+        signal: new AbortController().signal,
+      });
+    const first = await run(await server({}));
+    expect(first.warnings).toEqual([]);
+    const second = await run(await server({ shortFiles: { Encounter: 10 }, omitCount: false }));
+    expect(second.warnings).toEqual([
+      { resourceType: 'Encounter', kind: 'below-manifest-count', expected: 63, actual: 53 },
+      { resourceType: 'Encounter', kind: 'drop-from-previous', expected: 63, actual: 53 },
+    ]);
+    const metric = await register.getSingleMetric('fhir_bulk_sync_completeness_warnings_total')!.get();
+    expect(
+      metric.values.filter((v) => v.labels.source === 'payer-d').map((v) => [v.labels.kind, v.value]),
+    ).toEqual([
+      ['below-manifest-count', 1],
+      ['drop-from-previous', 1],
+    ]);
+    expect((await streamEvents(harness, 'payer-d')).map((e) => e.type)).toEqual([
+      'BulkSyncStarted',
+      'BulkSyncCompleted',
+      'BulkSyncStarted',
+      'BulkSyncCompleted',
+      'BulkSyncCompletenessWarned',
+    ]);
+  });
+
+  it('--to kafka publishes each resource keyed <Type>/<id>; the consumer records them with the export lineage', async () => {
+    await harness.startKafkaConsumer('bulk-consumer');
+    const s = await server({});
+    const result = await sync(s, 'payer-k', [
+      '--to',
+      'kafka',
+      '--topic',
+      'bulk',
+      '--brokers',
+      kafkaMock.brokers.join(','),
+      '--type',
+      'Patient,Immunization',
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Immunization\s+2\s+97\s+97\s+97\s+0/);
+    const expected = new Map([...idsPerType(data)].filter(([t]) => t === 'Patient' || t === 'Immunization'));
+    const held = await eventually(
+      () => heldBySource(harness, 'payer-k'),
+      (h) => JSON.stringify([...h].sort()) === JSON.stringify([...expected].sort()),
+      30_000,
+    );
+    expect(new Map([...held].sort())).toEqual(new Map([...expected].sort()));
+    const origin = await harness.database.pool.query<{
+      origin: { kafka: { key: string }; bulk: { fileUrl: string; line: number } };
+    }>(
+      `SELECT lineage->'origin' AS origin FROM fhir_store.resource_versions WHERE lineage->>'source' = 'payer-k' AND resource_type = 'Patient'`,
+    );
+    for (const row of origin.rows) {
+      expect(row.origin.kafka.key).toMatch(/^Patient\//);
+      expect(row.origin.bulk.fileUrl).toContain('/files/');
+      expect(row.origin.bulk.line).toBeGreaterThan(0);
+    }
+  });
+
+  it('Ctrl-C cancels the export at the server (DELETE on the status URL) and records the run as cancelled', async () => {
+    const s = await server({ pollsBeforeComplete: 1000 });
+    const result = await sync(s, 'payer-e', [], (child) => {
+      const timer = setInterval(() => {
+        if (s.requests.some((r) => r.path.startsWith('/status/') && r.status === 202)) {
+          clearInterval(timer);
+          child.kill('SIGINT');
+        }
+      }, 50);
+    });
+    expect(result.code).toBe(130);
+    expect(result.stderr).toMatch(/cancelled: the export .* was deleted at the server \(202\)/);
+    expect(s.requests.filter((r) => r.method === 'DELETE').map((r) => r.status)).toEqual([202]);
+    expect((await streamEvents(harness, 'payer-e')).map((e) => e.type)).toEqual([
+      'BulkSyncStarted',
+      'BulkSyncCancelled',
+    ]);
+  });
+
+  it('a kill -9 mid-run, then a rerun: every resource held exactly once, nothing missed', async () => {
+    const s = await server({ stall: ['Observation'] });
+    const killed = await sync(s, 'payer-f', ['--parallel', '1', '--batch-size', '20'], (child) => {
+      const timer = setInterval(() => {
+        if (s.requests.some((r) => r.path.includes('/Observation-'))) {
+          clearInterval(timer);
+          setTimeout(() => child.kill('SIGKILL'), 300);
+        }
+      }, 50);
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    const partial = await heldBySource(harness, 'payer-f');
+    expect(partial.size).toBeGreaterThan(0);
+    s.faults.stall = [];
+    const rerun = await sync(s, 'payer-f', ['--since', 'auto']);
+    expect(rerun.code).toBe(0);
+    expect(rerun.stderr).toMatch(/the previous run .* did not finish/);
+    expect(rerun.stdout).toContain('(full export)');
+    expect(await heldBySource(harness, 'payer-f')).toEqual(idsPerType(data));
+    const versions = await harness.database.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM fhir_store.resource_versions WHERE lineage->>'source' = 'payer-f' AND version_id > 1`,
+    );
+    expect(Number(versions.rows[0].n)).toBe(0);
+    expect(rerun.stdout).toMatch(/Encounter\s+2\s+63\s+63\s+0\s+63\s+0/);
+  });
+});
