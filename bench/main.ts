@@ -8,6 +8,7 @@ import { ceiling } from './scenarios/ceiling';
 import { clinical } from './scenarios/clinical';
 import { auditOverhead } from './scenarios/audit';
 import { exportScenario } from './scenarios/export';
+import { bulkSync } from './scenarios/bulk-sync';
 import { ingestFile } from './scenarios/ingest-file';
 import { ingestKafka } from './scenarios/ingest-kafka';
 import { readsAndReplay } from './scenarios/reads';
@@ -26,8 +27,8 @@ async function main() {
   const program = new Command('bench')
     .option(
       '--scenarios <list>',
-      'ceiling,ingest-file,ingest-kafka,reads,search,auth,identity,revenue-cycle,clinical,audit,export (reads includes replay); soak (not in the default)',
-      'ceiling,ingest-file,ingest-kafka,reads,search,auth,identity,revenue-cycle,clinical,audit',
+      'ceiling,ingest-file,ingest-kafka,reads,search,auth,identity,revenue-cycle,clinical,audit,export,bulk-sync (reads includes replay); soak (not in the default)',
+      'ceiling,ingest-file,ingest-kafka,reads,search,auth,identity,revenue-cycle,clinical,audit,bulk-sync',
     )
     .option('--scale <list>', 'dataset multiples for ingest-file, revenue-cycle and export, e.g. 1,10', '1')
     .option('--seed <n>', 'seed of the date shifts of scaled copies', '1')
@@ -124,6 +125,7 @@ async function main() {
       await exportScenario(serverUrl, data, ceilingRate, `${scale}x`);
     }
   }
+  if (scenarios.has('bulk-sync')) await bulkSync(serverUrl, base);
   await writeResults();
   process.exit(0);
 }

@@ -6,14 +6,15 @@ import { register } from 'prom-client';
 import { generateClientKeyPair, type ClientKeyPair } from '@fa/access';
 import { BulkSyncRunner, readClientKey, storeSink } from '@fa/bulk-sync';
 import { CommandBus } from '@nestjs/cqrs';
-import { eventually, startKafkaMock } from '@fa/testkit';
-import { AggregatorHarness, FIXTURES, runCli, startAggregator } from './support/aggregator-harness';
 import {
   BulkDataServer,
   BulkDataServerFaults,
+  eventually,
   ndjsonFolder,
   startBulkDataServer,
-} from './support/bulk-data-server';
+  startKafkaMock,
+} from '@fa/testkit';
+import { AggregatorHarness, FIXTURES, runCli, startAggregator } from './support/aggregator-harness';
 
 const SAMPLE = path.join(FIXTURES, 'synthea-2-patients');
 const CLIENT_ID = 'aggregator-puller';
@@ -217,8 +218,11 @@ describe('bulk-sync: pulling a Bulk Data server into a running instance (real HT
     });
   });
 
-  it('tolerates a manifest without counts and files served without a token (requiresAccessToken: false)', async () => {
-    const s = await server({ omitCount: true, noFileToken: true });
+  it('tolerates a manifest without counts and files served without a token (requiresAccessToken: false); renews a token before it expires', async () => {
+    const s = await server(
+      { omitCount: true, noFileToken: true, pollsBeforeComplete: 3 },
+      { tokenLifetimeSeconds: 2 },
+    );
     const result = await sync(s, 'payer-b', ['--type', 'Patient,Encounter']);
     expect(result.code).toBe(0);
     expect(s.requests.find((r) => r.path.endsWith('/$export'))!.query._type).toBe('Patient,Encounter');
@@ -226,6 +230,9 @@ describe('bulk-sync: pulling a Bulk Data server into a running instance (real HT
     expect(downloads.length).toBeGreaterThan(0);
     expect(downloads.every((r) => r.authorization === undefined && r.status === 200)).toBe(true);
     expect(result.stdout).toMatch(/Encounter\s+2\s+-\s+63\s+63/);
+    // Tokens of 2 s over ~3 s of polling: renewed ahead of expiry, never refused.
+    expect(s.assertions.length).toBeGreaterThanOrEqual(2);
+    expect(s.requests.filter((r) => r.status === 401)).toEqual([]);
     const held = await heldBySource(harness, 'payer-b');
     expect(held).toEqual(
       new Map([...idsPerType(data)].filter(([t]) => t === 'Patient' || t === 'Encounter')),
@@ -333,6 +340,30 @@ describe('bulk-sync: pulling a Bulk Data server into a running instance (real HT
       'BulkSyncStarted',
       'BulkSyncCancelled',
     ]);
+  });
+
+  it('--every syncs again at each interval with the last transactionTime as _since, until Ctrl-C', async () => {
+    const s = await server({});
+    const result = await sync(
+      s,
+      'payer-g',
+      ['--every', '1s', '--since', 'auto', '--type', 'Patient'],
+      (child) => {
+        let out = '';
+        child.stdout!.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.split('completeness:').length - 1 === 2) child.kill('SIGINT');
+        });
+      },
+    );
+    expect(result.code).toBe(130);
+    const kickOffs = s.requests.filter((r) => r.path.endsWith('/$export'));
+    expect(kickOffs).toHaveLength(2);
+    const completed = (await streamEvents(harness, 'payer-g')).filter((e) => e.type === 'BulkSyncCompleted');
+    expect(completed).toHaveLength(2);
+    expect(kickOffs[0].query._since).toBeUndefined();
+    expect(kickOffs[1].query._since).toBe(completed[0].data.transactionTime);
+    expect(result.stdout).toMatch(/Patient\s+1\s+2\s+2\s+2\s+0\s+0/);
   });
 
   it('a kill -9 mid-run, then a rerun: every resource held exactly once, nothing missed', async () => {

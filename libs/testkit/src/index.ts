@@ -16,3 +16,4 @@ export * from './claims/duplicate-claims-generator';
 export * from './clinical-sources';
 export * from './ips-document-check';
 export * from './service-client';
+export * from './bulk-data-server';
