@@ -12,6 +12,7 @@ interface HeldResource {
   id: string;
   line: string;
   changedAt: number;
+  deleted?: boolean;
 }
 
 /** Faults and quirks the server can show, to test a Bulk Data client's tolerance (all off by default). */
@@ -65,6 +66,8 @@ export interface BulkDataServer {
   files: Map<string, Buffer>;
   /** Replace or add resources (changedAt now): the next `_since` export holds exactly these. */
   put(type: string, lines: string[]): void;
+  /** Delete a resource (now): the next `_since` export lists it in `deleted`, later full ones leave it out. */
+  remove(type: string, id: string): void;
   /** The NDJSON lines held per type (the ground truth). */
   held(): Map<string, string[]>;
   close(): Promise<void>;
@@ -215,13 +218,24 @@ export async function startBulkDataServer(options: {
       const sinceMs = since ? Date.parse(since) : -Infinity;
       const transactionTime = new Date();
       const byType = new Map<string, string[]>();
-      for (const r of held.values())
+      const deletions: string[] = [];
+      for (const r of held.values()) {
         if (
-          r.changedAt > sinceMs &&
-          r.changedAt <= transactionTime.getTime() &&
-          (!types || types.includes(r.type))
+          r.changedAt <= sinceMs ||
+          r.changedAt > transactionTime.getTime() ||
+          (types && !types.includes(r.type))
         )
-          byType.set(r.type, [...(byType.get(r.type) ?? []), r.line]);
+          continue;
+        if (!r.deleted) byType.set(r.type, [...(byType.get(r.type) ?? []), r.line]);
+        else if (since)
+          deletions.push(
+            JSON.stringify({
+              resourceType: 'Bundle',
+              type: 'transaction',
+              entry: [{ request: { method: 'DELETE', url: `${r.type}/${r.id}` } }],
+            }),
+          );
+      }
       const job = randomBytes(8).toString('hex');
       const files = new Map<string, Buffer>();
       const output: { type: string; url: string; count?: number }[] = [];
@@ -243,11 +257,22 @@ export async function startBulkDataServer(options: {
           });
         });
       }
+      const deleted: { type: string; url: string; count: number }[] = [];
+      if (deletions.length > 0) {
+        files.set('deleted.ndjson', Buffer.from(deletions.map((l) => `${l}\n`).join('')));
+        fileByUrl.set(`${origin}/files/${job}/deleted.ndjson`, files.get('deleted.ndjson')!);
+        deleted.push({
+          type: 'Bundle',
+          url: `${origin}/files/${job}/deleted.ndjson`,
+          count: deletions.length,
+        });
+      }
       const manifest = {
         transactionTime: transactionTime.toISOString(),
         request: `${origin}${req.url}`,
         requiresAccessToken: !faults.noFileToken,
         ...(faults.noOutput ? {} : { output }),
+        deleted,
         error: [],
       };
       jobs.set(job, { polls: 0, files, manifest, cancelled: false });
@@ -338,7 +363,7 @@ export async function startBulkDataServer(options: {
     if (faults.dropMidFile?.includes(fileType) && !dropped.has(name)) {
       dropped.add(name);
       res.write(body.subarray(0, Math.floor(body.length / 2)), () =>
-        setTimeout(() => res.socket?.destroy(), 20),
+        setTimeout(() => res.socket?.destroy(), 200),
       );
       return 200;
     }
@@ -373,9 +398,13 @@ export async function startBulkDataServer(options: {
     faults,
     files: fileByUrl,
     put: (type, lines) => put(type, lines, Date.now()),
+    remove: (type, id) => {
+      const r = held.get(`${type}/${id}`);
+      if (r) held.set(`${type}/${id}`, { ...r, deleted: true, changedAt: Date.now() });
+    },
     held: () => {
       const out = new Map<string, string[]>();
-      for (const r of held.values()) out.set(r.type, [...(out.get(r.type) ?? []), r.line]);
+      for (const r of held.values()) if (!r.deleted) out.set(r.type, [...(out.get(r.type) ?? []), r.line]);
       return out;
     },
     close: () =>

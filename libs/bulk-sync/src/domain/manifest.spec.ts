@@ -24,6 +24,7 @@ describe('parseManifest (Postel)', () => {
         { type: 'Patient', url: 'https://ehr.example/bulk/files/p.ndjson', count: 3 },
         { type: 'Observation', url: 'https://cdn.example/o.ndjson' },
       ],
+      deleted: [],
       error: [],
     });
     expect(

@@ -3,6 +3,8 @@ export interface ExportManifest {
   transactionTime: string;
   requiresAccessToken: boolean;
   output: ManifestFile[];
+  /** With `_since`: NDJSON of transaction Bundles whose DELETE entries name the resources deleted since. */
+  deleted: ManifestFile[];
   error: ManifestFile[];
 }
 
@@ -54,6 +56,7 @@ export function parseManifest(body: unknown, statusUrl: string): ExportManifest 
     transactionTime,
     requiresAccessToken: manifest.requiresAccessToken !== false,
     output: files(manifest.output, 'output'),
+    deleted: files(manifest.deleted, 'deleted'),
     error: files(manifest.error, 'error'),
   };
 }

@@ -56,6 +56,9 @@ export interface BulkSyncResult {
 
 export class BulkSyncCancelled extends Error {}
 
+/** The tally of the manifest's `deleted` files (the resources they delete are of any type). */
+export const DELETED = 'deleted';
+
 const emptyTally = (): TypeTally => ({
   files: 0,
   received: 0,
@@ -119,7 +122,9 @@ export class BulkSyncRunner {
       });
       const tallies: Record<string, TypeTally> = {};
       const perTypeCounts = new Map<string, number | undefined>();
-      for (const file of manifest.output) {
+      // Deletions (transaction Bundles of DELETE entries, with _since) go through the same decode: deletes.
+      const files = [...manifest.output, ...manifest.deleted.map((f) => ({ ...f, type: DELETED }))];
+      for (const file of files) {
         (tallies[file.type] ??= emptyTally()).files++;
         const known = perTypeCounts.has(file.type) ? perTypeCounts.get(file.type) : 0;
         perTypeCounts.set(
@@ -137,7 +142,7 @@ export class BulkSyncRunner {
         options.onProgress?.({
           phase: 'downloading',
           filesDone,
-          files: manifest.output.length,
+          files: files.length,
           lines,
           expected,
         });
@@ -190,7 +195,7 @@ export class BulkSyncRunner {
         filesDone++;
         progress();
       };
-      await inParallel(manifest.output, options.parallel ?? 2, syncFile);
+      await inParallel(files, options.parallel ?? 2, syncFile);
       const events = await this.record(source, {
         kind: 'complete',
         statusUrl,
