@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -6,21 +5,12 @@ import { generateClientKeyPair } from '@fa/access';
 import { ndjsonFolder, startBulkDataServer } from '@fa/testkit';
 import { createAggregatorApp } from '../../apps/aggregator/src';
 import { Dataset, freshDatabase, openRuntime } from '../support/datasets';
-import { runCliIngest } from '../support/processes';
-import { record, REPO, round } from '../support/results';
+import { runCliIngest, runCliProcess } from '../support/processes';
+import { record, round } from '../support/results';
 
 /** `cli bulk-sync --to store` as a user runs it; returns the resources its summary reports. */
 async function runCliBulkSync(databaseUrl: string, args: string[]): Promise<number> {
-  const child = spawn(
-    process.execPath,
-    ['-r', '@swc-node/register', 'apps/cli/src/main.ts', 'bulk-sync', ...args],
-    { cwd: REPO, env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (err = (err + chunk.toString('utf8')).slice(-4000)));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const { code, out, err } = await runCliProcess(databaseUrl, ['bulk-sync', ...args]);
   const resources = /; (\d+) resources in/.exec(out);
   if (code !== 0 || !resources) throw new Error(`cli bulk-sync failed (${code}): ${out}\n${err}`);
   return Number(resources[1]);

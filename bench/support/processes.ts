@@ -49,21 +49,30 @@ export async function startConsumerProcess(databaseUrl: string, brokers: string[
   };
 }
 
-/** `cli ingest` as a user runs it; returns what its summary reports. */
-export async function runCliIngest(
+/** `npm run cli -- <args>` as a user runs it, against the database; its exit code and output. */
+export async function runCliProcess(
   databaseUrl: string,
-  dir: string,
-): Promise<{ recorded: number; appendPerSecond: number }> {
-  const child = spawn(
-    process.execPath,
-    ['-r', '@swc-node/register', 'apps/cli/src/main.ts', 'ingest', '--source', 'bench', dir],
-    { cwd: REPO, env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  args: string[],
+): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/cli/src/main.ts', ...args], {
+    cwd: REPO,
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (err = (err + chunk.toString('utf8')).slice(-4000)));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, out, err };
+}
+
+/** `cli ingest` as a user runs it; returns what its summary reports. */
+export async function runCliIngest(
+  databaseUrl: string,
+  dir: string,
+): Promise<{ recorded: number; appendPerSecond: number }> {
+  const { code, out, err } = await runCliProcess(databaseUrl, ['ingest', '--source', 'bench', dir]);
   const recorded = /recorded\s+(\d+)/.exec(out);
   const rate = /throughput (\d+) resources\/s \(append\)/.exec(out);
   if (code !== 0 || !recorded || !rate) throw new Error(`cli ingest failed (${code}): ${out}\n${err}`);

@@ -33,17 +33,17 @@ const start = (statusUrl: string, since?: string) =>
     },
   }) as const;
 
+const complete = (statusUrl: string, transactionTime: string, tallies: Record<string, TypeTally>) =>
+  ({ kind: 'complete', statusUrl, transactionTime, tallies, threshold: 0.1 }) as const;
+
 describe('bulk-sync decider', () => {
   it('a completed run gives the next run its transactionTime; a run left started is still running', () => {
     let state = fold(decide(initialBulkSyncState, start('http://x/status/1')));
     expect(state.running?.statusUrl).toBe('http://x/status/1');
-    const done = decide(state, {
-      kind: 'complete',
-      statusUrl: 'http://x/status/1',
-      transactionTime: '2026-01-01T00:00:00Z',
-      tallies: { Patient: tally(10, 10) },
-      threshold: 0.1,
-    });
+    const done = decide(
+      state,
+      complete('http://x/status/1', '2026-01-01T00:00:00Z', { Patient: tally(10, 10) }),
+    );
     expect(done.map((e) => e.type)).toEqual(['BulkSyncCompleted']);
     state = fold(done, state);
     expect(state).toMatchObject({
@@ -59,23 +59,14 @@ describe('bulk-sync decider', () => {
   it('warns of a type below its manifest count and of a drop beyond the threshold from the last full export', () => {
     let state = fold(decide(initialBulkSyncState, start('u1')));
     state = fold(
-      decide(state, {
-        kind: 'complete',
-        statusUrl: 'u1',
-        transactionTime: '2026-01-01T00:00:00Z',
-        tallies: { A: tally(100), B: tally(10) },
-        threshold: 0.1,
-      }),
+      decide(state, complete('u1', '2026-01-01T00:00:00Z', { A: tally(100), B: tally(10) })),
       state,
     );
     state = fold(decide(state, start('u2')), state);
-    const events = decide(state, {
-      kind: 'complete',
-      statusUrl: 'u2',
-      transactionTime: '2026-01-02T00:00:00Z',
-      tallies: { A: tally(89, 95), B: tally(10, 10) },
-      threshold: 0.1,
-    });
+    const events = decide(
+      state,
+      complete('u2', '2026-01-02T00:00:00Z', { A: tally(89, 95), B: tally(10, 10) }),
+    );
     expect(events[1]).toEqual({
       type: 'BulkSyncCompletenessWarned',
       data: {
@@ -92,36 +83,11 @@ describe('bulk-sync decider', () => {
 
   it('an incremental run is not compared with the full export; a 10 % drop at threshold 0.1 does not warn', () => {
     let state = fold(decide(initialBulkSyncState, start('u1')));
-    state = fold(
-      decide(state, {
-        kind: 'complete',
-        statusUrl: 'u1',
-        transactionTime: '2026-01-01T00:00:00Z',
-        tallies: { A: tally(100) },
-        threshold: 0.1,
-      }),
-      state,
-    );
+    state = fold(decide(state, complete('u1', '2026-01-01T00:00:00Z', { A: tally(100) })), state);
     const incremental = fold(decide(state, start('u2', '2026-01-01T00:00:00Z')), state);
-    expect(
-      decide(incremental, {
-        kind: 'complete',
-        statusUrl: 'u2',
-        transactionTime: '2026-01-02T00:00:00Z',
-        tallies: { A: tally(3) },
-        threshold: 0.1,
-      }),
-    ).toHaveLength(1);
+    expect(decide(incremental, complete('u2', '2026-01-02T00:00:00Z', { A: tally(3) }))).toHaveLength(1);
     const full = fold(decide(state, start('u3')), state);
-    expect(
-      decide(full, {
-        kind: 'complete',
-        statusUrl: 'u3',
-        transactionTime: '2026-01-02T00:00:00Z',
-        tallies: { A: tally(90) },
-        threshold: 0.1,
-      }),
-    ).toHaveLength(1);
+    expect(decide(full, complete('u3', '2026-01-02T00:00:00Z', { A: tally(90) }))).toHaveLength(1);
   });
 
   it('refuses to complete a run that is not the running one, or one whose transactionTime goes back', () => {
@@ -129,26 +95,11 @@ describe('bulk-sync decider', () => {
     expect(() => decide(state, { kind: 'cancel', statusUrl: 'other', reason: 'x' })).toThrow(
       BulkSyncRejected,
     );
-    state = fold(
-      decide(state, {
-        kind: 'complete',
-        statusUrl: 'u1',
-        transactionTime: '2026-01-02T00:00:00Z',
-        tallies: {},
-        threshold: 0.1,
-      }),
-      state,
-    );
+    state = fold(decide(state, complete('u1', '2026-01-02T00:00:00Z', {})), state);
     state = fold(decide(state, start('u2')), state);
-    expect(() =>
-      decide(state, {
-        kind: 'complete',
-        statusUrl: 'u2',
-        transactionTime: '2026-01-01T00:00:00Z',
-        tallies: {},
-        threshold: 0.1,
-      }),
-    ).toThrow(/before the last completed run's/);
+    expect(() => decide(state, complete('u2', '2026-01-01T00:00:00Z', {}))).toThrow(
+      /before the last completed run's/,
+    );
     state = fold(decide(state, { kind: 'cancel', statusUrl: 'u2', reason: 'interrupted' }), state);
     expect(state.running).toBeUndefined();
     expect(state.lastCompleted?.statusUrl).toBe('u1');
