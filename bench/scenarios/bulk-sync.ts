@@ -1,7 +1,13 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { generateClientKeyPair } from '@fa/access';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CommandBus } from '@nestjs/cqrs';
+import { ChangeClientRegistryCommand, generateClientKeyPair } from '@fa/access';
+import { ExportWorker } from '@fa/bulk-data';
+import { FileIngestionService } from '@fa/ingestion';
+import { readExportConfig } from '@fa/platform';
 import { ndjsonFolder, startBulkDataServer } from '@fa/testkit';
 import { createAggregatorApp } from '../../apps/aggregator/src';
 import { Dataset, freshDatabase, openRuntime } from '../support/datasets';
@@ -33,9 +39,10 @@ async function endToEnd(serverUrl: string, run: (url: string) => Promise<number>
 }
 
 /**
- * bulk-sync end to end: a Bulk Data server (the test one, real HTTP, tokens, gzip) exporting the dataset, and
- * `cli bulk-sync --to store` in its own process recording it while the service's projections follow. Baseline
- * in the same run: `cli ingest` of the same files from disk, measured the same way.
+ * bulk-sync end to end: `cli bulk-sync --to store` in its own process recording an export while the receiving
+ * service's projections follow, from two servers: an instance of ours holding the dataset (`$export`, tokens),
+ * and the tests' Bulk Data server (real HTTP, tokens, gzip; no store behind it). Baseline in the same run:
+ * `cli ingest` of the same files from disk, measured the same way.
  */
 export async function bulkSync(serverUrl: string, data: Dataset) {
   const baseline = await endToEnd(serverUrl, async (url) => (await runCliIngest(url, data.dir)).recorded);
@@ -49,7 +56,45 @@ export async function bulkSync(serverUrl: string, data: Dataset) {
     jwks: keys.publicJwks as never,
     faults: { gzip: true, pollsBeforeComplete: 0 },
   });
+  // Our own server as the other side: an instance holding the dataset exports it ($export, tokens required).
+  const exporterRuntime = await openRuntime(await freshDatabase(serverUrl));
+  const exporter = await createAggregatorApp(exporterRuntime, {
+    exports: { ...readExportConfig({}, dir), pageSize: 1000 },
+  });
+  await exporter.init();
+  await exporter.get(FileIngestionService).ingest('bench', [data.dir], { ingestionInstance: 'bench' });
+  await exporterRuntime.runner.drain(60 * 60_000);
+  await exporterRuntime.runner.start();
+  exporter.get(ExportWorker).start();
+  await exporter.get(CommandBus).execute(
+    new ChangeClientRegistryCommand({
+      kind: 'register',
+      clientId: 'bench',
+      scope: 'system/*.rs',
+      jwks: keys.publicJwks,
+      by: 'bench',
+    }),
+  );
+  const http = exporter.getHttpServer() as Server;
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const ourBase = `http://127.0.0.1:${(http.address() as AddressInfo).port}/fhir`;
   try {
+    const fromOurs = await endToEnd(serverUrl, (url) =>
+      runCliBulkSync(url, [
+        ...['--url', ourBase, '--client-id', 'bench', '--key', keyFile, '--source', 'bench'],
+        ...['--poll', '0.5', '--parallel', '2'],
+      ]),
+    );
+    record('bulk-sync: one instance $export → cli bulk-sync --to store → a second instance', {
+      resources: fromOurs.resources,
+      endToEndResourcesPerSecond: Math.round(fromOurs.resources / fromOurs.seconds),
+      secondsToQueryable: round(fromOurs.seconds, 1),
+      baselineCliIngestResourcesPerSecond: Math.round(baseline.resources / baseline.seconds),
+      ratioToCliIngest: round(
+        fromOurs.resources / fromOurs.seconds / (baseline.resources / baseline.seconds),
+        3,
+      ),
+    });
     const synced = await endToEnd(serverUrl, (url) =>
       runCliBulkSync(url, [
         ...['--url', server.base, '--client-id', 'bench', '--key', keyFile, '--source', 'bench'],
@@ -64,6 +109,8 @@ export async function bulkSync(serverUrl: string, data: Dataset) {
       ratioToCliIngest: round(synced.resources / synced.seconds / (baseline.resources / baseline.seconds), 3),
     });
   } finally {
+    await exporter.close();
+    await exporterRuntime.close();
     await server.close();
     await fs.rm(dir, { recursive: true, force: true });
   }
