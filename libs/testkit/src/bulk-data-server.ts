@@ -363,7 +363,7 @@ export async function startBulkDataServer(options: {
     if (faults.dropMidFile?.includes(fileType) && !dropped.has(name)) {
       dropped.add(name);
       res.write(body.subarray(0, Math.floor(body.length / 2)), () =>
-        setTimeout(() => res.socket?.destroy(), 200),
+        setTimeout(() => res.socket?.destroy(), 500),
       );
       return 200;
     }
