@@ -321,6 +321,14 @@ describe('bulk-sync: pulling a Bulk Data server into a running instance (real HT
       'BulkSyncCompleted',
       'BulkSyncCompletenessWarned',
     ]);
+    // The CLI says so in its summary (the next full run of the same source, still short).
+    const cli = await sync(await server({ shortFiles: { Encounter: 10 } }), 'payer-d', [
+      '--type',
+      'Patient,Encounter',
+    ]);
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain('WARNING completeness: Encounter: 53 received, the manifest counts 63');
+    expect(cli.stdout).not.toContain('completeness: ok');
   });
 
   it('--to kafka publishes each resource keyed <Type>/<id>; the consumer records them with the export lineage', async () => {
