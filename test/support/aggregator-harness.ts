@@ -21,9 +21,11 @@ import { AuditConfig, createLogger, ExportConfig, readExportConfig } from '@fa/p
 import { ExportWorker } from '@fa/bulk-data';
 import { FileIngestionService, KafkaIngestionConsumer } from '@fa/ingestion';
 import { createAggregatorApp } from '../../apps/aggregator/src';
+import { REPO_ROOT } from './cli-process';
+import { synthea79Database } from './synthea-79-store';
 import { ALL_SCOPES, TcpProxy, TestDatabase, createTestDatabase, startTcpProxy } from '@fa/testkit';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export { REPO_ROOT, runCli, type CliResult } from './cli-process';
 export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');
 
 export interface AggregatorHarness {
@@ -71,9 +73,17 @@ export async function startAggregator(
     auditAnchorIntervalMs?: number;
     /** Run Bulk Data export jobs in this process (ROLES=export), writing under a directory of their own. */
     exports?: Partial<ExportConfig>;
+    /**
+     * Start on a copy of a store built once per run instead of an empty database: 'synthea-79' holds the whole
+     * export recorded from source hospital-a, projected (test/support/synthea-79-store.ts).
+     */
+    store?: 'synthea-79';
   } = {},
 ): Promise<AggregatorHarness> {
-  const database = await createTestDatabase(5, options.serverUrl);
+  const database =
+    options.store === 'synthea-79'
+      ? await synthea79Database(5, options.serverUrl)
+      : await createTestDatabase(5, options.serverUrl);
   let databaseUrl = database.url;
   let databaseProxy: TcpProxy | undefined;
   if (options.viaProxy) {
@@ -210,36 +220,6 @@ function withBearer(agent: ReturnType<typeof request>, token: string): ReturnTyp
       return (url: string) =>
         (value as (url: string) => request.Test).call(target, url).set('Authorization', `Bearer ${token}`);
     },
-  });
-}
-
-export interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `npm run cli -- <args>` as a separate process against the given database. */
-export function runCli(
-  args: string[],
-  databaseUrl: string,
-  options: { onSpawn?: (child: ChildProcess) => void; env?: NodeJS.ProcessEnv } = {},
-): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/cli/src/main.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', ...options.env },
-    });
-    options.onSpawn?.(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { FHIR_JSON_PG_TYPES } from '@fa/platform';
+import { copyOfFixture } from './fixture-databases';
 
 export interface TestDatabase {
   url: string;
@@ -28,9 +29,31 @@ export async function createTestDatabase(
   poolSize = 20,
   serverUrl = process.env.DATABASE_URL,
 ): Promise<TestDatabase> {
+  const server = runServer(serverUrl);
+  return testDatabaseOn(server, await createEmptyDatabase(server, 'test'), poolSize);
+}
+
+/**
+ * A fresh copy of the run's fixture database `name` (see fixture-databases.ts: built once per run by `build`,
+ * copied per call), dropped by drop() like any test database.
+ */
+export async function createTestDatabaseFromFixture(
+  name: string,
+  build: (url: string) => Promise<void>,
+  poolSize = 20,
+  serverUrl = process.env.DATABASE_URL,
+): Promise<TestDatabase> {
+  const server = runServer(serverUrl);
+  return testDatabaseOn(server, await copyOfFixture(server, name, build), poolSize);
+}
+
+function runServer(serverUrl: string | undefined): string {
   if (!serverUrl)
     throw new Error('DATABASE_URL is not set: run the tests through jest (global setup starts PostgreSQL)');
-  const { name, url } = await createEmptyDatabase(serverUrl, 'test');
+  return serverUrl;
+}
+
+function testDatabaseOn(serverUrl: string, { name, url }: { name: string; url: string }, poolSize: number) {
   const pool = new Pool({ connectionString: url, max: poolSize, types: FHIR_JSON_PG_TYPES });
   pool.on('error', () => undefined);
   return {
