@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import { AccessJournal } from '@fa/audit';
 import { FileIngestionService } from '@fa/ingestion';
 import { createAggregatorApp } from '../../apps/aggregator/src';
+import { registerServiceClient } from '@fa/testkit';
 import { freshDatabase, openRuntime } from '../support/datasets';
 import { latency, originOf, settle } from '../support/load';
 import { percentile, record, round } from '../support/results';
@@ -15,10 +16,11 @@ const REQUESTS = 1000;
 const ROUNDS = 8;
 
 /**
- * What the access audit costs: reads and searches by 8 clients against two apps on one store, one with the
- * audit (every answer held until its hash-chained record is committed, group commit) and one without, in
- * alternating rounds so the shared machine's noise falls on both. Figures: p50/p99 as clients saw them and
- * throughput, with and without, their difference and ratio; the audit's mean batch size (records per commit).
+ * What the access audit costs: reads and searches by 8 clients against two apps on one store (tokens required
+ * on both, as `npm start`), one with the audit (every answer held until its hash-chained record is committed,
+ * group commit) and one without, in alternating rounds so the shared machine's noise falls on both. Figures:
+ * p50/p99 as clients saw them and throughput, with and without, their difference and ratio; the audit's mean
+ * batch size (records per commit).
  */
 export async function auditOverhead(serverUrl: string, dataDir: string) {
   const url = await freshDatabase(serverUrl);
@@ -39,9 +41,15 @@ export async function auditOverhead(serverUrl: string, dataDir: string) {
   await runtime.runner.waitForCatchUp();
   await settle(runtime);
 
+  // Tokens are required (as `npm start`): each app grants its own to one reading client.
+  const client = await registerServiceClient(runtime.database.pool, 'bench-audit', 'system/*.rs');
+  const headers = new Map<INestApplication, Record<string, string>>();
+  for (const app of [audited, unaudited])
+    headers.set(app, { authorization: `Bearer ${await client.token(await originOf(app))}` });
   const origin = await originOf(unaudited);
   const ids = async (type: string) => {
-    const bundle = (await (await fetch(`${origin}/fhir/${type}?_count=500`)).json()) as {
+    const response = await fetch(`${origin}/fhir/${type}?_count=500`, { headers: headers.get(unaudited) });
+    const bundle = (await response.json()) as {
       entry: { resource: { id: string } }[];
     };
     return bundle.entry.map((e) => e.resource.id);
@@ -59,8 +67,8 @@ export async function auditOverhead(serverUrl: string, dataDir: string) {
   };
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, urls] of Object.entries(workloads)) {
-      runs[name].off.push(await measure(unaudited, urls));
-      runs[name].on.push(await measure(audited, urls));
+      runs[name].off.push(await measure(unaudited, urls, headers.get(unaudited)!));
+      runs[name].on.push(await measure(audited, urls, headers.get(audited)!));
     }
   }
   for (const [name, { on, off }] of Object.entries(runs)) {
@@ -117,9 +125,9 @@ interface Run {
   seconds: number;
 }
 
-async function measure(app: INestApplication, urls: string[]): Promise<Run> {
+async function measure(app: INestApplication, urls: string[], headers: Record<string, string>): Promise<Run> {
   const started = process.hrtime.bigint();
-  const { client, server } = await latency(app, urls, CLIENTS, REQUESTS);
+  const { client, server } = await latency(app, urls, CLIENTS, REQUESTS, undefined, 0, { headers });
   return { client, server, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }
 
