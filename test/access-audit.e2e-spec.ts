@@ -57,7 +57,11 @@ describe('access audit (AuditEvent, hash chain, anchors)', () => {
   it('records a read with the patient, the query, the address and the token client and its scopes', async () => {
     const id = requestId('read');
     const [, patientId] = patients[0].split('/');
-    await harness.http().get(`/fhir/Patient/${patientId}?_asOf=2999`).set('x-request-id', id).expect(200);
+    const read = await harness
+      .http()
+      .get(`/fhir/Patient/${patientId}?_asOf=2999`)
+      .set('x-request-id', id)
+      .expect(200);
     const row = await recordOf(id);
     expect(row?.record).toMatchObject({
       requestId: id,
@@ -71,6 +75,19 @@ describe('access audit (AuditEvent, hash chain, anchors)', () => {
       status: 200,
     });
     expect(row!.record.address).toMatch(/127\.0\.0\.1|::1/);
+
+    // Only what was sent counts: a conditional read answered 304 and a HEAD carry no body, so no patient.
+    const unchanged = requestId('not-modified');
+    await harness
+      .http()
+      .get(`/fhir/Patient/${patientId}`)
+      .set('If-None-Match', read.headers.etag as string)
+      .set('x-request-id', unchanged)
+      .expect(304);
+    expect((await recordOf(unchanged))!.record).toMatchObject({ status: 304, patients: [] });
+    const head = requestId('head');
+    await harness.http().head(`/fhir/Patient/${patientId}`).set('x-request-id', head).expect(200);
+    expect((await recordOf(head))!.record).toMatchObject({ method: 'HEAD', status: 200, patients: [] });
   });
 
   it('derives the patients from what was sent: a search, $everything, a search by POST form', async () => {

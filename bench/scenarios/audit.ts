@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { AccessJournal } from '@fa/audit';
+import { AccessJournal, patientsInBody, patientsInDocument } from '@fa/audit';
 import { FileIngestionService } from '@fa/ingestion';
 import { createAggregatorApp } from '../../apps/aggregator/src';
 import { registerServiceClient } from '@fa/testkit';
@@ -86,6 +86,11 @@ export async function auditOverhead(serverUrl: string, dataDir: string) {
       'server p50 added ms': round(a.serverP50 - b.serverP50, 2),
     });
   }
+  for (const [name, urls] of Object.entries(workloads))
+    record(
+      `audit: ${name}, the patients of one answer`,
+      await patientsCost(origin, urls.slice(0, 200), headers.get(unaudited)!),
+    );
   record('audit: group commit', {
     records: journal.records,
     commits: journal.batches,
@@ -97,6 +102,31 @@ export async function auditOverhead(serverUrl: string, dataDir: string) {
   await unaudited.close();
   await runtime.close();
   await fs.rm(auditDir, { recursive: true, force: true });
+}
+
+/**
+ * The audit's own CPU per answer for its patients: parsing the body again (what it does for a body it did not
+ * see serialized) against walking the document sendFhir serialized (handed over in response.locals).
+ */
+async function patientsCost(origin: string, urls: string[], headers: Record<string, string>) {
+  const bodies = await Promise.all(
+    urls.map(async (url) => Buffer.from(await (await fetch(`${origin}${url}`, { headers })).arrayBuffer())),
+  );
+  const documents = bodies.map((body) => JSON.parse(body.toString('utf8')) as unknown);
+  const time = (fn: (i: number) => void) => {
+    const started = process.hrtime.bigint();
+    for (let round = 0; round < 20; round++) for (let i = 0; i < bodies.length; i++) fn(i);
+    return Number(process.hrtime.bigint() - started) / 1e3 / (20 * bodies.length);
+  };
+  time((i) => patientsInBody(bodies[i].toString('utf8'), 'application/fhir+json')); // warm-up
+  const parsed = time((i) => patientsInBody(bodies[i].toString('utf8'), 'application/fhir+json'));
+  const walked = time((i) => patientsInDocument(documents[i]));
+  return {
+    'body bytes mean': Math.round(bodies.reduce((sum, b) => sum + b.length, 0) / bodies.length),
+    'parse body us': round(parsed, 1),
+    'walk document us': round(walked, 1),
+    'walk/parse': round(walked / parsed, 3),
+  };
 }
 
 async function commitLatency(pool: Pool): Promise<number> {

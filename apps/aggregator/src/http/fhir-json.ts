@@ -12,7 +12,23 @@ export function sendFhir(response: Response, body: unknown, status = 200): void 
   if (resource.meta?.versionId) response.setHeader('ETag', `W/"${resource.meta.versionId}"`);
   if (resource.meta?.lastUpdated)
     response.setHeader('Last-Modified', new Date(resource.meta.lastUpdated).toUTCString());
-  response.status(status).type(FHIR_JSON).send(stringifyFhirJson(body));
+  const text = stringifyFhirJson(body);
+  (response.locals as SentFhirLocals)[SENT_FHIR] = { document: body, text };
+  response.status(status).type(FHIR_JSON).send(text);
+}
+
+const SENT_FHIR = Symbol('sent FHIR document');
+type SentFhirLocals = { [SENT_FHIR]?: { document: unknown; text: string } };
+
+/**
+ * The document sendFhir serialized into exactly these body bytes, so the access audit reads its patients from it
+ * instead of parsing the body again; undefined for any other body (an error's OperationOutcome, a streamed part,
+ * a HEAD or 304 answer without the body).
+ */
+export function sentFhirDocument(response: Response, body: Buffer): { document: unknown } | undefined {
+  const sent = (response.locals as SentFhirLocals)[SENT_FHIR];
+  if (!sent || body.length !== Buffer.byteLength(sent.text)) return undefined;
+  return sent;
 }
 
 /** Base URL of the FHIR endpoint as the client addressed it (honours a proxy's forwarded headers). */

@@ -1,4 +1,4 @@
-import { patientsInBody } from './patients-in-body';
+import { patientsInBody, patientsInDocument } from './patients-in-body';
 
 describe('patientsInBody', () => {
   it('finds Patient resources and subject/patient references in a Bundle, once each, sorted', () => {
@@ -24,6 +24,28 @@ describe('patientsInBody', () => {
       'Patient/a',
       'Patient/b',
     ]);
+    expect(patientsInDocument(bundle)).toEqual(['Patient/a', 'Patient/b']);
+  });
+
+  it('finds in a document what it finds in the JSON text written from it (toJSON honoured as serializing does)', () => {
+    const asWritten = { toJSON: () => ({ reference: 'Patient/w' }) };
+    const document = {
+      resourceType: 'Bundle',
+      entry: [
+        {
+          resource: {
+            resourceType: 'Observation',
+            subject: asWritten,
+            valueQuantity: { value: new Date(0) },
+          },
+        },
+        { resource: { resourceType: 'Patient', id: 'p', extension: undefined } },
+        { resource: { resourceType: 'Encounter', subject: { toJSON: () => 'Patient/hidden' } } },
+      ],
+    };
+    const text = JSON.stringify(document);
+    expect(patientsInDocument(document)).toEqual(patientsInBody(text, 'application/fhir+json'));
+    expect(patientsInDocument(document)).toEqual(['Patient/p', 'Patient/w']);
   });
 
   it('reads NDJSON line by line and scans other text for Patient references', () => {

@@ -30,11 +30,25 @@ export function patientsInBody(body: string, contentType: string | undefined): s
   return [...found].sort();
 }
 
+/**
+ * The same patients from the document a JSON answer was serialized from (the body is `JSON.stringify` of it):
+ * no second parse of what the sender already held. `toJSON` is honoured, as serializing honours it.
+ */
+export function patientsInDocument(document: unknown): string[] {
+  const found = new Set<string>();
+  walk(document, undefined, found);
+  return [...found].sort();
+}
+
 function scan(text: string, found: Set<string>): void {
   for (const match of text.matchAll(PATIENT_REFERENCE_IN_TEXT)) found.add(`Patient/${match[1]}`);
 }
 
-function walk(node: unknown, key: string | undefined, found: Set<string>): void {
+function walk(value: unknown, key: string | undefined, found: Set<string>): void {
+  const node =
+    typeof (value as { toJSON?: unknown } | null)?.toJSON === 'function'
+      ? (value as { toJSON(): unknown }).toJSON()
+      : value;
   if (node === null || typeof node !== 'object') return;
   if (Array.isArray(node)) {
     for (const item of node) walk(item, key, found);

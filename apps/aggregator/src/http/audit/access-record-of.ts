@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
-import { AccessRecord, patientsInBody } from '@fa/audit';
+import { AccessRecord, patientsInBody, patientsInDocument } from '@fa/audit';
+import { sentFhirDocument } from '../fhir-json';
 import { principalOf, type Principal } from '../security/access-policy';
 import { routePatternOf, routePolicyOf } from './route-policy';
 
@@ -26,6 +27,7 @@ export function accessRecordOf(
     interaction = 'public';
   } else interaction = policy.interaction;
   const contentType = response.getHeader('content-type');
+  const sent = part === undefined ? sentFhirDocument(response, body) : undefined;
   return {
     recorded: new Date().toISOString(),
     requestId: String(response.getHeader('x-request-id') ?? ''),
@@ -36,10 +38,9 @@ export function accessRecordOf(
     route,
     interaction,
     query: queryOf(request, interaction),
-    patients: patientsInBody(
-      body.toString('utf8'),
-      typeof contentType === 'string' ? contentType : undefined,
-    ),
+    patients: sent
+      ? patientsInDocument(sent.document)
+      : patientsInBody(body.toString('utf8'), typeof contentType === 'string' ? contentType : undefined),
     status,
     ...(part !== undefined ? { part } : {}),
   };
