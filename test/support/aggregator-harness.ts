@@ -189,7 +189,9 @@ export async function startAggregator(
     testClient,
     ingest: async (source, paths) => {
       const result = await app.get(FileIngestionService).ingest(source, paths, { ingestionInstance: 'test' });
-      await runtime.runner.waitForCatchUp();
+      // A whole export's projections take a while beside another worker's suite on a small machine: the
+      // test's own timeout bounds the wait, not the runner's 60 s default.
+      await runtime.runner.waitForCatchUp(INGEST_CATCH_UP_MS);
       return result;
     },
     audit,
@@ -205,6 +207,8 @@ export async function startAggregator(
     },
   };
 }
+
+const INGEST_CATCH_UP_MS = 600_000;
 
 /** The origin supertest's requests name (Host 127.0.0.1:<port> differs per run; tokens are not bound to it). */
 const TEST_ORIGIN = 'http://127.0.0.1';
