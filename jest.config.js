@@ -18,6 +18,7 @@ module.exports = {
   moduleNameMapper: { '^@fa/(.*)$': '<rootDir>/libs/$1/src/index.ts' },
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
+  setupFiles: ['<rootDir>/test/worker-database.ts'],
   testTimeout: 120000,
   modulePathIgnorePatterns: ['<rootDir>/dist', '<rootDir>/.data'],
 };

@@ -2,7 +2,8 @@ import type { EmbeddedDatabase } from '../libs/platform/src/database/embedded-po
 import { dropFixtures } from '../libs/testkit/src/fixture-databases';
 
 export default async function globalTeardown(): Promise<void> {
-  if (process.env.DATABASE_URL) await dropFixtures(process.env.DATABASE_URL);
-  const db = (globalThis as Record<string, unknown>).__EMBEDDED_PG__ as EmbeddedDatabase | undefined;
-  await db?.release();
+  const servers = ((globalThis as Record<string, unknown>).__EMBEDDED_PG__ ?? []) as EmbeddedDatabase[];
+  const urls = servers.length > 0 ? servers.map((s) => s.connectionString) : [process.env.DATABASE_URL];
+  for (const url of urls) if (url) await dropFixtures(url);
+  for (const server of servers) await server.release();
 }
