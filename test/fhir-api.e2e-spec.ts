@@ -336,6 +336,7 @@ describe('FHIR API over the temporal store (service over HTTP, real PostgreSQL)'
     ]);
     expect(patient.operation).toEqual([
       expect.objectContaining({ name: 'everything' }),
+      expect.objectContaining({ name: 'export', definition: expect.stringMatching(/\/patient-export$/) }),
       expect.objectContaining({ name: 'summary' }),
     ]);
     await harness.http().get('/health').expect(200);
