@@ -182,6 +182,35 @@ describe('Bulk Data $export of synthea-79', () => {
     }
   });
 
+  it('_elements scoped by type: Type.element applies to that type only, a plain element to every type', async () => {
+    const query = '_type=Patient,Encounter,Observation&_elements=status,Observation.subject,Patient.gender';
+    const result = await exportOf(harness.http, `/fhir/Group/${ourId('Group', GROUP_ID)}/$export?${query}`);
+    const want: Record<string, string[]> = {
+      Patient: ['gender', 'id', 'meta', 'resourceType'],
+      Encounter: ['id', 'meta', 'resourceType', 'status'],
+      Observation: ['id', 'meta', 'resourceType', 'status', 'subject'],
+    };
+    expect([...result.byType.keys()].sort()).toEqual(Object.keys(want).sort());
+    for (const [type, lines] of result.byType) {
+      expect(lines.length).toBeGreaterThan(0);
+      for (const resource of lines) {
+        // Encounter has a subject too: Observation.subject must not reach it.
+        expect([type, Object.keys(resource).sort()]).toEqual([type, want[type]]);
+        expect(resource.meta!.tag).toContainEqual(expect.objectContaining({ code: 'SUBSETTED' }));
+        const source = original.get(sourceKey(resource))! as Record<string, unknown>;
+        for (const key of want[type].filter((k) => !['id', 'meta', 'resourceType'].includes(k)))
+          expect((resource as unknown as Record<string, unknown>)[key]).toBeDefined();
+        if (type === 'Patient') expect((resource as Resource).gender).toBe(source.gender);
+      }
+    }
+    const bad = await harness
+      .http()
+      .get('/fhir/$export?_elements=Frobnication.status')
+      .set('Accept', 'application/fhir+json')
+      .set('Prefer', 'respond-async');
+    expect([bad.status, bad.body.issue?.[0]?.expression]).toEqual([400, ['_elements']]);
+  });
+
   it('Patient level: every patient and its compartment; with patient= (POST) only those', async () => {
     const types = ['Patient', 'Condition', 'Immunization', 'Claim', 'Provenance'];
     const result = await exportOf(harness.http, `/fhir/Patient/$export?_type=${types.join(',')}`);
@@ -213,6 +242,46 @@ describe('Bulk Data $export of synthea-79', () => {
     const want = [...compartmentsOf(compartment, original, groupMembers)];
     expect(sorted(keysByType(result))).toEqual(sorted(expected(want.map((k) => original.get(k)!))));
     expect(keysByType(result).get('Patient')!.length).toBe(10);
+  });
+
+  it('Group level with patient= (POST): only those members; a patient outside the Group is 400 naming patient', async () => {
+    const group = ourId('Group', GROUP_ID);
+    const two = groupMembers.slice(3, 5);
+    const parameters = (ids: string[]) => ({
+      resourceType: 'Parameters',
+      parameter: [
+        { name: '_type', valueString: 'Patient,Condition' },
+        ...ids.map((id) => ({
+          name: 'patient',
+          valueReference: { reference: `Patient/${ourId('Patient', id)}` },
+        })),
+      ],
+    });
+    const result = await exportOf(harness.http, `/fhir/Group/${group}/$export`, parameters(two));
+    const want = [...compartmentsOf(compartment, original, two)].filter((k) =>
+      ['Patient', 'Condition'].includes(k.split('/')[0]),
+    );
+    expect(sorted(keysByType(result))).toEqual(sorted(expected(want.map((k) => original.get(k)!))));
+    expect(
+      result.byType
+        .get('Patient')!
+        .map((r) => sourceKey(r))
+        .sort(),
+    ).toEqual(two.map((id) => `Patient/${id}`).sort());
+    const outsider = original
+      .ofType('Patient')
+      .map((r) => r.id as string)
+      .find((id) => !groupMembers.includes(id))!;
+    const refused = await harness
+      .http()
+      .post(`/fhir/Group/${group}/$export`)
+      .send(parameters([two[0], outsider]))
+      .set('Accept', 'application/fhir+json')
+      .set('Prefer', 'respond-async');
+    expect(refused.status).toBe(400);
+    expect(refused.body.resourceType).toBe('OperationOutcome');
+    expect(refused.body.issue[0].expression).toEqual(['patient']);
+    expect(refused.body.issue[0].diagnostics).toContain(`Patient/${ourId('Patient', outsider)}`);
   });
 
   it('includeAssociatedData=LatestProvenanceResources: the lineage Provenance of each exported version', async () => {
@@ -402,6 +471,8 @@ describe('Bulk Data $export of synthea-79', () => {
     let changedKeys: SourceKey[];
     let deletedKeys: SourceKey[];
     let current: Dataset;
+    /** After the changes were recorded (t1 of the _until tests). */
+    let changedAt: string;
 
     beforeAll(async () => {
       const patients = original.ofType('Patient').slice(0, 3);
@@ -430,6 +501,9 @@ describe('Bulk Data $export of synthea-79', () => {
         }),
       );
       await harness.ingest(SOURCE, [dir]);
+      await sleep(5);
+      changedAt = new Date().toISOString();
+      await sleep(5);
       changedKeys = [...changed, ...added].map(keyOf).sort();
       deletedKeys = deleted.map(keyOf).sort();
       const merged = new Map([...original.all()].map((r) => [keyOf(r), r]));
@@ -525,6 +599,54 @@ describe('Bulk Data $export of synthea-79', () => {
       for (const r of result.byType.get('Observation')!) expect((r as Resource).status).toBe('final');
       for (const r of result.byType.get('Patient')!)
         expect((r as Resource).maritalStatus).toEqual(original.get(sourceKey(r))!.maritalStatus);
+    });
+
+    describe('_until, after a second round of changes', () => {
+      let againKeys: SourceKey[];
+
+      beforeAll(async () => {
+        const patient = current.ofType('Patient')[0];
+        const again = [
+          { ...patient, maritalStatus: { text: 'changed again after _until' } },
+          ...original
+            .ofType('Observation')
+            .slice(10, 12)
+            .map((r) => ({ ...r, status: 'corrected' })),
+        ];
+        const dir = path.join(folder, 'changes-again');
+        await fs.mkdir(dir);
+        await fs.writeFile(
+          path.join(dir, 'again.ndjson'),
+          again.map((r) => JSON.stringify(r)).join('\n') + '\n',
+        );
+        await harness.ingest(SOURCE, [dir]);
+        againKeys = again.map(keyOf).sort();
+      });
+
+      it('_since=t0&_until=t1: exactly the versions changed in (t0, t1], as they were at t1', async () => {
+        const query = new URLSearchParams([
+          ['_since', first.manifest.transactionTime],
+          ['_until', changedAt],
+        ]);
+        const result = await exportOf(harness.http, `/fhir/$export?${query.toString()}`);
+        expect([...keysByType(result).values()].flat().sort()).toEqual(changedKeys);
+        expect(result.deleted).toHaveLength(deletedKeys.length);
+        for (const lines of result.files.values())
+          for (const r of lines) {
+            const want = current.get(sourceKey(r))!;
+            expect([sourceKey(r), (r as Resource).status, (r as Resource).maritalStatus]).toEqual([
+              sourceKey(r),
+              want.status,
+              want.maritalStatus,
+            ]);
+          }
+        // The second round, after t1, is not there; _since=t1 alone holds exactly it.
+        const later = await exportOf(harness.http, `/fhir/$export?_since=${encodeURIComponent(changedAt)}`);
+        expect([...keysByType(later).values()].flat().sort()).toEqual(againKeys);
+        expect(later.deleted).toEqual([]);
+        const patient = later.byType.get('Patient')![0] as Resource;
+        expect(patient.maritalStatus).toEqual({ text: 'changed again after _until' });
+      });
     });
   });
 });

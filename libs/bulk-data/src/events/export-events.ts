@@ -49,6 +49,7 @@ export interface ExportRequestedData {
   types: string[];
   /** `_typeFilter` queries by type (the part after `?`), OR'ed within a type. */
   typeFilters: Record<string, string[]>;
+  /** `_elements` as given: `name` applies to every type, `Patient.name` to Patient only (see elementsOf). */
   elements?: string[];
   /** The patients whose compartments are exported (Patient and Group level); absent at system level. */
   patients?: string[];

@@ -8,7 +8,9 @@ export function exportLine(unit: ExportUnit, request: ExportRequestedData, row: 
   switch (unit.kind) {
     case 'resources':
       return request.elements
-        ? stringifyFhirJson(subsetElements(parseFhirJson(row.json!) as Resource, request.elements))
+        ? stringifyFhirJson(
+            subsetElements(parseFhirJson(row.json!) as Resource, elementsOf(request.elements, unit.type)),
+          )
         : row.json!;
     case 'deleted':
       return JSON.stringify({
@@ -41,4 +43,16 @@ export function partPrefix(unit: ExportUnit): string {
     : unit.kind === 'deleted'
       ? `${unit.type}-deleted`
       : `Provenance-${unit.type}`;
+}
+
+/**
+ * The `_elements` that apply to a type (Bulk Data IG): `Patient.name` only to Patient, a plain `name` to every
+ * type. A type none applies to keeps only its mandatory elements (id, meta, resourceType).
+ */
+export function elementsOf(elements: readonly string[], type: string): string[] {
+  return elements.flatMap((element) => {
+    const dot = element.indexOf('.');
+    if (dot < 0) return [element];
+    return element.slice(0, dot) === type ? [element.slice(dot + 1)] : [];
+  });
 }

@@ -102,12 +102,14 @@ export async function resolveKickOff(
         '_type',
       );
   const elements = listOf(values._elements);
-  for (const element of elements ?? [])
-    if (!ELEMENT.test(element))
+  for (const element of elements ?? []) {
+    const type = element.includes('.') ? element.split('.')[0] : undefined;
+    if (!ELEMENT.test(element) || (type !== undefined && !isR4ResourceType(type)))
       throw FhirError.badRequest(
-        `_elements: ${JSON.stringify(element.slice(0, 64))} is not an element name`,
+        `_elements: ${JSON.stringify(element.slice(0, 64))} is not an element name nor <ResourceType>.<element>`,
         '_elements',
       );
+  }
   let includeProvenance = false;
   for (const value of (values.includeAssociatedData as string[] | undefined) ?? []) {
     if (value === 'LatestProvenanceResources') includeProvenance = true;
@@ -162,7 +164,7 @@ export async function resolveKickOff(
     ...(until ? { until: until.toISOString() } : {}),
     types: exported,
     typeFilters,
-    ...(elements ? { elements: elements.map((e) => e.split('.').pop()!) } : {}),
+    ...(elements ? { elements } : {}),
     ...(patients ? { patients } : {}),
     includeProvenance,
     constraints,
@@ -232,7 +234,8 @@ function checkTypeFilters(
 
 /**
  * The patients of a Patient- or Group-level export: the `patient` parameter's, and at Group level the Group's
- * members as of the export's instant (a golden patient standing for its linked source patients), intersected.
+ * members as of the export's instant (a golden patient standing for its linked source patients); at Group level
+ * a `patient` outside the Group is 400 naming `patient` (the IG's error response).
  */
 async function patientsOf(
   queryBus: QueryBus,
@@ -261,8 +264,20 @@ async function patientsOf(
     if (!match) continue;
     for (const id of await sourcePatientsOf(queryBus, match[1], at)) members.add(id);
   }
-  const list = [...members];
-  return given && given.length > 0 ? list.filter((id) => given.includes(id)) : list;
+  if (!given || given.length === 0) return [...members];
+  // Bulk Data IG: a requested patient outside the Group is an error response with an OperationOutcome.
+  const outside = given.filter((id) => !members.has(id));
+  if (outside.length > 0)
+    throw FhirError.badRequest(
+      `patient: ${outside
+        .slice(0, 5)
+        .map((id) => `Patient/${id}`)
+        .join(
+          ', ',
+        )}${outside.length > 5 ? ` and ${outside.length - 5} more` : ''} not in Group/${kickOff.groupId} at ${at.toISOString()}`,
+      'patient',
+    );
+  return [...new Set(given)];
 }
 
 async function checkClientLimit(queryBus: QueryBus, settings: ExportConfig, clientId: string): Promise<void> {
