@@ -8,6 +8,7 @@ import { exportOf, kickOff, awaitExport, pathOf, download, ExportResult } from '
 import { Dataset, keyOf, readNdjsonFolder, SourceKey } from './support/independent-search/dataset';
 import { hasToken, references, Resource } from './support/independent-search/fhir-values';
 import { CommandBus } from '@nestjs/cqrs';
+import { BULK_DATA_SETTINGS, type BulkDataSettings } from '@fa/bulk-data';
 import {
   ChangeClientRegistryCommand,
   generateClientKeyPair,
@@ -409,6 +410,39 @@ describe('Bulk Data $export of synthea-79', () => {
       expect(text).toMatch(/operation:export-file/);
     });
   });
+
+  it('expiry: past it, status and file URLs are 404 (OperationOutcome) and the sweep removes the files', async () => {
+    // The harness's exports option is suite-wide (an hour here); the kick-off copies the expiry into the job,
+    // so this one job is given 5 s by changing the live settings around its kick-off only.
+    const settings = harness.app.get<BulkDataSettings>(BULK_DATA_SETTINGS);
+    const saved = settings.expiresAfterMs;
+    let statusUrl: string;
+    try {
+      settings.expiresAfterMs = 5000;
+      statusUrl = await kickOff(
+        harness.http,
+        `/fhir/Group/${ourId('Group', GROUP_ID)}/$export?_type=Patient`,
+      );
+    } finally {
+      settings.expiresAfterMs = saved;
+    }
+    const result = await awaitExport(harness.http, statusUrl);
+    expect(result.byType.get('Patient')).toHaveLength(10);
+    const expires = Date.parse(result.expires!);
+    expect(expires - Date.now()).toBeLessThanOrEqual(5000);
+    const jobDir = path.join(settings.dir, pathOf(statusUrl).split('/').pop()!);
+    expect(existsSync(jobDir)).toBe(true);
+    await sleep(Math.max(0, expires - Date.now()) + 1500);
+    for (const url of [statusUrl, result.manifest.output[0].url]) {
+      const gone = await harness.http().get(pathOf(url));
+      const outcome = JSON.parse(gone.text) as { resourceType: string; issue: { diagnostics: string }[] };
+      expect([url, gone.status, outcome.resourceType]).toEqual([url, 404, 'OperationOutcome']);
+    }
+    // The worker sweeps every 10 s.
+    const deadline = Date.now() + 20_000;
+    while (existsSync(jobDir) && Date.now() < deadline) await sleep(500);
+    expect(existsSync(jobDir)).toBe(false);
+  }, 60_000);
 
   it('polling sooner than Retry-After is 429; DELETE cancels (202), then the job is gone (404)', async () => {
     const statusUrl = await kickOff(harness.http, '/fhir/$export');

@@ -9,12 +9,12 @@ import { AccessDeniedError } from './security/access-denied';
 const log = createLogger('http');
 
 /** Where errors are FHIR OperationOutcomes: the FHIR API and the routes that answer about FHIR data. */
-const OPERATION_OUTCOME_PATHS = ['/fhir', '/revenue-cycle/', '/clinical/'];
+const OPERATION_OUTCOME_PATHS = ['/fhir', '/revenue-cycle/', '/clinical/', '/bulk-data/'];
 
 /**
- * Every error leaves as JSON: an OperationOutcome under /fhir, /revenue-cycle and /clinical (FHIR clients parse
- * nothing else), Nest's usual error body elsewhere. Unexpected errors are logged with the request id only, never
- * with bodies.
+ * Every error leaves as JSON: an OperationOutcome under /fhir, /revenue-cycle, /clinical and /bulk-data (FHIR and
+ * Bulk Data clients parse nothing else), Nest's usual error body elsewhere. Unexpected errors are logged with the
+ * request id only, never with bodies.
  */
 @Catch()
 export class FhirExceptionFilter implements ExceptionFilter {
