@@ -413,12 +413,12 @@ describe('Bulk Data $export of synthea-79', () => {
 
   it('expiry: past it, status and file URLs are 404 (OperationOutcome) and the sweep removes the files', async () => {
     // The harness's exports option is suite-wide (an hour here); the kick-off copies the expiry into the job,
-    // so this one job is given 5 s by changing the live settings around its kick-off only.
+    // so this one job is given 8 s by changing the live settings around its kick-off only.
     const settings = harness.app.get<BulkDataSettings>(BULK_DATA_SETTINGS);
     const saved = settings.expiresAfterMs;
     let statusUrl: string;
     try {
-      settings.expiresAfterMs = 5000;
+      settings.expiresAfterMs = 8000;
       statusUrl = await kickOff(
         harness.http,
         `/fhir/Group/${ourId('Group', GROUP_ID)}/$export?_type=Patient`,
@@ -429,7 +429,7 @@ describe('Bulk Data $export of synthea-79', () => {
     const result = await awaitExport(harness.http, statusUrl);
     expect(result.byType.get('Patient')).toHaveLength(10);
     const expires = Date.parse(result.expires!);
-    expect(expires - Date.now()).toBeLessThanOrEqual(5000);
+    expect(expires - Date.now()).toBeLessThanOrEqual(8000);
     const jobDir = path.join(settings.dir, pathOf(statusUrl).split('/').pop()!);
     expect(existsSync(jobDir)).toBe(true);
     await sleep(Math.max(0, expires - Date.now()) + 1500);
