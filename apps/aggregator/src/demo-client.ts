@@ -1,3 +1,4 @@
+import { makePrivateDirectory } from '@fa/platform';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
@@ -32,7 +33,7 @@ export async function demoClientToken(
     keys = JSON.parse(await fs.readFile(keyFile, 'utf8')) as ClientKeyPair;
   } catch {
     keys = await generateClientKeyPair('RS384');
-    await fs.mkdir(directory, { recursive: true, mode: 0o700 });
+    await makePrivateDirectory(directory);
     await fs.writeFile(keyFile, JSON.stringify(keys, null, 2) + '\n', { mode: 0o600 });
     await fs.writeFile(path.join(directory, 'jwks.json'), JSON.stringify(keys.publicJwks, null, 2) + '\n');
   }

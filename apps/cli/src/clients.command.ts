@@ -1,3 +1,4 @@
+import { makePrivateDirectory } from '@fa/platform';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -134,7 +135,7 @@ export function clientsCommand(withContext: WithContext): Command {
       if (options.alg !== 'RS384' && options.alg !== 'ES384')
         throw new InvalidArgumentError('--alg: RS384 or ES384');
       const keys = await generateClientKeyPair(options.alg);
-      await fs.mkdir(options.out, { recursive: true, mode: 0o700 });
+      await makePrivateDirectory(options.out);
       const privateFile = path.join(options.out, 'private-key.jwk.json');
       await fs.writeFile(privateFile, JSON.stringify(keys, null, 2) + '\n', { mode: 0o600 });
       await fs.writeFile(

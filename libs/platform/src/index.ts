@@ -7,3 +7,4 @@ export * from './database/copy-rows';
 export * from './database/migrate-under-lock';
 export * from './errors/failure-kind';
 export * from './shutdown';
+export * from './files/private-directory';

@@ -1,3 +1,4 @@
+import { makePrivateDirectory } from '@fa/platform';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -163,7 +164,7 @@ export class SigningKeyring {
     this.keys = [...this.keys, key].slice(-KEPT_KEYS);
     if (this.source.kind === 'file') {
       const file = this.source.file;
-      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      await makePrivateDirectory(path.dirname(file));
       const stored: StoredKey[] = await Promise.all(
         this.keys.map(async (k) => ({
           kid: k.kid,
