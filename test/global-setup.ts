@@ -19,6 +19,9 @@ import { ensureKafkaMockBinary } from '../libs/testkit/src/kafka-mock';
 export default async function globalSetup(globalConfig: { maxWorkers?: number }): Promise<void> {
   if (!process.env.KAFKA_BROKERS) await ensureKafkaMockBinary();
   startFixtureRun();
+  // The processes tests start without a DATA_DIR of their own (the CLI, the service) keep their key ring and audit
+  // anchors here, not in the working tree's .data, which is the demo's.
+  process.env.DATA_DIR ??= path.resolve(__dirname, '..', '.test-data', 'data');
   if (process.env.DATABASE_URL) return;
   const workers = Math.max(1, Math.min(4, globalConfig.maxWorkers ?? 1));
   const root = path.resolve(__dirname, '..', '.test-data');
