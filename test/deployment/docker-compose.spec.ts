@@ -62,9 +62,9 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('splits the service by role: two API processes behind the proxy, one projections, one Kafka consumer', () => {
+  it('splits the service by role: two API processes behind the proxy, one projections, one Kafka consumer, one exporter', () => {
     const roles = appServices.map(([, s]) => roleOf(s)).sort();
-    expect(roles).toEqual(['api', 'api', 'kafka', 'projections']);
+    expect(roles).toEqual(['api', 'api', 'export', 'kafka', 'projections']);
     const apis = appServices.filter(([, s]) => roleOf(s) === 'api').map(([name]) => name);
     const nginx = readRepoFile('infra/nginx/nginx.conf');
     const upstreams = [...nginx.matchAll(/^\s*server ([\w-]+):(\d+)/gm)].map((m) => [m[1], m[2]]);
@@ -94,6 +94,20 @@ describe('docker-compose.yml', () => {
     const consumer = appServices.find(([, s]) => roleOf(s) === 'kafka')![1];
     expect(consumer.environment!.KAFKA_BROKERS).toMatch(/^kafka:\d+$/);
     expect(consumer.depends_on!.kafka.condition).toBe('service_healthy');
+  });
+
+  it('the export worker writes its files to a volume every API process mounts at the same EXPORT_DIR', () => {
+    const exportDir = (s: Service) => s.environment!.EXPORT_DIR;
+    const mounted = (s: Service) =>
+      (s.volumes ?? []).find((v) => v.split(':')[1] === exportDir(s))?.split(':')[0];
+    const writers = appServices.filter(([, s]) => roleOf(s)!.split(',').includes('export'));
+    const readers = appServices.filter(([, s]) => roleOf(s)!.split(',').includes('api'));
+    expect(writers.length).toBeGreaterThanOrEqual(1);
+    const volume = mounted(writers[0][1]);
+    expect(volume).toBeDefined();
+    expect(volume! in compose.volumes).toBe(true);
+    for (const [name, service] of [...writers, ...readers])
+      expect([name, mounted(service)]).toEqual([name, volume]);
   });
 
   it('runs the event log on EventStoreDB in the eventstoredb profile, PostgreSQL otherwise', () => {

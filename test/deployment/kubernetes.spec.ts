@@ -4,7 +4,7 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
+import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service } from 'kubernetes-models/v1';
 import { parse, parseAllDocuments } from 'yaml';
 import { environmentTheAppReads, readRepoFile, REPO_ROOT } from './app-environment';
 
@@ -20,6 +20,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'v1/ConfigMap': ConfigMap,
   'v1/Namespace': Namespace,
+  'v1/PersistentVolumeClaim': PersistentVolumeClaim,
   'v1/Secret': Secret,
   'v1/Service': Service,
 };
@@ -92,7 +93,7 @@ describe('infra/k8s', () => {
   });
 
   it('one Deployment per role, each ready on /ready and alive on /health at a port its container opens', () => {
-    expect(deployments.map(roleOf).sort()).toEqual(['api', 'kafka', 'projections']);
+    expect(deployments.map(roleOf).sort()).toEqual(['api', 'export', 'kafka', 'projections']);
     for (const deployment of deployments) {
       const pod = deployment.spec.template;
       expect(matches(deployment.spec.selector.matchLabels, pod.metadata.labels)).toBe(true);
@@ -139,6 +140,29 @@ describe('infra/k8s', () => {
       expect(
         deployments.some((d) => matches(budget.spec.selector.matchLabels, d.spec.template.metadata.labels)),
       ).toBe(true);
+  });
+
+  it('export pods write the files to a ReadWriteMany claim the API pods mount at the same EXPORT_DIR', () => {
+    const exportDir = named('ConfigMap', 'fhir-aggregator').data!.EXPORT_DIR;
+    expect(exportDir).toMatch(/^\//);
+    const claimAt = (deployment: K8sObject) => {
+      const pod = deployment.spec.template.spec;
+      const mount = pod.containers[0].volumeMounts?.find(
+        (m: { mountPath: string }) => m.mountPath === exportDir,
+      );
+      return pod.volumes?.find((v: { name: string }) => v.name === mount?.name)?.persistentVolumeClaim
+        ?.claimName;
+    };
+    const writers = deployments.filter((d) => roleOf(d).split(',').includes('export'));
+    const readers = deployments.filter((d) => roleOf(d).split(',').includes('api'));
+    expect(writers.length).toBeGreaterThanOrEqual(1);
+    const claim = named('PersistentVolumeClaim', claimAt(writers[0]));
+    expect(claim.spec.accessModes).toEqual(['ReadWriteMany']);
+    for (const deployment of [...writers, ...readers])
+      expect([deployment.metadata.name, claimAt(deployment)]).toEqual([
+        deployment.metadata.name,
+        claim.metadata.name,
+      ]);
   });
 
   it('runs as many Kafka consumers as the topic has partitions, the partitions compose creates', () => {
