@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FileIngestionService } from '@fa/ingestion';
@@ -12,8 +12,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Bulk Data $export: the dataset is ingested in two phases (in this process), then the service runs as its own
  * process (ROLES=api,export, as `npm start` would) and exports everything now, and everything as of the instant
- * between the phases. Figures: resources written per second (kick-off to manifest), the process's peak RSS
- * (VmHWM) and its growth over the RSS it had before the export, and the ratio to the COPY ceiling of this run.
+ * between the phases. Figures: resources written per second (kick-off to manifest), and the ratio to the COPY
+ * ceiling of this run; memory of the export alone: the service is first left to finish its start-up (every
+ * projection's lag 0), then before each export its peak RSS is reset (`/proc/<pid>/clear_refs` 5), so the
+ * VmHWM after it is the export's peak, with the V8 heap in use sampled from its /metrics every 250 ms.
  */
 export async function exportScenario(
   serverUrl: string,
@@ -73,8 +75,23 @@ export async function exportScenario(
       child.once('exit', (code) => reject(new Error(`service exited (${code})`)));
     });
     const base = `http://127.0.0.1:${port}`;
+    await idle(base);
+    const heapUsed = async () => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      return Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? NaN);
+    };
     const run = async (query: string) => {
+      await idle(base);
       const rssBefore = memory('VmRSS');
+      const heapBefore = await heapUsed();
+      // Resets VmHWM to the current RSS: the peak read after the export is the export's.
+      writeFileSync(`/proc/${child.pid}/clear_refs`, '5');
+      let heapPeak = heapBefore;
+      const sampler = setInterval(() => {
+        heapUsed()
+          .then((h) => (heapPeak = Math.max(heapPeak, h)))
+          .catch(() => undefined);
+      }, 250);
       const started = process.hrtime.bigint();
       const kickOff = await fetch(`${base}/fhir/$export${query}`, {
         headers: { Accept: 'application/fhir+json', Prefer: 'respond-async' },
@@ -90,7 +107,10 @@ export async function exportScenario(
           const written = manifest.output.reduce((n, o) => n + o.count, 0);
           const jobId = /jobs\/([0-9a-f-]{36})/.exec(status)![1];
           const worker = workerMs(jobId) / 1000;
+          clearInterval(sampler);
           return {
+            heapBefore,
+            heapPeak,
             written,
             files: manifest.output.length,
             seconds,
@@ -118,8 +138,10 @@ export async function exportScenario(
         workerSeconds: round(result.worker, 2),
         workerResourcesPerSecond: Math.round(result.written / result.worker),
         workerRatioToCopyCeiling: round(result.written / result.worker / ceilingRate, 3),
-        peakRssMB: round(result.peak / 1024 / 1024),
         rssBeforeMB: round(result.rssBefore / 1024 / 1024),
+        peakRssMB: round(result.peak / 1024 / 1024),
+        heapUsedBeforeMB: round(result.heapBefore / 1024 / 1024),
+        heapUsedPeakMB: round(result.heapPeak / 1024 / 1024),
       });
     }
   } finally {
@@ -127,5 +149,15 @@ export async function exportScenario(
     await new Promise((resolve) => child.once('exit', resolve));
     rmSync(exportDir, { recursive: true, force: true });
     for (const dir of [phases.first, phases.second]) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Until every projection of the service has caught up with the log (lag 0 twice, 1 s apart). */
+async function idle(base: string): Promise<void> {
+  let quiet = 0;
+  while (quiet < 2) {
+    const rows = (await (await fetch(`${base}/admin/projections`)).json()) as { lag: number }[];
+    quiet = rows.every((r) => r.lag === 0) ? quiet + 1 : 0;
+    await sleep(1000);
   }
 }
