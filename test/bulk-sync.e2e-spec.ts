@@ -5,12 +5,15 @@ import * as path from 'node:path';
 import { register } from 'prom-client';
 import { generateClientKeyPair, type ClientKeyPair } from '@fa/access';
 import { BulkSyncRunner, readClientKey, storeSink } from '@fa/bulk-sync';
+import { MAX_LINE_BYTES } from '@fa/ingestion';
 import { CommandBus } from '@nestjs/cqrs';
+import { Kafka, logLevel } from 'kafkajs';
 import {
   BulkDataServer,
   BulkDataServerFaults,
   eventually,
   ndjsonFolder,
+  readDeadLetters,
   startBulkDataServer,
   startKafkaMock,
 } from '@fa/testkit';
@@ -73,6 +76,9 @@ describe('bulk-sync: pulling a Bulk Data server into a running instance (real HT
   let keyFile: string;
   const servers: BulkDataServer[] = [];
   const data = ndjsonFolder(SAMPLE);
+  let consuming: Promise<unknown> | undefined;
+  /** Each test may run alone (jest -t): the consumer starts with the first test that publishes. */
+  const ensureConsumer = () => (consuming ??= harness.startKafkaConsumer('bulk-consumer'));
 
   const server = async (faults: BulkDataServerFaults, extra: { tokenLifetimeSeconds?: number } = {}) => {
     const s = await startBulkDataServer({
@@ -112,7 +118,7 @@ describe('bulk-sync: pulling a Bulk Data server into a running instance (real HT
     );
 
   beforeAll(async () => {
-    kafkaMock = await startKafkaMock({ topics: ['bulk'], partitions: 4 });
+    kafkaMock = await startKafkaMock({ topics: ['bulk', 'bulk.dlq'], partitions: 4 });
     harness = await startAggregator({
       kafka: { brokers: kafkaMock.brokers, topics: new Map([['bulk', undefined]]), groupId: 'bulk-sync' },
     });
@@ -332,7 +338,7 @@ describe('bulk-sync: pulling a Bulk Data server into a running instance (real HT
   });
 
   it('--to kafka publishes each resource keyed <Type>/<id>; the consumer records them with the export lineage', async () => {
-    await harness.startKafkaConsumer('bulk-consumer');
+    await ensureConsumer();
     const s = await server({});
     const result = await sync(s, 'payer-k', [
       '--to',
@@ -363,6 +369,85 @@ describe('bulk-sync: pulling a Bulk Data server into a running instance (real HT
       expect(row.origin.bulk.fileUrl).toContain('/files/');
       expect(row.origin.bulk.line).toBeGreaterThan(0);
     }
+  });
+
+  /** Lines 3 to 7 of the Patient file (after its 2 Patients): none can be recorded as a Patient. */
+  const badPatientLines: { bytes: Buffer; code: string }[] = [
+    { bytes: Buffer.from('this is not JSON'), code: 'not-json' },
+    { bytes: Buffer.from('{"id":"no-type","active":true}'), code: 'missing-resource-type' },
+    {
+      bytes: Buffer.from('{"resourceType":"Observation","id":"stray","status":"final","code":{"text":"x"}}'),
+      code: 'unexpected-resource-type',
+    },
+    { bytes: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), code: 'invalid-utf8' },
+    { bytes: Buffer.alloc(MAX_LINE_BYTES + 1, 0x61), code: 'too-large' },
+  ];
+  const patientFileUrl = (s: BulkDataServer) =>
+    [...s.files.keys()].find((u) => u.endsWith('/Patient-1.ndjson'))!;
+
+  it('--to kafka dead-letters the lines that are not resources to <topic>.dlq with their bytes, codes and export lineage, counted as rejected', async () => {
+    await ensureConsumer();
+    const s = await server({ extraLines: { Patient: badPatientLines.map((l) => l.bytes) } });
+    const result = await sync(s, 'payer-kr', [
+      '--to',
+      'kafka',
+      '--topic',
+      'bulk',
+      '--brokers',
+      kafkaMock.brokers.join(','),
+      '--type',
+      'Patient',
+    ]);
+    expect(result.stderr).not.toMatch(/^error/m);
+    expect(result.code).toBe(0);
+    // files, expected, received, published, rejected
+    expect(result.stdout).toMatch(/Patient\s+1\s+7\s+7\s+2\s+5/);
+    const kafka = new Kafka({ brokers: kafkaMock.brokers, logLevel: logLevel.NOTHING });
+    const deadLetters = await readDeadLetters(kafka, 'bulk.dlq', 5, (d) => d.headers.source === 'payer-kr');
+    const fileUrl = patientFileUrl(s);
+    const byLine = new Map(
+      deadLetters.map((d) => [(JSON.parse(d.headers['bulk-export']) as { line: number }).line, d]),
+    );
+    expect([...byLine.keys()].sort()).toEqual([3, 4, 5, 6, 7]);
+    badPatientLines.forEach(({ bytes, code }, i) => {
+      const d = byLine.get(i + 3)!;
+      expect(d.headers['dlq-code']).toBe(code);
+      expect(d.headers['dlq-reason'].length).toBeGreaterThan(0);
+      expect(d.headers['correlation-id']).toBe(`${fileUrl}:${i + 3}`);
+      expect(JSON.parse(d.headers['bulk-export'])).toMatchObject({ server: s.base, fileUrl, line: i + 3 });
+      // The bytes as they came; a line over the limit was never held, its file URL and line say where it is.
+      if (code === 'too-large') expect(d.value).toBeNull();
+      else expect(d.value).toEqual(bytes);
+    });
+    // The two Patients went through the topic and were recorded; nothing of the bad lines was.
+    const held = await eventually(
+      () => heldBySource(harness, 'payer-kr'),
+      (h) => (h.get('Patient') ?? []).length === 2,
+      30_000,
+    );
+    expect(held).toEqual(new Map([['Patient', idsPerType(data).get('Patient')]]));
+  });
+
+  it('--to store records the same lines as IngestionRejected, each naming the export file and line', async () => {
+    const s = await server({ extraLines: { Patient: badPatientLines.map((l) => l.bytes) } });
+    const result = await sync(s, 'payer-sr', ['--type', 'Patient']);
+    expect(result.code).toBe(0);
+    // files, expected, received, recorded, unchanged, rejected
+    expect(result.stdout).toMatch(/Patient\s+1\s+7\s+7\s+2\s+0\s+5/);
+    const rejected = await harness.database.pool.query<{
+      code: string;
+      bulk: { fileUrl: string; line: number; statusUrl: string };
+    }>(
+      `SELECT data->>'code' AS code, data->'origin'->'bulk' AS bulk FROM events
+        WHERE type = 'IngestionRejected' AND data->>'source' = 'payer-sr' ORDER BY (data->'origin'->'bulk'->>'line')::int`,
+    );
+    const fileUrl = patientFileUrl(s);
+    expect(rejected.rows.map((r) => [r.code, r.bulk.fileUrl, r.bulk.line])).toEqual(
+      badPatientLines.map(({ code }, i) => [code, fileUrl, i + 3]),
+    );
+    expect(await heldBySource(harness, 'payer-sr')).toEqual(
+      new Map([['Patient', idsPerType(data).get('Patient')]]),
+    );
   });
 
   it('Ctrl-C cancels the export at the server (DELETE on the status URL) and records the run as cancelled', async () => {

@@ -1,12 +1,7 @@
 import fc from 'fast-check';
 import { Kafka, logLevel } from 'kafkajs';
 import { AggregatorHarness, startAggregator } from './support/aggregator-harness';
-import { eventually, startKafkaMock } from '@fa/testkit';
-
-interface DeadLetter {
-  value: Buffer | null;
-  headers: Record<string, string>;
-}
+import { eventually, readDeadLetters, startKafkaMock } from '@fa/testkit';
 
 const observation = (id: string, text = 'x') =>
   JSON.stringify({ resourceType: 'Observation', id, status: 'final', code: { text } });
@@ -18,35 +13,6 @@ const recordedIds = async (harness: AggregatorHarness, source: string) =>
       [source],
     )
   ).rows.map((r) => r.id);
-
-async function readDeadLetters(
-  kafka: Kafka,
-  topic: string,
-  atLeast: number,
-  which: (d: DeadLetter) => boolean = () => true,
-): Promise<DeadLetter[]> {
-  const consumer = kafka.consumer({ groupId: `dlq-reader-${topic}-${Date.now()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const deadLetters: DeadLetter[] = [];
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      deadLetters.push({
-        value: message.value,
-        headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
-      });
-    },
-  });
-  await eventually(
-    async () => deadLetters.filter(which).length,
-    (n) => n >= atLeast,
-    30_000,
-  );
-  // A moment more, so a dead letter too many would be seen.
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  await consumer.disconnect();
-  return deadLetters.filter(which);
-}
 
 describe('Kafka ingestion of hostile input: one bad message never stalls its partition', () => {
   let kafkaMock: Awaited<ReturnType<typeof startKafkaMock>>;

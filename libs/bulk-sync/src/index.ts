@@ -7,5 +7,5 @@ export { ManifestRefused, type ExportManifest, type ManifestFile } from './domai
 export type { BulkSyncState } from './domain/bulk-sync-decider';
 export * from './commands/record-bulk-sync/record-bulk-sync.command';
 export * from './queries/bulk-sync-history/bulk-sync-history.query';
-export { kafkaSink, storeSink, type RecordSink, type SinkResult } from './sync/record-sink';
+export { kafkaSink, storeSink, type ExportLine, type RecordSink, type SinkResult } from './sync/record-sink';
 export * from './sync/bulk-sync.runner';

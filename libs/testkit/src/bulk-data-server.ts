@@ -43,6 +43,8 @@ export interface BulkDataServerFaults {
   stall?: string[];
   /** Types whose file drops this many lines while the manifest still counts them. */
   shortFiles?: Record<string, number>;
+  /** Lines appended to a type's last file (and counted): bad input, e.g. not JSON or another type's resource. */
+  extraLines?: Record<string, (string | Buffer)[]>;
 }
 
 export interface BulkDataServerRequest {
@@ -246,14 +248,16 @@ export async function startBulkDataServer(options: {
             : [lines];
         parts.forEach((part, i) => {
           const name = `${type}-${i + 1}.ndjson`;
-          const short = i === parts.length - 1 ? (faults.shortFiles?.[type] ?? 0) : 0;
-          const served = part.slice(0, part.length - short);
-          files.set(name, Buffer.from(served.map((l) => `${l}\n`).join('')));
+          const last = i === parts.length - 1;
+          const short = last ? (faults.shortFiles?.[type] ?? 0) : 0;
+          const extra = last ? (faults.extraLines?.[type] ?? []) : [];
+          const served = [...part.slice(0, part.length - short), ...extra];
+          files.set(name, Buffer.concat(served.flatMap((l) => [Buffer.from(l), Buffer.from('\n')])));
           fileByUrl.set(`${origin}/files/${job}/${name}`, files.get(name)!);
           output.push({
             type,
             url: faults.relativeUrls ? `../files/${job}/${name}` : `${origin}/files/${job}/${name}`,
-            ...(faults.omitCount ? {} : { count: part.length }),
+            ...(faults.omitCount ? {} : { count: part.length + extra.length }),
           });
         });
       }

@@ -7,6 +7,7 @@
  */
 export * from './eventually';
 export * from './kafka-mock';
+export * from './kafka-dead-letters';
 export * from './tcp-proxy';
 export * from './test-database';
 export * from './record-linkage/pairwise-evaluation';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { decodeFhirJson, MAX_LINE_BYTES, type SourceRecord } from '@fa/ingestion';
+import { decodeFhirJson, MAX_LINE_BYTES } from '@fa/ingestion';
 import { RecordBulkSyncCommand } from '../commands/record-bulk-sync/record-bulk-sync.command';
 import { BulkDataHttp } from '../client/bulk-data-http';
 import type { ClientJwk } from '../client/client-key';
@@ -10,7 +10,7 @@ import type { ManifestFile } from '../domain/manifest';
 import type { CompletenessWarning, TypeTally } from '../events';
 import { bulkSyncMetrics } from '../bulk-sync.metrics';
 import { BulkSyncHistoryQuery } from '../queries/bulk-sync-history/bulk-sync-history.query';
-import type { RecordSink } from './record-sink';
+import type { ExportLine, RecordSink } from './record-sink';
 
 export interface BulkSyncOptions {
   source: string;
@@ -55,6 +55,9 @@ export interface BulkSyncResult {
 }
 
 export class BulkSyncCancelled extends Error {}
+
+/** A manifest file as synced: its tally's type, and the resource type its lines must be. */
+type SyncFile = ManifestFile & { lineType: string };
 
 /** The tally of the manifest's `deleted` files (the resources they delete are of any type). */
 export const DELETED = 'deleted';
@@ -123,7 +126,10 @@ export class BulkSyncRunner {
       const tallies: Record<string, TypeTally> = {};
       const perTypeCounts = new Map<string, number | undefined>();
       // Deletions (transaction Bundles of DELETE entries, with _since) go through the same decode: deletes.
-      const files = [...manifest.output, ...manifest.deleted.map((f) => ({ ...f, type: DELETED }))];
+      const files: SyncFile[] = [
+        ...manifest.output.map((f) => ({ ...f, lineType: f.type })),
+        ...manifest.deleted.map((f) => ({ ...f, type: DELETED, lineType: 'Bundle' })),
+      ];
       for (const file of files) {
         (tallies[file.type] ??= emptyTally()).files++;
         const known = perTypeCounts.has(file.type) ? perTypeCounts.get(file.type) : 0;
@@ -147,7 +153,7 @@ export class BulkSyncRunner {
           expected,
         });
       progress();
-      const syncFile = async (file: ManifestFile) => {
+      const syncFile = async (file: SyncFile) => {
         const tally = tallies[file.type];
         const origin = {
           server: options.url,
@@ -155,11 +161,13 @@ export class BulkSyncRunner {
           transactionTime: manifest.transactionTime,
           fileUrl: file.url,
         };
-        let batch: SourceRecord[] = [];
+        let batch: ExportLine[] = [];
+        let batchRecords = 0;
         const flush = async () => {
           if (batch.length === 0) return;
           const result = await options.sink.write(batch);
           batch = [];
+          batchRecords = 0;
           tally.recorded += result.recorded;
           tally.unchanged += result.unchanged;
           tally.rejected += result.rejected;
@@ -175,21 +183,31 @@ export class BulkSyncRunner {
           onRetry: (text) => options.onNotice?.(text),
         })) {
           const at = { bulk: { ...origin, line: item.line } };
-          if ('tooLargeBytes' in item) {
+          let line: ExportLine | undefined;
+          if ('tooLargeBytes' in item)
+            line = {
+              records: [
+                {
+                  kind: 'rejected',
+                  code: 'too-large',
+                  reason: `line ${item.line} is ${item.tooLargeBytes} bytes; the limit is ${MAX_LINE_BYTES}`,
+                  origin: at,
+                },
+              ],
+            };
+          else if (item.bytes.some((b) => b !== 0x20 && b !== 0x09 && b !== 0x0d))
+            // A file holds its manifest type only: a line of another type is rejected, not recorded.
+            line = {
+              bytes: item.bytes,
+              records: decodeFhirJson(item.bytes, at, { expectedType: file.lineType }),
+            };
+          if (line) {
             tally.received++;
             lines++;
-            batch.push({
-              kind: 'rejected',
-              code: 'too-large',
-              reason: `line ${item.line} is ${item.tooLargeBytes} bytes; the limit is ${MAX_LINE_BYTES}`,
-              origin: at,
-            });
-          } else if (item.bytes.some((b) => b !== 0x20 && b !== 0x09 && b !== 0x0d)) {
-            tally.received++;
-            lines++;
-            batch.push(...decodeFhirJson(item.bytes, at));
+            batch.push(line);
+            batchRecords += line.records.length;
           }
-          if (batch.length >= (options.batchSize ?? 500)) await flush();
+          if (batchRecords >= (options.batchSize ?? 500)) await flush();
         }
         await flush();
         filesDone++;

@@ -49,6 +49,35 @@ describe('decodeFhirJson', () => {
     expect(records[0]).toMatchObject({ kind: 'resource', resource: { resourceType: 'Bundle' } });
   });
 
+  it('with an expected type, rejects a resource of another type or of none (the Bundle itself, not its entries)', () => {
+    const patient = JSON.stringify({ resourceType: 'Patient', id: 'p' });
+    expect(decodeFhirJson(patient, origin, { expectedType: 'Observation' })).toEqual([
+      {
+        kind: 'rejected',
+        code: 'unexpected-resource-type',
+        reason: 'a Patient where only Observation resources belong',
+        origin,
+        excerpt: patient,
+      },
+    ]);
+    expect(decodeFhirJson(patient, origin, { expectedType: 'Patient' })[0].kind).toBe('resource');
+    const deletes = JSON.stringify({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ request: { method: 'DELETE', url: 'Patient/p' } }],
+    });
+    expect(decodeFhirJson(deletes, origin, { expectedType: 'Bundle' })[0].kind).toBe('delete');
+    expect(decodeFhirJson(deletes, origin, { expectedType: 'Patient' })[0]).toMatchObject({
+      code: 'unexpected-resource-type',
+    });
+    expect(decodeFhirJson('{"id":"x"}', origin, { expectedType: 'Patient' })[0]).toMatchObject({
+      code: 'missing-resource-type',
+      reason: 'the object has no resourceType; only Patient resources belong',
+    });
+    // Without an expected type, a missing resourceType is normalization's to reject.
+    expect(decodeFhirJson('{"id":"x"}', origin)[0].kind).toBe('resource');
+  });
+
   it('keeps decimals as written, in a resource and in Bundle entries', () => {
     const text =
       '{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Observation","id":"o",' +

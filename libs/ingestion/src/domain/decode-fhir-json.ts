@@ -21,8 +21,16 @@ const UNPACKED_BUNDLE_TYPES = new Set(['batch', 'transaction', 'collection', 'se
  * (per Bundle entry, naming the field) nested deeper than MAX_JSON_DEPTH as `too-deep`, with more than
  * MAX_JSON_ELEMENTS values as `too-many-elements`, with an element longer than its FHIR type's limit as
  * `too-long` (input-limits.ts), so nothing PostgreSQL or the search index would refuse reaches the append.
+ *
+ * `expectedType`: the document must be a resource of this type (a Bulk Data export file holds one type): one
+ * without a resourceType is rejected as `missing-resource-type` (as normalization would), another type as
+ * `unexpected-resource-type`, so a relay (bulk-sync to Kafka) can dead-letter them before publishing.
  */
-export function decodeFhirJson(input: string | Uint8Array, origin: OriginLineage): SourceRecord[] {
+export function decodeFhirJson(
+  input: string | Uint8Array,
+  origin: OriginLineage,
+  options: { expectedType?: string } = {},
+): SourceRecord[] {
   let text: string;
   if (typeof input === 'string') text = input;
   else {
@@ -33,7 +41,7 @@ export function decodeFhirJson(input: string | Uint8Array, origin: OriginLineage
   }
   // JSON text can only produce a NUL or a lone surrogate from a \u escape: without one, skip that check.
   const strings = mayHoldUnstorable(text);
-  return decodeText(text, origin).map((record) => checkLimits(record, strings));
+  return decodeText(text, origin, options.expectedType).map((record) => checkLimits(record, strings));
 }
 
 function lossy(bytes: Uint8Array): string {
@@ -46,7 +54,7 @@ function checkLimits(record: SourceRecord, strings: boolean): SourceRecord {
   return problem ? { kind: 'rejected', ...problem, origin: record.origin } : record;
 }
 
-function decodeText(text: string, origin: OriginLineage): SourceRecord[] {
+function decodeText(text: string, origin: OriginLineage, expectedType?: string): SourceRecord[] {
   // A raw NUL is not JSON either; say what is wrong with it rather than "not JSON".
   const nul = text.indexOf('\u0000');
   if (nul >= 0) {
@@ -86,6 +94,20 @@ function decodeText(text: string, origin: OriginLineage): SourceRecord[] {
     ];
   }
   const resource = parsed as Record<string, unknown>;
+  if (expectedType && resource.resourceType !== expectedType) {
+    const missing = resource.resourceType === undefined;
+    return [
+      {
+        kind: 'rejected',
+        code: missing ? 'missing-resource-type' : 'unexpected-resource-type',
+        reason: missing
+          ? `the object has no resourceType; only ${expectedType} resources belong`
+          : `a ${String(resource.resourceType).slice(0, 64)} where only ${expectedType} resources belong`,
+        origin,
+        excerpt: excerptOf(text),
+      },
+    ];
+  }
   if (resource.resourceType === 'Bundle' && UNPACKED_BUNDLE_TYPES.has(String(resource.type))) {
     return decodeBundleEntries(resource, origin);
   }

@@ -18,6 +18,8 @@ export type RejectionCode =
   | 'not-a-resource'
   | 'missing-resource-type'
   | 'unknown-resource-type'
+  /** A resource of another type than its container says (a Bulk Data export file is of one type). */
+  | 'unexpected-resource-type'
   | 'too-large'
   | 'too-deep'
   | 'bundle-entry-without-resource'

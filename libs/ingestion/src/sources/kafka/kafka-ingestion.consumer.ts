@@ -7,7 +7,7 @@ import { ingestionMetrics } from '../../ingestion.metrics';
 import { AppendCoalescer } from './append-coalescer';
 import { decodeKafkaMessage, DecodedKafkaMessage } from './decode-kafka-message';
 import { appendIsolatingPermanentFailures } from './isolate-permanent-failure';
-import { dlqTopicOf } from './kafka-message';
+import { deadLetterHeaders, dlqTopicOf } from './kafka-message';
 
 export interface KafkaIngestionOptions {
   brokers: string[];
@@ -192,32 +192,28 @@ export class KafkaIngestionConsumer {
         [...bySource.values()].flatMap((summary) => summary.rejected.filter(mine)),
       );
     });
-    const byOffset = new Map<string, { reasons: string[]; codes: string[] }>();
+    const byOffset = new Map<string, IngestSummary['rejected']>();
     for (const r of rejected) {
       const offset = r.origin.kafka?.offset;
       if (offset === undefined) continue;
-      const entry = byOffset.get(offset) ?? { reasons: [], codes: [] };
-      entry.reasons.push(r.reason);
-      entry.codes.push(r.code);
-      byOffset.set(offset, entry);
+      byOffset.set(offset, [...(byOffset.get(offset) ?? []), r]);
     }
     const deadLetters = messages.flatMap((message) => {
-      const entry = byOffset.get(message.offset);
-      return entry ? [{ message, ...entry }] : [];
+      const rejections = byOffset.get(message.offset);
+      return rejections ? [{ message, rejections }] : [];
     });
     if (deadLetters.length === 0) return;
     await this.withRetry('dead-letter', payload, async () => {
       await this.producer!.send({
         topic: dlqTopicOf(topic),
         acks: -1,
-        messages: deadLetters.map(({ message, reasons, codes }) => ({
+        messages: deadLetters.map(({ message, rejections }) => ({
           key: message.key,
           value: message.value,
           timestamp: message.timestamp,
           headers: {
             ...(message.headers ?? {}),
-            'dlq-reason': reasons.join('; ').slice(0, 4000),
-            'dlq-code': [...new Set(codes)].join(','),
+            ...deadLetterHeaders(rejections),
             'dlq-original-topic': topic,
             'dlq-original-partition': String(partition),
             'dlq-original-offset': message.offset,

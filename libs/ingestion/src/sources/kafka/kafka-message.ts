@@ -25,3 +25,18 @@ export function headerText(message: KafkaMessageLike, name: string): string | un
 export function dlqTopicOf(topic: string): string {
   return `${topic}.dlq`;
 }
+
+/**
+ * The headers that say why a dead letter is one: its rejections' reasons (joined, at most 4000 characters) and
+ * their distinct codes. The consumer adds them to a message it rejects; bulk-sync to an export line it cannot
+ * publish as a resource.
+ */
+export function deadLetterHeaders(rejections: { code: string; reason: string }[]): Record<string, string> {
+  return {
+    'dlq-reason': rejections
+      .map((r) => r.reason)
+      .join('; ')
+      .slice(0, 4000),
+    'dlq-code': [...new Set(rejections.map((r) => r.code))].join(','),
+  };
+}
