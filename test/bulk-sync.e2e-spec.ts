@@ -509,7 +509,9 @@ describe('bulk-sync: pulling a Bulk Data server into a running instance (real HT
     s.faults.stall = [];
     const rerun = await sync(s, 'payer-f', ['--since', 'auto']);
     expect(rerun.code).toBe(0);
-    expect(rerun.stderr).toMatch(/the previous run .* did not finish/);
+    expect(rerun.stderr).toMatch(/the previous run .* did not finish: the server still has its export/);
+    // The killed run's export was continued, not exported again.
+    expect(s.requests.filter((r) => r.path.endsWith('/$export') && r.status === 202)).toHaveLength(1);
     expect(rerun.stdout).toContain('(full export)');
     expect(await heldBySource(harness, 'payer-f')).toEqual(idsPerType(data));
     const versions = await harness.database.pool.query<{ n: string }>(
@@ -517,5 +519,77 @@ describe('bulk-sync: pulling a Bulk Data server into a running instance (real HT
     );
     expect(Number(versions.rows[0].n)).toBe(0);
     expect(rerun.stdout).toMatch(/Encounter\s+2\s+63\s+63\s+0\s+63\s+0/);
+  });
+
+  /** Kills the CLI with -9 once the server has answered a status poll of this run with 202. */
+  const killWhileExporting = (s: BulkDataServer) => {
+    const from = s.requests.length;
+    return (child: ChildProcess) => {
+      const timer = setInterval(() => {
+        if (s.requests.slice(from).some((r) => r.path.startsWith('/status/') && r.status === 202)) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+        }
+      }, 50);
+    };
+  };
+  const kickOffs = (s: BulkDataServer) =>
+    s.requests.filter((r) => r.path.endsWith('/$export') && r.status === 202);
+
+  it('a kill -9 after kick-off while the export runs, then a rerun: the rerun continues that export from its status URL (one kick-off), every resource held once', async () => {
+    const s = await server({ pollsBeforeComplete: 1000 });
+    const killed = await sync(s, 'payer-r', [], killWhileExporting(s));
+    expect(killed.signal).toBe('SIGKILL');
+    const before = await streamEvents(harness, 'payer-r');
+    expect(before.map((e) => e.type)).toEqual(['BulkSyncStarted']);
+    // The server keeps the job running for the rerun's first two polls, then completes it.
+    s.faults.pollsBeforeComplete = s.requests.filter((r) => r.path.startsWith('/status/')).length + 2;
+    const rerun = await sync(s, 'payer-r', ['--since', 'auto']);
+    expect(rerun.code).toBe(0);
+    expect(rerun.stderr).toMatch(/the server still has its export \(202\); continuing it/);
+    expect(kickOffs(s)).toHaveLength(1);
+    expect(await heldBySource(harness, 'payer-r')).toEqual(idsPerType(data));
+    const versions = await harness.database.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM fhir_store.resource_versions WHERE lineage->>'source' = 'payer-r' AND version_id > 1`,
+    );
+    expect(Number(versions.rows[0].n)).toBe(0);
+    const events = await streamEvents(harness, 'payer-r');
+    expect(events.map((e) => e.type)).toEqual(['BulkSyncStarted', 'BulkSyncResumed', 'BulkSyncCompleted']);
+    const statusUrl = before[0].data.statusUrl;
+    expect(events[1].data).toMatchObject({ statusUrl, status: 202 });
+    expect(events[2].data.statusUrl).toBe(statusUrl);
+  });
+
+  it('a kill -9 after kick-off, the export then expired at the server (410): the rerun records the old run failed and kicks off anew with the same _since', async () => {
+    const s = await server({});
+    const first = await sync(s, 'payer-x', ['--type', 'Patient']);
+    expect(first.code).toBe(0);
+    s.faults.pollsBeforeComplete = 1000;
+    const args = ['--type', 'Patient', '--since', 'auto'];
+    const killed = await sync(s, 'payer-x', args, killWhileExporting(s));
+    expect(killed.signal).toBe('SIGKILL');
+    s.expireJobs();
+    s.faults.pollsBeforeComplete = 0;
+    const rerun = await sync(s, 'payer-x', args);
+    expect(rerun.code).toBe(0);
+    expect(rerun.stderr).toMatch(/the server no longer has the export \(410\): kicked off anew from /);
+    const events = await streamEvents(harness, 'payer-x');
+    expect(events.map((e) => e.type)).toEqual([
+      'BulkSyncStarted',
+      'BulkSyncCompleted',
+      'BulkSyncStarted',
+      'BulkSyncFailed',
+      'BulkSyncStarted',
+      'BulkSyncCompleted',
+    ]);
+    expect(events[3].data.statusUrl).toBe(events[2].data.statusUrl);
+    const since = events[1].data.transactionTime;
+    expect(kickOffs(s).map((r) => r.query._since)).toEqual([undefined, since, since]);
+    expect(events[4].data.since).toBe(since);
+    expect(
+      s.requests.some(
+        (r) => r.path === new URL(String(events[2].data.statusUrl)).pathname && r.status === 410,
+      ),
+    ).toBe(true);
   });
 });

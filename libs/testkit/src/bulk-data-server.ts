@@ -70,6 +70,8 @@ export interface BulkDataServer {
   put(type: string, lines: string[]): void;
   /** Delete a resource (now): the next `_since` export lists it in `deleted`, later full ones leave it out. */
   remove(type: string, id: string): void;
+  /** Every export so far expires: its status URL answers 410 Gone, its files 404. */
+  expireJobs(): void;
   /** The NDJSON lines held per type (the ground truth). */
   held(): Map<string, string[]>;
   close(): Promise<void>;
@@ -121,7 +123,7 @@ export async function startBulkDataServer(options: {
   const assertions: BulkDataServer['assertions'] = [];
   const jobs = new Map<
     string,
-    { polls: number; files: Map<string, Buffer>; manifest: object; cancelled: boolean }
+    { polls: number; files: Map<string, Buffer>; manifest: object; cancelled: boolean; expired?: boolean }
   >();
   const dropped = new Set<string>();
   const fileByUrl = new Map<string, Buffer>();
@@ -293,6 +295,10 @@ export async function startBulkDataServer(options: {
         send(res, 404, outcome('no such export'));
         return 404;
       }
+      if (job.expired) {
+        send(res, 410, outcome('this export has expired'));
+        return 410;
+      }
       if (req.method === 'DELETE') {
         job.cancelled = true;
         send(res, 202, outcome('cancelled'));
@@ -326,7 +332,7 @@ export async function startBulkDataServer(options: {
   const serveFile = (req: IncomingMessage, res: ServerResponse, jobId: string, name: string): number => {
     const job = jobs.get(jobId);
     const file = job?.files.get(name);
-    if (!job || !file) {
+    if (!job || !file || job.expired) {
       send(res, 404, outcome('no such file'));
       return 404;
     }
@@ -405,6 +411,9 @@ export async function startBulkDataServer(options: {
     remove: (type, id) => {
       const r = held.get(`${type}/${id}`);
       if (r) held.set(`${type}/${id}`, { ...r, deleted: true, changedAt: Date.now() });
+    },
+    expireJobs: () => {
+      for (const job of jobs.values()) job.expired = true;
     },
     held: () => {
       const out = new Map<string, string[]>();

@@ -37,6 +37,22 @@ export async function kickOff(http: BulkDataHttp, url: string): Promise<string> 
 }
 
 /**
+ * One poll of a status URL without taking its manifest: its status (after BulkDataHttp's retries of 401, 429 and
+ * 5xx) and the Retry-After it asks for. A resuming run asks so whether the server still has the export.
+ */
+export async function probeExport(
+  http: BulkDataHttp,
+  statusUrl: string,
+): Promise<{ status: number; retryAfterMs?: number }> {
+  const response = await http.fetch(statusUrl, { headers: { accept: 'application/json' } });
+  await response.body?.cancel();
+  return {
+    status: response.status,
+    retryAfterMs: retryAfterMs(response.headers.get('retry-after'), Date.now()),
+  };
+}
+
+/**
  * Polls the status URL until the manifest: waits as Retry-After says (else pollMs), reports X-Progress; a 429
  * (polled too fast) waits as told too, in BulkDataHttp. An error status ends the export with the server's
  * OperationOutcome text.
@@ -44,8 +60,14 @@ export async function kickOff(http: BulkDataHttp, url: string): Promise<string> 
 export async function pollUntilComplete(
   http: BulkDataHttp,
   statusUrl: string,
-  options: { pollMs: number; onProgress?: (percent: number | undefined, text: string | null) => void },
+  options: {
+    pollMs: number;
+    /** Wait this long before the first poll (the Retry-After of a probe just made). */
+    firstWaitMs?: number;
+    onProgress?: (percent: number | undefined, text: string | null) => void;
+  },
 ): Promise<ExportManifest> {
+  if (options.firstWaitMs) await http.wait('export in progress', 1, options.firstWaitMs);
   for (let poll = 1; ; poll++) {
     const response = await http.fetch(statusUrl, { headers: { accept: 'application/json' } });
     if (response.status === 200) {

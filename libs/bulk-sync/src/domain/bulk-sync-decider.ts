@@ -3,6 +3,7 @@ import {
   BULK_SYNC_COMPLETED,
   BULK_SYNC_COMPLETENESS_WARNED,
   BULK_SYNC_FAILED,
+  BULK_SYNC_RESUMED,
   BULK_SYNC_STARTED,
   BulkSyncCompletedData,
   BulkSyncEvent,
@@ -27,6 +28,8 @@ export const initialBulkSyncState: BulkSyncState = { revision: -1 };
 
 export type BulkSyncCommand =
   | { kind: 'start'; started: BulkSyncStartedData }
+  /** The unfinished run's status URL answered (202/200): this run continues it. */
+  | { kind: 'resume'; statusUrl: string; status: number }
   | {
       kind: 'complete';
       statusUrl: string;
@@ -49,6 +52,10 @@ export function decide(state: BulkSyncState, command: BulkSyncCommand): BulkSync
       `no run of ${command.statusUrl} is in progress for this source${running ? ` (the running one is ${running.statusUrl})` : ''}`,
     );
   const { source } = running;
+  if (command.kind === 'resume')
+    return [
+      { type: BULK_SYNC_RESUMED, data: { source, statusUrl: command.statusUrl, status: command.status } },
+    ];
   if (command.kind === 'cancel')
     return [
       { type: BULK_SYNC_CANCELLED, data: { source, statusUrl: command.statusUrl, reason: command.reason } },
@@ -115,6 +122,7 @@ export function evolve(state: BulkSyncState, event: BulkSyncEvent): BulkSyncStat
     case BULK_SYNC_CANCELLED:
     case BULK_SYNC_FAILED:
       return { ...state, revision, running: undefined };
+    case BULK_SYNC_RESUMED:
     case BULK_SYNC_COMPLETENESS_WARNED:
       return { ...state, revision };
   }

@@ -4,6 +4,8 @@
  */
 
 export const BULK_SYNC_STARTED = 'BulkSyncStarted';
+/** A run left unfinished (a crash after kick-off) is continued from its status URL by the next run. */
+export const BULK_SYNC_RESUMED = 'BulkSyncResumed';
 export const BULK_SYNC_COMPLETED = 'BulkSyncCompleted';
 export const BULK_SYNC_CANCELLED = 'BulkSyncCancelled';
 export const BULK_SYNC_FAILED = 'BulkSyncFailed';
@@ -37,6 +39,13 @@ export interface BulkSyncStartedData {
   types?: string[];
   group?: string;
   sink: 'store' | 'kafka';
+}
+
+export interface BulkSyncResumedData {
+  source: string;
+  statusUrl: string;
+  /** The status URL's answer to the resuming poll (202 running, 200 complete). */
+  status: number;
 }
 
 export interface BulkSyncCompletedData {
@@ -77,6 +86,7 @@ export interface BulkSyncCompletenessWarnedData {
 
 export type BulkSyncEvent =
   | { type: typeof BULK_SYNC_STARTED; data: BulkSyncStartedData }
+  | { type: typeof BULK_SYNC_RESUMED; data: BulkSyncResumedData }
   | { type: typeof BULK_SYNC_COMPLETED; data: BulkSyncCompletedData }
   | { type: typeof BULK_SYNC_CANCELLED; data: BulkSyncCancelledData }
   | { type: typeof BULK_SYNC_FAILED; data: BulkSyncFailedData }

@@ -2,11 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { decodeFhirJson, MAX_LINE_BYTES } from '@fa/ingestion';
 import { RecordBulkSyncCommand } from '../commands/record-bulk-sync/record-bulk-sync.command';
-import { BulkDataHttp } from '../client/bulk-data-http';
+import { BulkDataError, BulkDataHttp } from '../client/bulk-data-http';
 import type { ClientJwk } from '../client/client-key';
-import { cancelExport, kickOff, kickOffUrl, pollUntilComplete } from '../client/export-job';
+import { cancelExport, kickOff, kickOffUrl, pollUntilComplete, probeExport } from '../client/export-job';
 import { downloadLines } from '../client/ndjson-download';
+import type { BulkSyncState } from '../domain/bulk-sync-decider';
 import type { ManifestFile } from '../domain/manifest';
+import { onResumePoll, planRun, type ExportRequest } from '../domain/resume';
 import type { CompletenessWarning, TypeTally } from '../events';
 import { bulkSyncMetrics } from '../bulk-sync.metrics';
 import { BulkSyncHistoryQuery } from '../queries/bulk-sync-history/bulk-sync-history.query';
@@ -75,8 +77,9 @@ const emptyTally = (): TypeTally => ({
  * One bulk-sync run of a source: kick-off (with `_since` from the source's last completed run when asked), poll,
  * download the files in parallel and hand their lines, batch by batch, to the sink; then record the run as
  * completed with its tallies (and completeness warnings). Aborting the signal (Ctrl-C) cancels the export at the
- * server and records the run as cancelled. A crash leaves the run started: the next run asks for the same
- * `_since` again, and ingestion records nothing twice (an exact repeat is unchanged).
+ * server and records the run as cancelled. A crash leaves the run started: the next run of the same export
+ * continues it from its status URL while the server still has it (else kicks off anew with the same `_since`),
+ * downloading its files again; ingestion records nothing twice (an exact repeat is unchanged).
  */
 @Injectable()
 export class BulkSyncRunner {
@@ -89,10 +92,6 @@ export class BulkSyncRunner {
     const { source, signal } = options;
     const state = await this.queryBus.execute(new BulkSyncHistoryQuery(source));
     const since = options.since === 'auto' ? state.lastCompleted?.transactionTime : options.since;
-    if (state.running)
-      options.onNotice?.(
-        `the previous run (${state.running.statusUrl}) did not finish: exporting again from ${since ?? 'the start'}`,
-      );
     const http = new BulkDataHttp({
       base: options.url,
       clientId: options.clientId,
@@ -103,24 +102,18 @@ export class BulkSyncRunner {
       retryBaseMs: options.retryBaseMs,
       onRetry: (what, ms) => options.onNotice?.(`${what}: retrying in ${(ms / 1000).toFixed(1)} s`),
     });
-    const kickoffUrl = kickOffUrl(options.url, { types: options.types, since, group: options.group });
-    const statusUrl = await kickOff(http, kickoffUrl);
-    await this.record(source, {
-      kind: 'start',
-      started: {
-        source,
-        server: options.url,
-        kickoffUrl,
-        statusUrl,
-        ...(since ? { since } : {}),
-        ...(options.types?.length ? { types: options.types } : {}),
-        ...(options.group ? { group: options.group } : {}),
-        sink: options.sink.kind,
-      },
-    });
+    const request: ExportRequest = {
+      server: options.url,
+      ...(since ? { since } : {}),
+      ...(options.types?.length ? { types: options.types } : {}),
+      ...(options.group ? { group: options.group } : {}),
+      sink: options.sink.kind,
+    };
+    const { statusUrl, firstWaitMs } = await this.begin(http, state, request, options);
     try {
       const manifest = await pollUntilComplete(http, statusUrl, {
         pollMs: options.pollMs ?? 2000,
+        firstWaitMs,
         onProgress: (percent, text) => options.onProgress?.({ phase: 'exporting', statusUrl, percent, text }),
       });
       const tallies: Record<string, TypeTally> = {};
@@ -245,6 +238,51 @@ export class BulkSyncRunner {
       await this.record(source, { kind: 'fail', statusUrl, reason: (error as Error).message.slice(0, 500) });
       throw error;
     }
+  }
+
+  /**
+   * The export this run follows: the unfinished run's, when the server still has it (see planRun and
+   * onResumePoll), else a new kick-off (recorded as started).
+   */
+  private async begin(
+    http: BulkDataHttp,
+    state: BulkSyncState,
+    request: ExportRequest,
+    options: BulkSyncOptions,
+  ): Promise<{ statusUrl: string; firstWaitMs?: number }> {
+    const { source } = options;
+    const plan = planRun(state, request);
+    const from = request.since ?? 'the start';
+    if (plan.kind === 'resume') {
+      const previous = plan.unfinished.statusUrl;
+      const probe = await probeExport(http, previous);
+      const next = onResumePoll(probe.status);
+      if (next === 'continue') {
+        options.onNotice?.(
+          `the previous run (${previous}) did not finish: the server still has its export (${probe.status}); continuing it`,
+        );
+        await this.record(source, { kind: 'resume', statusUrl: previous, status: probe.status });
+        return { statusUrl: previous, firstWaitMs: probe.status === 202 ? probe.retryAfterMs : undefined };
+      }
+      const reason =
+        next === 'kick-off-anew'
+          ? `the server no longer has the export (${probe.status}): kicked off anew from ${from}`
+          : `the status URL answered ${probe.status}, not the status of an export`;
+      await this.record(source, { kind: 'fail', statusUrl: previous, reason });
+      if (next === 'fail')
+        throw new BulkDataError(`the previous run (${previous}) cannot be resumed: ${reason}`);
+      options.onNotice?.(`the previous run (${previous}) did not finish: ${reason}`);
+    } else if (plan.superseded)
+      options.onNotice?.(
+        `the previous run (${plan.superseded.statusUrl}) did not finish and asked for another export: exporting from ${from}`,
+      );
+    const kickoffUrl = kickOffUrl(request.server, request);
+    const statusUrl = await kickOff(http, kickoffUrl);
+    await this.record(source, {
+      kind: 'start',
+      started: { source, kickoffUrl, statusUrl, ...request },
+    });
+    return { statusUrl };
   }
 
   private record(source: string, command: RecordBulkSyncCommand['command']) {
