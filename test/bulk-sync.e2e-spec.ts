@@ -337,6 +337,32 @@ describe('bulk-sync: pulling a Bulk Data server into a running instance (real HT
     expect(cli.stdout).not.toContain('completeness: ok');
   });
 
+  it('completeness of an incremental run: a type held for the source dropping beyond the threshold from the previous run warns (summary, event)', async () => {
+    const s = await server({});
+    const first = await sync(s, 'payer-h', ['--type', 'Encounter']);
+    expect(first.code).toBe(0);
+    for (const line of data.get('Encounter')!.slice(0, 10))
+      s.remove('Encounter', (JSON.parse(line) as { id: string }).id);
+    const second = await sync(s, 'payer-h', ['--type', 'Encounter', '--since', 'auto']);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/deleted\s+1\s+10\s+10\s+10\s+0\s+0/);
+    expect(second.stdout).toContain(
+      'WARNING completeness: Encounter: 53 held for the source, 63 after the previous run',
+    );
+    const events = await streamEvents(harness, 'payer-h');
+    expect(events.map((e) => e.type)).toEqual([
+      'BulkSyncStarted',
+      'BulkSyncCompleted',
+      'BulkSyncStarted',
+      'BulkSyncCompleted',
+      'BulkSyncCompletenessWarned',
+    ]);
+    expect([events[1].data.held, events[3].data.held]).toEqual([{ Encounter: 63 }, { Encounter: 53 }]);
+    expect(events[4].data.warnings).toEqual([
+      { resourceType: 'Encounter', kind: 'held-drop-from-previous', expected: 63, actual: 53 },
+    ]);
+  });
+
   it('--to kafka publishes each resource keyed <Type>/<id>; the consumer records them with the export lineage', async () => {
     await ensureConsumer();
     const s = await server({});

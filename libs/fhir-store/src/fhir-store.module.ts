@@ -7,6 +7,7 @@ import { ReadVersionHandler } from './queries/read-version/read-version.handler'
 import { ResourceHistoryHandler } from './queries/resource-history/resource-history.handler';
 import { ResourceLineageHandler } from './queries/resource-lineage/resource-lineage.handler';
 import { StoreDigestHandler } from './queries/store-digest/store-digest.handler';
+import { HeldBySourceHandler } from './queries/held-by-source/held-by-source.handler';
 import { FhirSearchReader } from './queries/search/fhir-search.reader';
 import { PatientEverythingReader } from './queries/patient-everything/patient-everything.reader';
 import { SearchResourcesHandler } from './queries/search-resources/search-resources.handler';
@@ -66,6 +67,7 @@ export class FhirStoreModule {
         ResourceHistoryHandler,
         ResourceLineageHandler,
         StoreDigestHandler,
+        HeldBySourceHandler,
       ],
     };
   }

@@ -6,6 +6,7 @@ export * from './queries/read-version/read-version.query';
 export * from './queries/resource-history/resource-history.query';
 export * from './queries/resource-lineage/resource-lineage.query';
 export * from './queries/store-digest/store-digest.query';
+export * from './queries/held-by-source/held-by-source.query';
 export * from './queries/search-resources/search-resources.query';
 export * from './queries/patient-everything/patient-everything.query';
 export * from './queries/export-versions/export-versions.query';

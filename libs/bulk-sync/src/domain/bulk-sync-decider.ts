@@ -22,6 +22,8 @@ export interface BulkSyncState {
   lastCompleted?: { statusUrl: string; transactionTime: string; completedRuns: number };
   /** Resources per type of the last completed full export (no `_since`), for the completeness check. */
   lastFullCounts?: Record<string, number>;
+  /** Resources per type held for the source after the last completed run (when it recorded them). */
+  lastHeld?: Record<string, number>;
 }
 
 export const initialBulkSyncState: BulkSyncState = { revision: -1 };
@@ -35,6 +37,8 @@ export type BulkSyncCommand =
       statusUrl: string;
       transactionTime: string;
       tallies: Record<string, TypeTally>;
+      /** Resources per type held for the source after the run (none: not known, e.g. `--to kafka`). */
+      held?: Record<string, number>;
       /** The drop (a fraction) beyond which a type's count warns. */
       threshold: number;
     }
@@ -76,13 +80,19 @@ export function decide(state: BulkSyncState, command: BulkSyncCommand): BulkSync
     transactionTime: command.transactionTime,
     ...(running.since ? { since: running.since } : {}),
     tallies: command.tallies,
+    ...(command.held ? { held: command.held } : {}),
   };
   const types = running.types;
   const previousFull =
     running.since || !state.lastFullCounts
       ? undefined
       : Object.fromEntries(Object.entries(state.lastFullCounts).filter(([t]) => !types || types.includes(t)));
-  const warnings = checkCompleteness(command.tallies, previousFull, command.threshold);
+  // An incremental run lists changes only: what the source holds after it is compared with the previous run's.
+  const warnings = checkCompleteness(
+    command.tallies,
+    running.since ? { previousHeld: state.lastHeld, held: command.held } : { previousFull },
+    command.threshold,
+  );
   return [
     { type: BULK_SYNC_COMPLETED, data: completed },
     ...(warnings.length > 0
@@ -117,6 +127,7 @@ export function evolve(state: BulkSyncState, event: BulkSyncEvent): BulkSyncStat
         lastFullCounts: full
           ? Object.fromEntries(Object.entries(event.data.tallies).map(([t, tally]) => [t, tally.received]))
           : state.lastFullCounts,
+        lastHeld: event.data.held,
       };
     }
     case BULK_SYNC_CANCELLED:

@@ -1,16 +1,25 @@
 import type { CompletenessWarning, TypeTally } from '../events';
 
+/** What a run is compared with: the previous full export's lines per type, the previous run's held totals. */
+export interface CompletenessBaseline {
+  previousFull?: Record<string, number>;
+  /** Held per type after the previous run, and after this one (both needed to compare). */
+  previousHeld?: Record<string, number>;
+  held?: Record<string, number>;
+}
+
 /**
- * Per-type completeness of one run: fewer lines than the manifest's count, or (for a full export) fewer resources
- * than the previous full export beyond the threshold (a fraction, e.g. 0.1 for a 10 % drop).
+ * Per-type completeness of one run: fewer lines than the manifest's count; (a full export) fewer resources than
+ * the previous full export beyond the threshold (a fraction, e.g. 0.1 for a 10 % drop); (an incremental run)
+ * fewer resources held for the source than after the previous run, beyond the threshold.
  */
 export function checkCompleteness(
   tallies: Record<string, TypeTally>,
-  previousFull: Record<string, number> | undefined,
+  baseline: CompletenessBaseline,
   threshold: number,
 ): CompletenessWarning[] {
   const warnings: CompletenessWarning[] = [];
-  for (const [resourceType, tally] of Object.entries(tallies).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [resourceType, tally] of byType(tallies)) {
     if (tally.manifestCount !== undefined && tally.received < tally.manifestCount)
       warnings.push({
         resourceType,
@@ -19,14 +28,24 @@ export function checkCompleteness(
         actual: tally.received,
       });
   }
-  if (previousFull) {
-    for (const [resourceType, before] of Object.entries(previousFull).sort(([a], [b]) =>
-      a.localeCompare(b),
-    )) {
-      const now = tallies[resourceType]?.received ?? 0;
-      if (before > 0 && (before - now) / before > threshold)
-        warnings.push({ resourceType, kind: 'drop-from-previous', expected: before, actual: now });
+  const drops = (
+    before: Record<string, number>,
+    now: (type: string) => number,
+    kind: CompletenessWarning['kind'],
+  ) => {
+    for (const [resourceType, expected] of byType(before)) {
+      const actual = now(resourceType);
+      if (expected > 0 && (expected - actual) / expected > threshold)
+        warnings.push({ resourceType, kind, expected, actual });
     }
-  }
+  };
+  if (baseline.previousFull)
+    drops(baseline.previousFull, (t) => tallies[t]?.received ?? 0, 'drop-from-previous');
+  const { previousHeld, held } = baseline;
+  if (previousHeld && held) drops(previousHeld, (t) => held[t] ?? 0, 'held-drop-from-previous');
   return warnings;
+}
+
+function byType<T>(record: Record<string, T>): [string, T][] {
+  return Object.entries(record).sort(([a], [b]) => a.localeCompare(b));
 }

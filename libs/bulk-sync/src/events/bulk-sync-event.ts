@@ -55,6 +55,11 @@ export interface BulkSyncCompletedData {
   transactionTime: string;
   since?: string;
   tallies: Record<string, TypeTally>;
+  /**
+   * Current resources per type held for the source after the run (`--to store`; added later: runs recorded
+   * before, and `--to kafka` runs, whose consumer records after the run, have none).
+   */
+  held?: Record<string, number>;
 }
 
 export interface BulkSyncCancelledData {
@@ -71,7 +76,12 @@ export interface BulkSyncFailedData {
 
 export interface CompletenessWarning {
   resourceType: string;
-  kind: 'below-manifest-count' | 'drop-from-previous';
+  /**
+   * below-manifest-count: fewer lines than the manifest counts; drop-from-previous: a full export with fewer
+   * resources than the previous full one; held-drop-from-previous: an incremental run after which the source
+   * holds fewer resources of the type than after the previous run.
+   */
+  kind: 'below-manifest-count' | 'drop-from-previous' | 'held-drop-from-previous';
   expected: number;
   actual: number;
 }

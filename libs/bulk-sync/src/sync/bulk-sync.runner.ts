@@ -33,6 +33,11 @@ export interface BulkSyncOptions {
   batchSize?: number;
   /** A type's drop beyond this fraction warns (default 0.1). */
   completenessThreshold?: number;
+  /**
+   * Resources per type held for the source once the run's records are in the read model (`--to store`): kept
+   * with the completed run, an incremental run's are compared with the previous run's. None: not compared.
+   */
+  heldTotals?: () => Promise<Record<string, number>>;
   /** Poll interval when the server sends no Retry-After (default 2 s). */
   pollMs?: number;
   retryBaseMs?: number;
@@ -207,11 +212,13 @@ export class BulkSyncRunner {
         progress();
       };
       await inParallel(files, options.parallel ?? 2, syncFile);
+      const held = await options.heldTotals?.();
       const events = await this.record(source, {
         kind: 'complete',
         statusUrl,
         transactionTime: manifest.transactionTime,
         tallies,
+        ...(held ? { held } : {}),
         threshold: options.completenessThreshold ?? 0.1,
       });
       const warned = events.find((e) => e.type === 'BulkSyncCompletenessWarned');

@@ -210,6 +210,17 @@ export class FhirStoreReader {
     return Object.fromEntries(result.rows.map((r) => [r.resource_type, Number(r.n)]));
   }
 
+  /** Current (not deleted) resources per type whose lineage names this source. */
+  async currentCountsBySource(source: string): Promise<Record<string, number>> {
+    const result = await this.pool.query<{ resource_type: string; n: string }>(
+      `SELECT resource_type, count(*) AS n FROM ${TABLE}
+        WHERE recorded_to IS NULL AND NOT deleted AND lineage->>'source' = $1
+        GROUP BY resource_type ORDER BY resource_type`,
+      [source],
+    );
+    return Object.fromEntries(result.rows.map((r) => [r.resource_type, Number(r.n)]));
+  }
+
   /** MD5 over every row in a fixed order: equal digests mean equal read-model content (used to verify rebuilds). */
   async contentDigest(): Promise<{ rows: number; digest: string }> {
     const result = await this.pool.query<{ rows: string; digest: string }>(
