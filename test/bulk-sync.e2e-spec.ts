@@ -117,6 +117,8 @@ describe('bulk-sync: pulling a Bulk Data server into a running instance (real HT
       { onSpawn },
     );
 
+  const toKafka = () => ['--to', 'kafka', '--topic', 'bulk', '--brokers', kafkaMock.brokers.join(',')];
+
   beforeAll(async () => {
     kafkaMock = await startKafkaMock({ topics: ['bulk', 'bulk.dlq'], partitions: 4 });
     harness = await startAggregator({
@@ -366,16 +368,7 @@ describe('bulk-sync: pulling a Bulk Data server into a running instance (real HT
   it('--to kafka publishes each resource keyed <Type>/<id>; the consumer records them with the export lineage', async () => {
     await ensureConsumer();
     const s = await server({});
-    const result = await sync(s, 'payer-k', [
-      '--to',
-      'kafka',
-      '--topic',
-      'bulk',
-      '--brokers',
-      kafkaMock.brokers.join(','),
-      '--type',
-      'Patient,Immunization',
-    ]);
+    const result = await sync(s, 'payer-k', [...toKafka(), '--type', 'Patient,Immunization']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/Immunization\s+2\s+97\s+97\s+97\s+0/);
     const expected = new Map([...idsPerType(data)].filter(([t]) => t === 'Patient' || t === 'Immunization'));
@@ -414,16 +407,7 @@ describe('bulk-sync: pulling a Bulk Data server into a running instance (real HT
   it('--to kafka dead-letters the lines that are not resources to <topic>.dlq with their bytes, codes and export lineage, counted as rejected', async () => {
     await ensureConsumer();
     const s = await server({ extraLines: { Patient: badPatientLines.map((l) => l.bytes) } });
-    const result = await sync(s, 'payer-kr', [
-      '--to',
-      'kafka',
-      '--topic',
-      'bulk',
-      '--brokers',
-      kafkaMock.brokers.join(','),
-      '--type',
-      'Patient',
-    ]);
+    const result = await sync(s, 'payer-kr', [...toKafka(), '--type', 'Patient']);
     expect(result.stderr).not.toMatch(/^error/m);
     expect(result.code).toBe(0);
     // files, expected, received, published, rejected
