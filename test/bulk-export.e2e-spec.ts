@@ -238,6 +238,59 @@ describe('Bulk Data $export of synthea-79', () => {
     expect(posted.manifest.request).toMatch(/\/fhir\/Patient\/\$export$/);
   });
 
+  it('Patient level with a patient not known at the instant: 400 naming patient; lenient, an error and the others', async () => {
+    const known = original.ofType('Patient')[30].id as string;
+    const parameters = (refs: string[], extra: { name: string; valueDateTime: string }[] = []) => ({
+      resourceType: 'Parameters',
+      parameter: [
+        { name: '_type', valueString: 'Patient,Condition' },
+        ...extra,
+        ...refs.map((reference) => ({ name: 'patient', valueReference: { reference } })),
+      ],
+    });
+    const post = (body: object, prefer = 'respond-async') =>
+      harness
+        .http()
+        .post('/fhir/Patient/$export')
+        .send(body)
+        .set('Accept', 'application/fhir+json')
+        .set('Prefer', prefer);
+    const refs = [`Patient/${ourId('Patient', known)}`, 'Patient/no-such-patient'];
+    const strict = await post(parameters(refs));
+    expect([strict.status, strict.body.resourceType, strict.body.issue?.[0]?.expression]).toEqual([
+      400,
+      'OperationOutcome',
+      ['patient'],
+    ]);
+    expect(strict.body.issue[0].diagnostics).toContain('Patient/no-such-patient');
+    expect(strict.body.issue[0].diagnostics).not.toContain(ourId('Patient', known));
+    // Known now, but not at an _asOf before the store was loaded.
+    const before = await post(
+      parameters([refs[0]], [{ name: '_asOf', valueDateTime: '2001-01-01T00:00:00Z' }]),
+    );
+    expect([before.status, before.body.issue?.[0]?.expression]).toEqual([400, ['patient']]);
+    expect(before.body.issue[0].diagnostics).toContain(`Patient/${ourId('Patient', known)}`);
+    const lenient = await awaitExport(
+      harness.http,
+      await kickOff(
+        harness.http,
+        '/fhir/Patient/$export',
+        parameters(refs),
+        'respond-async, handling=lenient',
+      ),
+    );
+    const want = [...compartmentsOf(compartment, original, [known])].filter((k) =>
+      ['Patient', 'Condition'].includes(k.split('/')[0]),
+    );
+    expect(sorted(keysByType(lenient))).toEqual(sorted(expected(want.map((k) => original.get(k)!))));
+    expect(lenient.errors).toHaveLength(1);
+    expect(lenient.errors[0]).toMatchObject({
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'error', code: 'not-found', expression: ['patient'] }],
+    });
+    expect(JSON.stringify(lenient.errors[0])).toContain('Patient/no-such-patient');
+  });
+
   it('Group level: the compartments of the Group of 10 patients, every type without _type', async () => {
     const result = await exportOf(harness.http, `/fhir/Group/${ourId('Group', GROUP_ID)}/$export`);
     const want = [...compartmentsOf(compartment, original, groupMembers)];
@@ -283,6 +336,24 @@ describe('Bulk Data $export of synthea-79', () => {
     expect(refused.body.resourceType).toBe('OperationOutcome');
     expect(refused.body.issue[0].expression).toEqual(['patient']);
     expect(refused.body.issue[0].diagnostics).toContain(`Patient/${ourId('Patient', outsider)}`);
+    // Lenient: the outsider is an error in the manifest, the members asked for are exported.
+    const lenient = await awaitExport(
+      harness.http,
+      await kickOff(
+        harness.http,
+        `/fhir/Group/${group}/$export`,
+        parameters([...two, outsider]),
+        'respond-async, handling=lenient',
+      ),
+    );
+    expect(sorted(keysByType(lenient))).toEqual(sorted(expected(want.map((k) => original.get(k)!))));
+    expect(lenient.errors).toHaveLength(1);
+    expect(lenient.errors[0]).toMatchObject({
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'error', code: 'invalid', expression: ['patient'] }],
+    });
+    expect(JSON.stringify(lenient.errors[0])).toContain(`Patient/${ourId('Patient', outsider)}`);
+    expect(JSON.stringify(lenient.errors[0])).toContain(`not in Group/${group}`);
   });
 
   it('includeAssociatedData=LatestProvenanceResources: the lineage Provenance of each exported version', async () => {

@@ -23,7 +23,7 @@ export interface ExportUnit {
 
 /** A problem the manifest's `error` reports (a type the token may not read, a parameter handled leniently). */
 export interface ExportIssue {
-  code: 'forbidden' | 'not-supported' | 'invalid' | 'exception';
+  code: 'forbidden' | 'not-supported' | 'not-found' | 'invalid' | 'exception';
   diagnostics: string;
   expression?: string;
 }

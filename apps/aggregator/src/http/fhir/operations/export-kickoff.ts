@@ -2,7 +2,6 @@ import { HttpStatus } from '@nestjs/common';
 import type { QueryBus } from '@nestjs/cqrs';
 import type { Group, Parameters } from 'fhir/r4';
 import {
-  ExportIssue,
   ExportJobsQuery,
   ExportLevel,
   ExportRequestedData,
@@ -12,13 +11,14 @@ import {
   TypeFilterError,
 } from '@fa/bulk-data';
 import { FhirOperationDefinition, isR4ResourceType, OperationInput } from '@fa/fhir';
-import { ExportTypesQuery, ReadResourceQuery } from '@fa/fhir-store';
+import { ExportTypesQuery, ExportVersionsQuery, ReadResourceQuery } from '@fa/fhir-store';
 import type { ExportConfig } from '@fa/platform';
 import { FhirError } from '../../fhir-error';
 import type { Principal } from '../../security/access-policy';
 import { grantedSearchConstraint, ReadableResources } from '../../security/readable-resources';
 import { operationInput, QueryParams } from '../fhir-params';
 import { sourcePatientsOf } from '../search/golden-expansion';
+import { KickOffIssues } from './export-issues';
 
 const OUTPUT_FORMATS = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
 const ELEMENT = /^([A-Z][A-Za-z]+\.)?[a-z][A-Za-z0-9]*$/;
@@ -70,11 +70,13 @@ export async function resolveKickOff(
     kickOff.input,
     lenient ? undefined : 'handling=strict',
   );
-  const errors: ExportIssue[] = unknown.map((name) => ({
-    code: 'not-supported',
-    diagnostics: `The parameter ${JSON.stringify(name.slice(0, 64))} is not supported and was not applied (Prefer: handling=lenient)`,
-    expression: name,
-  }));
+  const issues = new KickOffIssues(lenient);
+  for (const name of unknown)
+    issues.report({
+      code: 'not-supported',
+      diagnostics: `The parameter ${JSON.stringify(name.slice(0, 64))} is not supported and was not applied (Prefer: handling=lenient)`,
+      expression: name,
+    });
   checkHeaders(kickOff.headers);
   const format = values._outputFormat as string | undefined;
   if (format !== undefined && !OUTPUT_FORMATS.has(format))
@@ -113,20 +115,15 @@ export async function resolveKickOff(
   let includeProvenance = false;
   for (const value of (values.includeAssociatedData as string[] | undefined) ?? []) {
     if (value === 'LatestProvenanceResources') includeProvenance = true;
-    else if (lenient)
-      errors.push({
-        code: 'not-supported',
-        diagnostics: `includeAssociatedData=${value.slice(0, 64)} is not supported`,
-        expression: 'includeAssociatedData',
-      });
     else
-      throw FhirError.badRequest(
-        `includeAssociatedData: only LatestProvenanceResources is supported, got ${JSON.stringify(value.slice(0, 64))}`,
+      issues.refuse(
+        'not-supported',
         'includeAssociatedData',
+        `includeAssociatedData: only LatestProvenanceResources is supported, got ${JSON.stringify(value.slice(0, 64))}`,
       );
   }
 
-  const patients = await patientsOf(queryBus, kickOff, values, at);
+  const patients = await patientsOf(queryBus, kickOff, values, at, issues);
   const available = await queryBus.execute(new ExportTypesQuery(at));
   const inScope = kickOff.level === 'system' ? undefined : new Set(available.patientCompartment);
   const candidates = (requested ?? available.present).filter((t) => !inScope || inScope.has(t));
@@ -134,7 +131,7 @@ export async function resolveKickOff(
   const types = readable.types(candidates) ?? candidates;
   const refused = candidates.filter((t) => !types.includes(t));
   if (refused.length > 0)
-    errors.push({
+    issues.report({
       code: 'forbidden',
       diagnostics: `Not exported: the token's scopes do not grant read on ${refused.join(', ')}`,
       expression: '_type',
@@ -144,7 +141,7 @@ export async function resolveKickOff(
     const constraint = grantedSearchConstraint(kickOff.principal, type);
     if (constraint) constraints[type] = new URLSearchParams(constraint).toString();
   }
-  const typeFilters = checkTypeFilters(listOf(values._typeFilter, false), types, lenient, errors);
+  const typeFilters = checkTypeFilters(listOf(values._typeFilter, false), types, issues);
   // A type whose every filter was refused is not exported unfiltered.
   const filteredOut = Object.entries(typeFilters)
     .filter(([, filters]) => filters.length === 0)
@@ -168,7 +165,7 @@ export async function resolveKickOff(
     ...(patients ? { patients } : {}),
     includeProvenance,
     constraints,
-    errors,
+    errors: issues.list,
     expiresAfterMs: settings.expiresAfterMs,
   };
 }
@@ -207,8 +204,7 @@ function listOf(value: unknown, split = true): string[] | undefined {
 function checkTypeFilters(
   filters: string[] | undefined,
   types: string[],
-  lenient: boolean,
-  errors: ExportIssue[],
+  issues: KickOffIssues,
 ): Record<string, string[]> {
   const byType: Record<string, string[]> = {};
   for (const value of filters ?? []) {
@@ -219,12 +215,7 @@ function checkTypeFilters(
       if (types.includes(type)) (byType[type] ??= []).push(query);
     } catch (error) {
       if (!(error instanceof TypeFilterError)) throw error;
-      if (!lenient) throw FhirError.badRequest(error.message, '_typeFilter');
-      errors.push({
-        code: 'not-supported',
-        diagnostics: `${error.message} (not applied)`,
-        expression: '_typeFilter',
-      });
+      issues.refuse('not-supported', '_typeFilter', error.message);
       const type = /^([A-Z][A-Za-z]+)\?/.exec(value)?.[1];
       if (type && types.includes(type)) byType[type] ??= [];
     }
@@ -233,15 +224,17 @@ function checkTypeFilters(
 }
 
 /**
- * The patients of a Patient- or Group-level export: the `patient` parameter's, and at Group level the Group's
- * members as of the export's instant (a golden patient standing for its linked source patients); at Group level
- * a `patient` outside the Group is 400 naming `patient` (the IG's error response).
+ * The patients of a Patient- or Group-level export: the `patient` parameter's (a golden patient standing for
+ * its linked source patients), and at Group level the Group's members as of the export's instant (expanded the
+ * same way). A `patient` not known at that instant, or at Group level outside the Group, is refused (strict:
+ * 400 naming `patient`, the IG's error response; lenient: an error in the manifest, the others exported).
  */
 async function patientsOf(
   queryBus: QueryBus,
   kickOff: KickOff,
   values: OperationInput['values'],
   at: Date,
+  issues: KickOffIssues,
 ): Promise<string[] | undefined> {
   const given = (values.patient as string[] | undefined)?.map((reference) => {
     const match = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(reference);
@@ -252,10 +245,36 @@ async function patientsOf(
       );
     return match[1];
   });
-  if (kickOff.level !== 'group') return given && given.length > 0 ? given : undefined;
-  const read = await queryBus.execute(new ReadResourceQuery('Group', kickOff.groupId!, at));
+  const members = kickOff.level === 'group' ? await groupMembers(queryBus, kickOff.groupId!, at) : undefined;
+  if (!given || given.length === 0) return members ? [...members] : undefined;
+  const asked = new Map<string, string[]>();
+  for (const id of new Set(given)) asked.set(id, await sourcePatientsOf(queryBus, id, at));
+  const known = await knownPatients(queryBus, [...new Set([...asked.values()].flat())], at);
+  const unknown = [...asked].filter(([, sources]) => !sources.some((s) => known.has(s))).map(([id]) => id);
+  if (unknown.length > 0)
+    issues.refuse('not-found', 'patient', `patient: ${listed(unknown)} not known at ${at.toISOString()}`);
+  const outside = members
+    ? [...asked]
+        .filter(([id, sources]) => !unknown.includes(id) && !sources.some((s) => members.has(s)))
+        .map(([id]) => id)
+    : [];
+  if (outside.length > 0)
+    issues.refuse(
+      'invalid',
+      'patient',
+      `patient: ${listed(outside)} not in Group/${kickOff.groupId} at ${at.toISOString()}`,
+    );
+  const patients = new Set<string>();
+  for (const sources of asked.values())
+    for (const id of sources) if (known.has(id) && (!members || members.has(id))) patients.add(id);
+  return [...patients];
+}
+
+/** The Group's active Patient members as of `at`, a golden patient expanded to its linked source patients. */
+async function groupMembers(queryBus: QueryBus, groupId: string, at: Date): Promise<Set<string>> {
+  const read = await queryBus.execute(new ReadResourceQuery('Group', groupId, at));
   if (read.status !== 'found')
-    throw FhirError.badRequest(`Group/${kickOff.groupId} is not known at ${at.toISOString()}`, 'Group');
+    throw FhirError.badRequest(`Group/${groupId} is not known at ${at.toISOString()}`, 'Group');
   const group = read.version.resource as Group;
   const members = new Set<string>();
   for (const member of group.member ?? []) {
@@ -264,20 +283,25 @@ async function patientsOf(
     if (!match) continue;
     for (const id of await sourcePatientsOf(queryBus, match[1], at)) members.add(id);
   }
-  if (!given || given.length === 0) return [...members];
-  // Bulk Data IG: a requested patient outside the Group is an error response with an OperationOutcome.
-  const outside = given.filter((id) => !members.has(id));
-  if (outside.length > 0)
-    throw FhirError.badRequest(
-      `patient: ${outside
-        .slice(0, 5)
-        .map((id) => `Patient/${id}`)
-        .join(
-          ', ',
-        )}${outside.length > 5 ? ` and ${outside.length - 5} more` : ''} not in Group/${kickOff.groupId} at ${at.toISOString()}`,
-      'patient',
-    );
-  return [...new Set(given)];
+  return members;
+}
+
+/** Those of `ids` the store holds a current Patient for at `at` (one keyset page of the export's own query). */
+async function knownPatients(queryBus: QueryBus, ids: string[], at: Date): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await queryBus.execute(
+    new ExportVersionsQuery({ resourceType: 'Patient', asOf: at, patients: ids, limit: ids.length }),
+  );
+  return new Set(rows.map((row) => row.id));
+}
+
+/** Up to five `Patient/<id>`s, then how many more. */
+function listed(ids: string[]): string {
+  const shown = ids
+    .slice(0, 5)
+    .map((id) => `Patient/${id}`)
+    .join(', ');
+  return ids.length > 5 ? `${shown} and ${ids.length - 5} more` : shown;
 }
 
 async function checkClientLimit(queryBus: QueryBus, settings: ExportConfig, clientId: string): Promise<void> {
