@@ -1,6 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
 import type { QueryBus } from '@nestjs/cqrs';
-import type { Group, Parameters } from 'fhir/r4';
+import type { Parameters } from 'fhir/r4';
 import {
   ExportJobsQuery,
   ExportLevel,
@@ -11,14 +11,14 @@ import {
   TypeFilterError,
 } from '@fa/bulk-data';
 import { FhirOperationDefinition, isR4ResourceType, OperationInput } from '@fa/fhir';
-import { ExportTypesQuery, ExportVersionsQuery, ReadResourceQuery } from '@fa/fhir-store';
+import { ExportTypesQuery } from '@fa/fhir-store';
 import type { ExportConfig } from '@fa/platform';
 import { FhirError } from '../../fhir-error';
 import type { Principal } from '../../security/access-policy';
 import { grantedSearchConstraint, ReadableResources } from '../../security/readable-resources';
 import { operationInput, QueryParams } from '../fhir-params';
-import { sourcePatientsOf } from '../search/golden-expansion';
 import { KickOffIssues } from './export-issues';
+import { groupPatients, patientsBehind } from './export-patients';
 
 const OUTPUT_FORMATS = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
 const ELEMENT = /^([A-Z][A-Za-z]+\.)?[a-z][A-Za-z0-9]*$/;
@@ -245,17 +245,16 @@ async function patientsOf(
       );
     return match[1];
   });
-  const members = kickOff.level === 'group' ? await groupMembers(queryBus, kickOff.groupId!, at) : undefined;
+  const members =
+    kickOff.level === 'group' ? await groupPatients(queryBus, kickOff.groupId!, at, issues) : undefined;
   if (!given || given.length === 0) return members ? [...members] : undefined;
-  const asked = new Map<string, string[]>();
-  for (const id of new Set(given)) asked.set(id, await sourcePatientsOf(queryBus, id, at));
-  const known = await knownPatients(queryBus, [...new Set([...asked.values()].flat())], at);
-  const unknown = [...asked].filter(([, sources]) => !sources.some((s) => known.has(s))).map(([id]) => id);
+  const asked = await patientsBehind(queryBus, new Set(given), at);
+  const unknown = [...asked].filter(([, patients]) => patients.length === 0).map(([id]) => id);
   if (unknown.length > 0)
     issues.refuse('not-found', 'patient', `patient: ${listed(unknown)} not known at ${at.toISOString()}`);
   const outside = members
     ? [...asked]
-        .filter(([id, sources]) => !unknown.includes(id) && !sources.some((s) => members.has(s)))
+        .filter(([, patients]) => patients.length > 0 && !patients.some((p) => members.has(p)))
         .map(([id]) => id)
     : [];
   if (outside.length > 0)
@@ -265,34 +264,8 @@ async function patientsOf(
       `patient: ${listed(outside)} not in Group/${kickOff.groupId} at ${at.toISOString()}`,
     );
   const patients = new Set<string>();
-  for (const sources of asked.values())
-    for (const id of sources) if (known.has(id) && (!members || members.has(id))) patients.add(id);
+  for (const ids of asked.values()) for (const id of ids) if (!members || members.has(id)) patients.add(id);
   return [...patients];
-}
-
-/** The Group's active Patient members as of `at`, a golden patient expanded to its linked source patients. */
-async function groupMembers(queryBus: QueryBus, groupId: string, at: Date): Promise<Set<string>> {
-  const read = await queryBus.execute(new ReadResourceQuery('Group', groupId, at));
-  if (read.status !== 'found')
-    throw FhirError.badRequest(`Group/${groupId} is not known at ${at.toISOString()}`, 'Group');
-  const group = read.version.resource as Group;
-  const members = new Set<string>();
-  for (const member of group.member ?? []) {
-    if (member.inactive) continue;
-    const match = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(member.entity?.reference ?? '');
-    if (!match) continue;
-    for (const id of await sourcePatientsOf(queryBus, match[1], at)) members.add(id);
-  }
-  return members;
-}
-
-/** Those of `ids` the store holds a current Patient for at `at` (one keyset page of the export's own query). */
-async function knownPatients(queryBus: QueryBus, ids: string[], at: Date): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const rows = await queryBus.execute(
-    new ExportVersionsQuery({ resourceType: 'Patient', asOf: at, patients: ids, limit: ids.length }),
-  );
-  return new Set(rows.map((row) => row.id));
 }
 
 /** Up to five `Patient/<id>`s, then how many more. */
