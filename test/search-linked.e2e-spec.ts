@@ -1,11 +1,12 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { CapabilityStatement, OperationOutcome, Parameters, Patient } from 'fhir/r4';
+import type { CapabilityStatement, OperationOutcome, Patient } from 'fhir/r4';
 import { v5 as uuidv5 } from 'uuid';
 import { AGGREGATOR_NAMESPACE } from '@fa/ingestion';
 import { eventually } from '@fa/testkit';
 import { AggregatorHarness, FIXTURES, startAggregator } from './support/aggregator-harness';
+import { goldenOf as goldenPatientOf, writeNdjson } from './support/golden-links';
 import { searchHttp } from './support/search-http';
 
 /**
@@ -63,18 +64,8 @@ describe('chained, reverse-chained and composite search, golden-patient expansio
   const { get, allMatches } = searchHttp(() => harness);
   /** Ids of the matches over every page, sorted. */
   const matches = async (url: string) => (await allMatches(url)).sort();
-  const write = async (name: string, resources: object[]) => {
-    const file = path.join(dir, name);
-    await fs.writeFile(file, resources.map((r) => JSON.stringify(r)).join('\n') + '\n');
-    return file;
-  };
-  const goldenOf = async (sourcePatient: string): Promise<string | undefined> => {
-    const response = await harness.http().get(`/fhir/$mdm-query-links?resourceId=Patient/${sourcePatient}`);
-    const link = (response.body as Parameters).parameter?.find((p) =>
-      p.part?.some((part) => part.name === 'goldenResourceId'),
-    );
-    return link?.part?.find((p) => p.name === 'goldenResourceId')?.valueString?.replace('Patient/', '');
-  };
+  const write = (name: string, resources: object[]) => writeNdjson(dir, name, resources);
+  const goldenOf = (sourcePatient: string) => goldenPatientOf(harness, sourcePatient);
 
   beforeAll(async () => {
     harness = await startAggregator({ searchLinkLimit: LINK_LIMIT });

@@ -4,6 +4,7 @@ import {
   EXPORT_FAILED,
   EXPORT_PROGRESSED,
   EXPORT_REQUESTED,
+  type BlockCursor,
   type ExportEvent,
   type ExportPart,
   type ExportProgressedData,
@@ -16,6 +17,7 @@ export type ExportStatus = 'none' | 'running' | 'completed' | 'failed' | 'cancel
 export interface UnitCheckpoint {
   parts: ExportPart[];
   lastId?: string;
+  cursor?: BlockCursor;
   done: boolean;
 }
 
@@ -97,15 +99,23 @@ export function evolveExportJob(state: ExportJobState, event: ExportEvent): Expo
 }
 
 /**
- * The passes of an export, in the order the worker runs them: each type's resources, then (with `_since`) its
- * deletions in the window, then (with includeAssociatedData) the Provenance of what it wrote.
+ * The passes of an export, in the order the worker runs them: each type's resources (organized by patient: one
+ * pass writing every patient's block instead), then (with `_since`) its deletions in the window, then (with
+ * includeAssociatedData) the Provenance of what it wrote.
  */
 export function exportUnits(request: ExportRequestedData): ExportUnit[] {
-  return request.types.flatMap((type) => [
-    { key: type, type, kind: 'resources' as const },
-    ...(request.since ? [{ key: `${type}#deleted`, type, kind: 'deleted' as const }] : []),
-    ...(request.includeProvenance ? [{ key: `${type}#provenance`, type, kind: 'provenance' as const }] : []),
-  ]);
+  const blocks: ExportUnit[] = request.organizeOutputBy
+    ? [{ key: 'blocks', type: 'Patient', kind: 'blocks' }]
+    : [];
+  return blocks.concat(
+    request.types.flatMap((type) => [
+      ...(request.organizeOutputBy ? [] : [{ key: type, type, kind: 'resources' as const }]),
+      ...(request.since ? [{ key: `${type}#deleted`, type, kind: 'deleted' as const }] : []),
+      ...(request.includeProvenance
+        ? [{ key: `${type}#provenance`, type, kind: 'provenance' as const }]
+        : []),
+    ]),
+  );
 }
 
 /** Share of the units done and resources written so far, for X-Progress. */

@@ -1,12 +1,14 @@
 import type { OperationOutcome } from 'fhir/r4';
 import { exportUnits, type ExportJobState } from './export-job';
 
-/** The Bulk Data (STU2) complete-status body. */
+/** The Bulk Data (STU2) complete-status body; organized by patient, STU3's outputOrganizedBy and continuesInFile. */
 export interface ExportManifest {
   transactionTime: string;
   request: string;
   requiresAccessToken: true;
-  output: { type: string; url: string; count: number }[];
+  outputOrganizedBy?: 'Patient';
+  /** `type` is absent when the output is organized by patient (files of mixed types). */
+  output: { type?: string; url: string; count: number; continuesInFile?: string }[];
   deleted: { type: string; url: string; count: number }[];
   error: { type: 'OperationOutcome'; url: string; count: number }[];
 }
@@ -23,21 +25,29 @@ export function exportManifest(state: ExportJobState, fileUrl: (file: string) =>
   const output: ExportManifest['output'] = [];
   const deleted: ExportManifest['deleted'] = [];
   for (const unit of exportUnits(request)) {
-    for (const part of state.checkpoints[unit.key]?.parts ?? []) {
-      if (part.count === 0) continue;
+    const parts = state.checkpoints[unit.key]?.parts ?? [];
+    parts.forEach((part, i) => {
+      if (part.count === 0) return;
       const entry = {
         type: unit.kind === 'provenance' ? 'Provenance' : unit.type,
         url: fileUrl(part.file),
         count: part.count,
       };
       if (unit.kind === 'deleted') deleted.push({ ...entry, type: 'Bundle' });
+      else if (unit.kind === 'blocks')
+        output.push({
+          url: entry.url,
+          count: entry.count,
+          ...(part.continues && parts[i + 1] ? { continuesInFile: fileUrl(parts[i + 1].file) } : {}),
+        });
       else output.push(entry);
-    }
+    });
   }
   return {
     transactionTime: request.transactionTime,
     request: request.request,
     requiresAccessToken: true,
+    ...(request.organizeOutputBy ? { outputOrganizedBy: request.organizeOutputBy } : {}),
     output,
     deleted,
     error:

@@ -11,11 +11,14 @@ export const EXPORT_CANCELLED = 'ExportCancelled';
 
 export type ExportLevel = 'system' | 'patient' | 'group';
 
-/** What one pass of an export writes: a type's resources, its deletions in the window, or its Provenance. */
-export type ExportUnitKind = 'resources' | 'deleted' | 'provenance';
+/**
+ * What one pass of an export writes: a type's resources, its deletions in the window, its Provenance, or (with
+ * organizeOutputBy=Patient) every patient's block of resources of every type.
+ */
+export type ExportUnitKind = 'resources' | 'deleted' | 'provenance' | 'blocks';
 
 export interface ExportUnit {
-  /** `<Type>`, `<Type>#deleted` or `<Type>#provenance`: the key of its checkpoint. */
+  /** `<Type>`, `<Type>#deleted`, `<Type>#provenance` or `blocks`: the key of its checkpoint. */
   key: string;
   type: string;
   kind: ExportUnitKind;
@@ -54,6 +57,11 @@ export interface ExportRequestedData {
   /** The patients whose compartments are exported (Patient and Group level); absent at system level. */
   patients?: string[];
   includeProvenance: boolean;
+  /**
+   * organizeOutputBy (STU3): files of resource blocks, each a header Parameters naming the patient, then the
+   * patient and its compartment's resources (of every type exported), instead of one type per file.
+   */
+  organizeOutputBy?: 'Patient';
   /** A granular scope's search constraint by type (applied to every filter of the type). */
   constraints: Record<string, string>;
   errors: ExportIssue[];
@@ -66,6 +74,19 @@ export interface ExportPart {
   file: string;
   count: number;
   bytes: number;
+  /** A resource block goes on in the next part (organizeOutputBy: the manifest's continuesInFile). */
+  continues?: boolean;
+}
+
+/**
+ * Where a blocks unit stands: patient `patient` (an id), its types before index `type` written, the one at `type`
+ * written up to `afterId`; `type` past the last: the patient is done. `open`: its header is written.
+ */
+export interface BlockCursor {
+  patient: string;
+  type: number;
+  afterId?: string;
+  open: boolean;
 }
 
 /** A checkpoint of one unit: its files so far (bytes fsynced), the last id written, whether it is done. */
@@ -73,6 +94,8 @@ export interface ExportProgressedData {
   unit: string;
   parts: ExportPart[];
   lastId?: string;
+  /** A blocks unit's position (lastId is unused there). */
+  cursor?: BlockCursor;
   done: boolean;
 }
 

@@ -16,7 +16,8 @@ import {
   type UnitCheckpoint,
 } from '../domain/export-job';
 import { filterSetsOf } from '../domain/type-filter';
-import type { ExportRequestedData, ExportUnit } from '../events/export-events';
+import type { ExportProgressedData, ExportRequestedData, ExportUnit } from '../events/export-events';
+import { writeBlocks } from './export-blocks';
 import { ExportJobQuery } from '../queries/export-job/export-job.query';
 import { ExportJobsQuery } from '../queries/export-jobs/export-jobs.query';
 import { exportLine, partPrefix } from './export-lines';
@@ -152,6 +153,20 @@ export class ExportWorker implements OnApplicationShutdown {
     checkpoint: UnitCheckpoint | undefined,
   ): Promise<number | 'stopped'> {
     const dir = path.join(this.settings.dir, jobId);
+    if (unit.kind === 'blocks')
+      return writeBlocks(
+        {
+          dir,
+          maxFileBytes: this.settings.maxFileBytes,
+          pageSize: this.settings.pageSize,
+          page: (criteria) => this.queries.execute(new ExportVersionsQuery(criteria)),
+          checkpoint: (progress) => this.progress(jobId, { unit: unit.key, ...progress }),
+          stopping: () => this.stopping,
+        },
+        request,
+        unit,
+        checkpoint,
+      );
     const writer = await PartWriter.resume(
       dir,
       partPrefix(unit),
@@ -186,12 +201,7 @@ export class ExportWorker implements OnApplicationShutdown {
         lastId = rows.at(-1)?.id ?? lastId;
         const done = rows.length < this.settings.pageSize;
         const parts = await writer.sync();
-        try {
-          await this.change(jobId, { kind: 'progress', progress: { unit: unit.key, parts, lastId, done } });
-        } catch (error) {
-          if (error instanceof ExportJobRejection && error.reason === 'not-running') return 'stopped';
-          throw error;
-        }
+        if (!(await this.progress(jobId, { unit: unit.key, parts, lastId, done }))) return 'stopped';
         if (done) return written;
       }
     } finally {
@@ -219,6 +229,17 @@ export class ExportWorker implements OnApplicationShutdown {
       const at = await this.runner.checkpoint(FHIR_STORE_PROJECTION);
       if (this.store.comparePositions(at, head) >= 0) return;
       await sleep(50);
+    }
+  }
+
+  /** Appends a checkpoint; false when the job is no longer running (cancelled meanwhile). */
+  private async progress(jobId: string, progress: ExportProgressedData): Promise<boolean> {
+    try {
+      await this.change(jobId, { kind: 'progress', progress });
+      return true;
+    } catch (error) {
+      if (error instanceof ExportJobRejection && error.reason === 'not-running') return false;
+      throw error;
     }
   }
 

@@ -5,12 +5,16 @@ import type { ExportPart } from '../events/export-events';
 /**
  * Writes one unit's NDJSON lines into parts of at most `maxBytes` each (a line larger than that gets a part of
  * its own), resuming from a checkpoint: the last part is cut back to its checkpointed length and parts written
- * after the checkpoint are removed, so every line is in the files exactly once.
+ * after the checkpoint are removed, so every line is in the files exactly once. Lines may belong to blocks
+ * (organizeOutputBy): a block's header line is written before its first line, and again at the start of the next
+ * part when the block goes on there (the part before is marked `continues`).
  */
 export class PartWriter {
   private handle?: fs.FileHandle;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** The header of the block being written, if any. */
+  private block?: string;
 
   private constructor(
     private readonly dir: string,
@@ -24,6 +28,7 @@ export class PartWriter {
     namePrefix: string,
     maxBytes: number,
     checkpoint: readonly ExportPart[],
+    openBlock?: string,
   ): Promise<PartWriter> {
     await fs.mkdir(dir, { recursive: true });
     const parts = checkpoint.map((p) => ({ ...p }));
@@ -33,6 +38,7 @@ export class PartWriter {
       if (ours.test(name) && !kept.has(name)) await fs.rm(path.join(dir, name), { force: true });
     }
     const writer = new PartWriter(dir, namePrefix, maxBytes, parts);
+    writer.block = openBlock;
     const last = parts.at(-1);
     if (last) {
       writer.handle = await fs.open(path.join(dir, last.file), 'r+');
@@ -41,21 +47,41 @@ export class PartWriter {
     return writer;
   }
 
-  /** Adds one resource's line (without its newline). */
-  async add(json: string): Promise<void> {
+  /** Adds one resource's line (without its newline), in the block whose header is `block` when given. */
+  async add(json: string, block?: string): Promise<void> {
+    if (block !== undefined && block !== this.block) {
+      this.block = block;
+      await this.addLine(block, false);
+    }
+    await this.addLine(json, block !== undefined);
+  }
+
+  /** The header of the block written last (a blocks unit checkpoints whether its patient's block is open). */
+  get openBlock(): string | undefined {
+    return this.block;
+  }
+
+  private async addLine(json: string, inBlock: boolean): Promise<void> {
     const line = Buffer.from(`${json}\n`, 'utf8');
     let last = this.parts.at(-1);
     if (
       !last ||
       (last.bytes + this.pendingBytes > 0 && last.bytes + this.pendingBytes + line.length > this.maxBytes)
     ) {
+      const continued = inBlock && last !== undefined;
+      if (continued) last!.continues = true;
       await this.startPart();
       last = this.parts.at(-1)!;
+      if (continued) this.push(Buffer.from(`${this.block!}\n`, 'utf8'), last);
     }
+    this.push(line, last);
+    if (this.pendingBytes >= 4 * 1024 * 1024) await this.write();
+  }
+
+  private push(line: Buffer, part: ExportPart): void {
     this.pending.push(line);
     this.pendingBytes += line.length;
-    last.count += 1;
-    if (this.pendingBytes >= 4 * 1024 * 1024) await this.write();
+    part.count += 1;
   }
 
   /** Everything added is on disk (fsynced): the parts may be checkpointed. */

@@ -123,6 +123,22 @@ export async function resolveKickOff(
       );
   }
 
+  const organizeOutputBy = values.organizeOutputBy as string | undefined;
+  if (organizeOutputBy !== undefined && organizeOutputBy !== 'Patient')
+    issues.refuse(
+      'not-supported',
+      'organizeOutputBy',
+      `organizeOutputBy: only Patient is supported, got ${JSON.stringify(organizeOutputBy.slice(0, 64))}`,
+    );
+  const byPatient = organizeOutputBy === 'Patient';
+  if (byPatient && includeProvenance) {
+    issues.refuse(
+      'not-supported',
+      'includeAssociatedData',
+      'includeAssociatedData is not supported with organizeOutputBy=Patient',
+    );
+    includeProvenance = false;
+  }
   const patients = await patientsOf(queryBus, kickOff, values, at, issues);
   const available = await queryBus.execute(new ExportTypesQuery(at));
   const inScope = kickOff.level === 'system' ? undefined : new Set(available.patientCompartment);
@@ -164,6 +180,7 @@ export async function resolveKickOff(
     ...(elements ? { elements } : {}),
     ...(patients ? { patients } : {}),
     includeProvenance,
+    ...(byPatient ? { organizeOutputBy: 'Patient' as const } : {}),
     constraints,
     errors: issues.list,
     expiresAfterMs: settings.expiresAfterMs,

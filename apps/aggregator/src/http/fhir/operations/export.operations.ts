@@ -61,6 +61,14 @@ const PATIENT: OperationDefinitionParameter = input(
   'Only these patients (Patient/<id>); POST with a Parameters body',
 );
 
+/** STU3's organizeOutputBy: Patient only (Patient and Group level). */
+const ORGANIZE_OUTPUT_BY: OperationDefinitionParameter = input(
+  'organizeOutputBy',
+  'string',
+  '1',
+  'Patient: files of resource blocks, each a header Parameters naming a patient, then the patient and the resources of its compartment (STU3)',
+);
+
 const shared = {
   resourceType: 'OperationDefinition' as const,
   status: 'active' as const,
@@ -100,7 +108,7 @@ export const PATIENT_EXPORT: FhirOperationDefinition = {
   instance: false,
   description:
     'FHIR Bulk Data (STU2) Patient-level export: each Patient and the resources of its R4 compartment.',
-  parameter: [...COMMON, PATIENT],
+  parameter: [...COMMON, PATIENT, ORGANIZE_OUTPUT_BY],
 };
 
 /** [base]/Group/<id>/$export: the compartments of the Group's members as of the export's position. */
@@ -118,5 +126,5 @@ export const GROUP_EXPORT: FhirOperationDefinition = {
   description:
     'FHIR Bulk Data (STU2) Group-level export: the members of the Group as it was at the export position (a golden ' +
     'patient stands for its linked source patients), and the resources of their R4 Patient compartments.',
-  parameter: [...COMMON, PATIENT],
+  parameter: [...COMMON, PATIENT, ORGANIZE_OUTPUT_BY],
 };
