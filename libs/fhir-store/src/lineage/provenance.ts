@@ -33,6 +33,7 @@ export function provenanceOf(version: StoredVersion): Provenance {
           { url: 'transactionTime', valueInstant: bulk.transactionTime },
           { url: 'fileUrl', valueUrl: bulk.fileUrl },
           { url: 'line', valueInteger: bulk.line },
+          ...(bulk.entryIndex !== undefined ? [{ url: 'entryIndex', valueInteger: bulk.entryIndex }] : []),
         ],
       }),
     );

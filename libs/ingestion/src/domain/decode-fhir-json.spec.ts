@@ -152,6 +152,32 @@ describe('decodeFhirJson', () => {
       ]);
       expect(records[1].origin).toEqual({ file: { ...origin.file, entryIndex: 1 } });
     });
+
+    it("names each entry of a Bundle pulled from a Bulk Data export: its export line's entry, beside Kafka's", () => {
+      const bulk = {
+        server: 'https://payer.example/fhir',
+        statusUrl: 'https://payer.example/jobs/1',
+        transactionTime: '2026-01-01T00:00:00Z',
+        fileUrl: 'https://payer.example/files/Bundle-1.ndjson',
+        line: 7,
+      };
+      const kafka = { topic: 't', partition: 0, offset: '5' };
+      const bundle = {
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [{}, {}, { resource: { resourceType: 'Patient', id: 'ok' } }],
+      };
+      const records = decodeFhirJson(JSON.stringify(bundle), { bulk });
+      // Two rejections on one line are two origins (their IngestionRejected ids differ), not one.
+      expect(records.map((r) => r.origin)).toEqual(
+        [0, 1, 2].map((entryIndex) => ({ bulk: { ...bulk, entryIndex } })),
+      );
+      const relayed = decodeFhirJson(JSON.stringify(bundle), { bulk, kafka });
+      expect(relayed[1].origin).toEqual({
+        bulk: { ...bulk, entryIndex: 1 },
+        kafka: { ...kafka, entryIndex: 1 },
+      });
+    });
   });
   describe('limits (input-limits.ts)', () => {
     const codeOf = (text: string) => {

@@ -165,8 +165,12 @@ function decodeBundleEntries(bundle: Record<string, unknown>, origin: OriginLine
   });
 }
 
+/** The origin of one entry of a Bundle: every coordinate the origin has (file, Kafka, export line) names the entry. */
 function withEntryIndex(origin: OriginLineage, entryIndex: number): OriginLineage {
-  if (origin.file) return { ...origin, file: { ...origin.file, entryIndex } };
-  if (origin.kafka) return { ...origin, kafka: { ...origin.kafka, entryIndex } };
-  return origin;
+  return {
+    ...origin,
+    ...(origin.file ? { file: { ...origin.file, entryIndex } } : {}),
+    ...(origin.kafka ? { kafka: { ...origin.kafka, entryIndex } } : {}),
+    ...(origin.bulk ? { bulk: { ...origin.bulk, entryIndex } } : {}),
+  };
 }

@@ -10,6 +10,8 @@ export interface BulkExportOrigin {
   transactionTime: string;
   fileUrl: string;
   line: number;
+  /** The entry of a Bundle on that line. */
+  entryIndex?: number;
 }
 
 /**

@@ -160,7 +160,11 @@ function originKey(origin: OriginLineage): string {
     const k = origin.kafka;
     return `kafka:${k.topic}:${k.partition}:${k.offset}:${k.entryIndex ?? ''}`;
   }
-  if (origin.bulk) return `bulk:${origin.bulk.fileUrl}:${origin.bulk.line}`;
+  if (origin.bulk) {
+    // A whole line keeps the key it always had: a rerun of a sync records its rejection once.
+    const entry = origin.bulk.entryIndex !== undefined ? `:${origin.bulk.entryIndex}` : '';
+    return `bulk:${origin.bulk.fileUrl}:${origin.bulk.line}${entry}`;
+  }
   return `http:${origin.http?.requestId ?? ''}`;
 }
 
