@@ -12,10 +12,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Bulk Data $export: the dataset is ingested in two phases (in this process), then the service runs as its own
  * process (ROLES=api,export, as `npm start` would) and exports everything now, and everything as of the instant
- * between the phases. Figures: resources written per second (kick-off to manifest), and the ratio to the COPY
+ * between the phases, and Patient level organized by patient (STU3 organizeOutputBy=Patient). Figures: resources written per second (kick-off to manifest), and the ratio to the COPY
  * ceiling of this run; memory of the export alone: the service is first left to finish its start-up (every
  * projection's lag 0), then before each export its peak RSS is reset (`/proc/<pid>/clear_refs` 5), so the
- * VmHWM after it is the export's peak, with the V8 heap in use sampled from its /metrics every 250 ms.
+ * VmHWM after it is the export's peak, with the V8 heap in use sampled from its /metrics every 250 ms (garbage
+ * included) and the heap left after each full collection (--trace-gc: what the export keeps alive).
  */
 export async function exportScenario(
   serverUrl: string,
@@ -41,27 +42,44 @@ export async function exportScenario(
   await runtime.close();
 
   const exportDir = mkdtempSync(path.join(os.tmpdir(), 'fa-bench-export-'));
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/aggregator/src/main.ts'], {
-    cwd: REPO,
-    env: {
-      ...process.env,
-      ROLES: 'api,projections,export',
-      DATABASE_URL: url,
-      AUTH: 'off',
-      PORT: '0',
-      EXPORT_DIR: exportDir,
-      DATA_DIR: exportDir,
-      LOG_LEVEL: 'info',
+  // --trace-gc: each Mark-Compact line gives the heap left after a full collection, what the export keeps alive.
+  const child = spawn(
+    process.execPath,
+    ['--trace-gc', '-r', '@swc-node/register', 'apps/aggregator/src/main.ts'],
+    {
+      cwd: REPO,
+      env: {
+        ...process.env,
+        ROLES: 'api,projections,export',
+        DATABASE_URL: url,
+        AUTH: 'off',
+        PORT: '0',
+        EXPORT_DIR: exportDir,
+        DATA_DIR: exportDir,
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  );
   const memory = (field: 'VmHWM' | 'VmRSS') =>
     Number(
       new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0,
     ) * 1024;
   try {
     let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    /** Heap (MB) after each full collection, in order. */
+    const liveAfterGc: number[] = [];
+    let pending = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      const text = pending + chunk.toString('utf8');
+      const lines = text.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        const gc = /Mark-Compact(?: \(reduce\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB/.exec(line);
+        if (gc) liveAfterGc.push(Number(gc[1]));
+        else out += line + '\n';
+      }
+    });
     /** The worker's own time for a job, from its `export completed` log line (kick-off to manifest includes polls). */
     const workerMs = (jobId: string) => {
       const line = out.split('\n').find((l) => l.includes('"export completed"') && l.includes(jobId));
@@ -80,10 +98,11 @@ export async function exportScenario(
       const text = await (await fetch(`${base}/metrics`)).text();
       return Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? NaN);
     };
-    const run = async (query: string) => {
+    const run = async (operation: string) => {
       await idle(base);
       const rssBefore = memory('VmRSS');
       const heapBefore = await heapUsed();
+      const gcFrom = liveAfterGc.length;
       // Resets VmHWM to the current RSS: the peak read after the export is the export's.
       writeFileSync(`/proc/${child.pid}/clear_refs`, '5');
       let heapPeak = heapBefore;
@@ -93,7 +112,7 @@ export async function exportScenario(
           .catch(() => undefined);
       }, 250);
       const started = process.hrtime.bigint();
-      const kickOff = await fetch(`${base}/fhir/$export${query}`, {
+      const kickOff = await fetch(`${base}/fhir/${operation}`, {
         headers: { Accept: 'application/fhir+json', Prefer: 'respond-async' },
       });
       if (kickOff.status !== 202) throw new Error(`kick-off: ${kickOff.status} ${await kickOff.text()}`);
@@ -108,7 +127,11 @@ export async function exportScenario(
           const jobId = /jobs\/([0-9a-f-]{36})/.exec(status)![1];
           const worker = workerMs(jobId) / 1000;
           clearInterval(sampler);
+          const fullGcs = liveAfterGc.slice(gcFrom);
           return {
+            fullGcs: fullGcs.length,
+            liveAfterGcMax: fullGcs.length > 0 ? Math.max(...fullGcs) : NaN,
+            liveAfterGcLast: fullGcs.at(-1) ?? NaN,
             heapBefore,
             heapPeak,
             written,
@@ -123,8 +146,10 @@ export async function exportScenario(
       }
     };
     for (const [name, query] of [
-      ['now', ''],
-      ['as of the earlier instant', `?_asOf=${encodeURIComponent(middle)}`],
+      ['now', '$export'],
+      ['as of the earlier instant', `$export?_asOf=${encodeURIComponent(middle)}`],
+      // Patient level organized by patient (STU3): every compartment, a block per patient.
+      ['Patient level, organizeOutputBy=Patient', 'Patient/$export?organizeOutputBy=Patient'],
     ] as const) {
       const result = await run(query);
       const rate = result.written / result.seconds;
@@ -142,6 +167,10 @@ export async function exportScenario(
         peakRssMB: round(result.peak / 1024 / 1024),
         heapUsedBeforeMB: round(result.heapBefore / 1024 / 1024),
         heapUsedPeakMB: round(result.heapPeak / 1024 / 1024),
+        // What the export keeps alive: the heap after each full collection during it (garbage not counted).
+        fullGcsDuringExport: result.fullGcs,
+        heapAfterFullGcMaxMB: result.liveAfterGcMax,
+        heapAfterFullGcLastMB: result.liveAfterGcLast,
       });
     }
   } finally {
