@@ -277,7 +277,7 @@ describe('FHIR search, _asOf search and Patient/$everything (service over HTTP, 
     expect(patientParams).toEqual(
       expect.arrayContaining(['name', 'birthdate', 'identifier', '_asOf', '_tag']),
     );
-    let checked = 0;
+    const probes: string[] = [];
     for (const resource of resources) {
       for (const param of resource.searchParam ?? []) {
         // _has is checked by the chain suites (it names a type and parameters of its own).
@@ -288,11 +288,14 @@ describe('FHIR search, _asOf search and Patient/$everything (service over HTTP, 
             : param.name === '_lastUpdated'
               ? '_lastUpdated=gt2000'
               : `${param.name}:missing=true`;
-        await get(`/fhir/${resource.type}?${probe}&_count=0`, 200, { Prefer: 'handling=strict' });
-        checked++;
+        probes.push(`/fhir/${resource.type}?${probe}&_count=0`);
       }
     }
-    expect(checked).toBeGreaterThan(2000);
+    expect(probes.length).toBeGreaterThan(2000);
+    // Eight at a time: each answer waits for its audit commit, and one by one the 2,000 took most of the
+    // test's time on a loaded machine.
+    for (let i = 0; i < probes.length; i += 8)
+      await Promise.all(probes.slice(i, i + 8).map((url) => get(url, 200, { Prefer: 'handling=strict' })));
   });
 
   it('rejects malformed parameters with a 400 naming the parameter; unknown ones are reported or, strict, rejected', async () => {
